@@ -1,0 +1,55 @@
+"""Home: what LeNet-5 is, and its whole pipeline from a real forward pass."""
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from core.data import to_model_input
+from core.lenet import count_parameters, layer_table
+from lab import cache
+from lab.nav import page_for
+from lab.ui import explain, t
+
+st.title(t("home.title"))
+explain("home.intro")
+
+data = cache.digits()
+index = st.slider(t("home.pick_digit"), 0, len(data.test_labels) - 1, 0, key="digit", bind="query-params")
+model = cache.untrained_lenet()
+x = to_model_input(data.test_images[index : index + 1])  # (1, 1, 28, 28)
+rows = layer_table(model, x)
+outs = model.forward_all(x)
+
+st.subheader(t("home.pipeline"))
+st.caption(t("home.untrained_note"))
+maps = ["input", "conv1", "pool1", "conv2", "pool2"]
+titles = [f"{n} {list(outs[n].shape[1:])}" for n in maps] + ["logits [10]"]
+fig = make_subplots(rows=1, cols=len(maps) + 1, subplot_titles=titles, horizontal_spacing=0.03)
+for col, name in enumerate(maps, start=1):
+    fig.add_trace(go.Heatmap(z=outs[name][0, 0].detach().numpy(), colorscale="gray", showscale=False), 1, col)
+    fig.update_yaxes(autorange="reversed", scaleanchor=f"x{col if col > 1 else ''}", showticklabels=False, row=1, col=col)
+logits = outs["fc3"][0].detach()
+fig.add_trace(go.Bar(x=[str(i) for i in range(10)], y=logits.numpy(), marker_color="#4c78a8"), 1, len(maps) + 1)
+fig.update_layout(height=260, margin=dict(l=10, r=10, t=40, b=10), showlegend=False)
+fig.update_xaxes(showticklabels=False)
+fig.update_xaxes(showticklabels=True, row=1, col=len(maps) + 1)
+st.plotly_chart(fig, width="stretch")
+
+shapes = " → ".join(str(list(r.shape)) for r in rows if r.name in ("input", "conv1", "pool1", "conv2", "pool2", "flatten", "fc1", "fc2", "fc3"))
+st.code(shapes, language=None)
+
+LINKS = {"input": "image_tensor", "conv1": "convolution", "conv2": "convolution", "act1": "activations",
+         "act2": "activations", "act3": "activations", "act4": "activations", "pool1": "pooling",
+         "pool2": "pooling", "fc3": "softmax"}
+table = [{t("home.col_layer"): t(f"layer.{r.name}"), t("home.col_shape"): str(list(r.shape)),
+          t("home.col_params"): r.params} for r in rows]
+st.dataframe(table, hide_index=True, width="stretch")
+st.metric(t("home.total_params"), f"{count_parameters(model):,}")
+
+st.subheader(t("home.explore"))
+for name in dict.fromkeys(LINKS.values()):
+    spec = page_for(name)
+    if spec is not None:
+        st.page_link(spec.path, label=t(spec.title), icon=spec.icon)
+training = page_for("training")
+if training is not None:
+    st.page_link(training.path, label=t(training.title), icon=training.icon)

@@ -1,0 +1,1 @@
+"""Pure, typed computations behind every number LeNet Lab shows. No Streamlit here."""

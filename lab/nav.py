@@ -1,0 +1,25 @@
+"""The list of built pages: app.py routes it, the home page links into it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """One page of the app; title and section are translation keys."""
+
+    path: str  # script under app_pages/
+    title: str  # translation key of its title
+    icon: str
+    section: str  # translation key of its sidebar group
+    url_path: str  # stable deep link, e.g. /convolution
+
+
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec("app_pages/home.py", "nav.home", ":material/home:", "nav.sec_start", "home"),
+)
+
+
+def page_for(url_path: str) -> PageSpec | None:
+    """The built page with this url path, or None while it is not built."""
+    return next((p for p in PAGES if p.url_path == url_path), None)
