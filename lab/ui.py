@@ -95,3 +95,12 @@ def code_panel(code: str) -> None:
 def error(key: str, **fmt: object) -> None:
     """A translated error box, for bad input. Never a traceback."""
     st.error(t(key, **fmt), icon=":material/error:")
+
+
+def lab_error(exc: Exception) -> None:
+    """Show a core LabError (or any ValueError) as a translated message; never a traceback."""
+    code = getattr(exc, "code", None)
+    if code:
+        error(f"errors.{code}", **getattr(exc, "params", {}))
+    else:
+        error("app.error_generic", detail=str(exc))
