@@ -24,6 +24,22 @@ LAYER_NAMES: tuple[str, ...] = ("input", "conv1", "act1", "pool1", "conv2", "act
                                 "flatten", "fc1", "act3", "fc2", "act4", "fc3")
 
 
+class SeededDropout(nn.Module):
+    """nn.Dropout with its own random generator, so a seeded run is repeatable even beside other runs."""
+
+    def __init__(self, p: float, seed: int = 0) -> None:
+        super().__init__()
+        self.p = p
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Zero each unit with probability p and scale the rest by 1/(1-p); identity in eval mode."""
+        if not self.training or self.p == 0.0:
+            return x
+        keep = torch.bernoulli(torch.full_like(x, 1.0 - self.p), generator=self.generator)
+        return x * keep / (1.0 - self.p)
+
+
 @dataclass(frozen=True)
 class LeNetConfig:
     """Architecture choices; hashable, so it can name a checkpoint."""
@@ -44,7 +60,7 @@ class LeNetConfig:
 class LeNet5(nn.Module):
     """conv(6@5x5, pad 2) - pool - conv(16@5x5) - pool - fc 120 - fc 84 - fc 10."""
 
-    def __init__(self, config: LeNetConfig = LeNetConfig()) -> None:
+    def __init__(self, config: LeNetConfig = LeNetConfig(), seed: int = 0) -> None:
         super().__init__()
         self.config = config
         act, pool = ACTIVATIONS[config.activation], POOLINGS[config.pooling]
@@ -57,7 +73,7 @@ class LeNet5(nn.Module):
         self.act3 = act()
         self.fc2 = nn.Linear(120, 84)
         self.act4 = act()
-        self.drop = nn.Dropout(config.dropout)
+        self.drop = SeededDropout(config.dropout, seed)
         self.fc3 = nn.Linear(84, 10)
 
     def forward_all(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -86,7 +102,7 @@ def build_lenet(config: LeNetConfig = LeNetConfig(), seed: int = 0) -> LeNet5:
     """A freshly initialised LeNet-5; the same seed gives the same weights."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return LeNet5(config)
+        return LeNet5(config, seed)
 
 
 @dataclass(frozen=True)

@@ -43,3 +43,15 @@ def test_same_seed_same_weights():
 def test_bad_config_rejected(bad):
     with pytest.raises(ValueError):
         LeNetConfig(**bad)
+
+
+def test_seeded_dropout_behaves_like_dropout():
+    model = build_lenet(LeNetConfig(dropout=0.5), seed=1)
+    x = torch.ones(20000)
+    y = model.drop(x)
+    assert set(y.unique().tolist()) == {0.0, 2.0}
+    assert abs((y == 0).float().mean().item() - 0.5) < 0.02
+    again = build_lenet(LeNetConfig(dropout=0.5), seed=1).drop(x)
+    assert torch.equal(y, again)
+    model.eval()
+    assert torch.equal(model.drop(x), x)

@@ -1,0 +1,209 @@
+"""Training LeNet-5: a generator of progress records that knows nothing about display."""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field, replace
+from typing import Callable, Iterator, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from core.data import Digits, to_model_input
+from core.errors import LabError
+from core.lenet import LeNet5, LeNetConfig, build_lenet
+
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
+MISTAKES = ("none", "no_zero_grad", "optimizer_in_loop", "softmax_before_loss", "no_eval")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a run; hashable, so it names a cached model and a checkpoint."""
+
+    activation: str = "relu"  # modern default; "tanh" is the 1998 original
+    pooling: str = "max"  # what the course uses
+    optimizer: str = "adam"  # converges fast without tuning (notes: Adam = momentum + RMSProp)
+    lr: float = 1e-3  # Adam's usual default; SGD wants about 0.01 with momentum 0.9
+    momentum: float = 0.9  # SGD only: the notes' optim.SGD(..., momentum=0.9)
+    weight_decay: float = 0.0  # L2 penalty, off as in the course
+    batch_size: int = 64  # the course's suggested starting point (32 / 64)
+    epochs: int = 10  # enough for ~97% on the embedded digits
+    train_size: int = 4000  # all embedded training digits
+    normalize: bool = True  # Normalize((0.5,), (0.5,)): pixels to [-1, 1]
+    seed: int = 0  # same seed: same initial weights, same batch order
+    patience: int = 0  # early stopping after this many epochs without a better test loss; 0 = off
+    dropout: float = 0.0  # classic LeNet has none; the train/eval lesson needs some
+    mistake: str = "none"  # a deliberate bug from the pitfalls lab, see MISTAKES
+
+    def __post_init__(self) -> None:
+        LeNetConfig(self.activation, self.pooling, self.dropout)  # validates those three
+        if self.optimizer not in OPTIMIZERS:
+            raise LabError("train.bad_optimizer", name=self.optimizer)
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise LabError("train.bad_lr", lr=self.lr)
+        if not (math.isfinite(self.momentum) and 0 <= self.momentum < 1):
+            raise LabError("train.bad_momentum", momentum=self.momentum)
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise LabError("train.bad_weight_decay", value=self.weight_decay)
+        if self.batch_size < 1 or self.epochs < 1 or self.train_size < 1 or self.patience < 0:
+            raise LabError("train.bad_size")
+        if self.mistake not in MISTAKES:
+            raise LabError("train.bad_mistake", name=self.mistake)
+
+    @property
+    def lenet(self) -> LeNetConfig:
+        """The architecture part of the configuration."""
+        return LeNetConfig(self.activation, self.pooling, self.dropout)
+
+    def but(self, **changes: object) -> "TrainConfig":
+        """A copy with some fields changed (for comparisons that differ in one thing)."""
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """One optimizer step."""
+
+    epoch: int  # 1-based
+    batch: int  # 1-based within the epoch
+    batches: int  # batches per epoch
+    step: int  # global step, 1-based
+    loss: float
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """End of an epoch: train and test metrics (the course asks why both: learning vs generalising)."""
+
+    epoch: int
+    train_loss: float
+    train_acc: float
+    test_loss: float
+    test_acc: float
+    samples_per_sec: float
+    seconds: float
+    best: bool  # lowest test loss so far
+
+
+@dataclass(frozen=True, eq=False)
+class DoneRecord:
+    """The end of a run, with the trained model (eval mode)."""
+
+    model: LeNet5 = field(repr=False)
+    reason: str  # "finished", "early_stop", "diverged" or "cancelled"
+    epochs_run: int
+    best_epoch: int  # epoch whose weights the model holds after early stopping; else the last
+    diverged_step: int | None = None
+
+
+Record = Union[BatchRecord, EpochRecord, DoneRecord]
+
+
+def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
+    """The torch.optim optimizer the configuration names."""
+    opt = config.optimizer
+    if opt == "sgd":
+        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "rmsprop": torch.optim.RMSprop,
+           "adagrad": torch.optim.Adagrad}[opt]
+    return cls(params, lr=config.lr, weight_decay=config.weight_decay)
+
+
+def loss_of(logits: torch.Tensor, labels: torch.Tensor, mistake: str = "none") -> torch.Tensor:
+    """Cross-entropy on raw logits; the 'softmax_before_loss' mistake squashes them first."""
+    if mistake == "softmax_before_loss":
+        logits = F.softmax(logits, dim=1)
+    return F.cross_entropy(logits, labels)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000,
+             eval_mode: bool = True) -> tuple[float, float, torch.Tensor]:
+    """Mean cross-entropy, accuracy and predicted classes on (x, y); x is model input (N, 1, 28, 28)."""
+    was_training = model.training
+    model.train(not eval_mode)
+    total, correct, preds = 0.0, 0, []
+    for i in range(0, len(y), batch_size):
+        logits = model(x[i : i + batch_size])
+        total += F.cross_entropy(logits, y[i : i + batch_size], reduction="sum").item()
+        pred = logits.argmax(1)
+        correct += int((pred == y[i : i + batch_size]).sum())
+        preds.append(pred)
+    model.train(was_training)
+    return total / len(y), correct / len(y), torch.cat(preds)
+
+
+def _finite(model: nn.Module) -> bool:
+    return all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def train(config: TrainConfig, data: Digits, should_stop: Callable[[], bool] | None = None) -> Iterator[Record]:
+    """Train LeNet-5 on data; yields a BatchRecord per step, an EpochRecord per epoch, and a final DoneRecord."""
+    n = min(config.train_size, len(data.train_labels))
+    x_train = to_model_input(data.train_images[:n], config.normalize)  # (n, 1, 28, 28)
+    y_train = data.train_labels[:n]
+    x_test = to_model_input(data.test_images, config.normalize)
+    y_test = data.test_labels
+    model = build_lenet(config.lenet, config.seed)
+    optimizer = make_optimizer(config, model.parameters())
+    order = torch.Generator().manual_seed(config.seed)  # batch order depends on the seed only
+    batches = math.ceil(n / config.batch_size)
+    best_loss, best_epoch, best_state, waited, step = math.inf, 0, None, 0, 0
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        started, seen, loss_sum, correct = time.perf_counter(), 0, 0.0, 0
+        perm = torch.randperm(n, generator=order)
+        for b in range(batches):
+            if should_stop is not None and should_stop():
+                yield DoneRecord(model.eval(), "cancelled", epoch - 1, best_epoch or epoch - 1)
+                return
+            idx = perm[b * config.batch_size : (b + 1) * config.batch_size]
+            xb, yb = x_train[idx], y_train[idx]
+            if config.mistake == "optimizer_in_loop":  # as in one loop of the notes: state is lost every step
+                optimizer = make_optimizer(config, model.parameters())
+            if config.mistake != "no_zero_grad":
+                optimizer.zero_grad()
+            logits = model(xb)
+            loss = loss_of(logits, yb, config.mistake)
+            saved = [p.detach().clone() for p in model.parameters()]
+            loss.backward()
+            optimizer.step()
+            step += 1
+            if not math.isfinite(loss.item()) or not _finite(model):
+                with torch.no_grad():
+                    for p, s in zip(model.parameters(), saved):
+                        p.copy_(s)  # keep the last good weights
+                yield DoneRecord(model.eval(), "diverged", epoch - 1, best_epoch or max(epoch - 1, 0), step)
+                return
+            seen += len(yb)
+            loss_sum += loss.item() * len(yb)
+            correct += int((logits.argmax(1) == yb).sum())
+            yield BatchRecord(epoch, b + 1, batches, step, loss.item())
+        seconds = time.perf_counter() - started
+        test_loss, test_acc, _ = evaluate(model, x_test, y_test, eval_mode=config.mistake != "no_eval")
+        improved = test_loss < best_loss
+        if improved:
+            best_loss, best_epoch, waited = test_loss, epoch, 0
+            if config.patience:
+                best_state = {k: v.clone() for k, v in model.state_dict().items()}
+        else:
+            waited += 1
+        yield EpochRecord(epoch, loss_sum / seen, correct / seen, test_loss, test_acc, seen / seconds, seconds, improved)
+        if config.patience and waited >= config.patience:
+            model.load_state_dict(best_state)
+            yield DoneRecord(model.eval(), "early_stop", epoch, best_epoch)
+            return
+    yield DoneRecord(model.eval(), "finished", config.epochs, config.epochs)
+
+
+def run_to_end(config: TrainConfig, data: Digits) -> tuple[list[EpochRecord], DoneRecord]:
+    """Train without watching: the epoch records and the final record."""
+    epochs: list[EpochRecord] = []
+    for rec in train(config, data):
+        if isinstance(rec, EpochRecord):
+            epochs.append(rec)
+        elif isinstance(rec, DoneRecord):
+            return epochs, rec
+    raise RuntimeError("train() ended without a DoneRecord")

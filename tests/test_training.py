@@ -1,0 +1,91 @@
+"""Training: loss falls, same seed same run, divergence stops cleanly, early stopping, cancel, the mistakes."""
+import math
+
+import pytest
+import torch
+
+from core.data import Digits, load_digits
+from core.errors import LabError
+from core.training import BatchRecord, DoneRecord, EpochRecord, TrainConfig, run_to_end, train
+
+
+@pytest.fixture(scope="module")
+def small() -> Digits:
+    d = load_digits()
+    return Digits(d.train_images[:512], d.train_labels[:512], d.test_images[:200], d.test_labels[:200], d.source)
+
+
+def test_loss_falls(small):
+    epochs, done = run_to_end(TrainConfig(epochs=3, train_size=512), small)
+    assert done.reason == "finished" and len(epochs) == 3
+    assert epochs[-1].train_loss < epochs[0].train_loss < math.log(10) + 0.1
+    assert epochs[-1].test_acc > 0.3  # chance is 0.1
+    assert not done.model.training
+
+
+def test_same_seed_same_run_other_seed_differs(small):
+    cfg = TrainConfig(epochs=1, train_size=256)
+    a = [r.loss for r in train(cfg, small) if isinstance(r, BatchRecord)]
+    b = [r.loss for r in train(cfg, small) if isinstance(r, BatchRecord)]
+    c = [r.loss for r in train(cfg.but(seed=1), small) if isinstance(r, BatchRecord)]
+    assert a == b and a != c
+
+
+def test_records_in_order(small):
+    recs = list(train(TrainConfig(epochs=2, train_size=128, batch_size=64), small))
+    kinds = [type(r).__name__ for r in recs]
+    assert kinds == ["BatchRecord"] * 2 + ["EpochRecord"] + ["BatchRecord"] * 2 + ["EpochRecord", "DoneRecord"]
+    assert [r.step for r in recs if isinstance(r, BatchRecord)] == [1, 2, 3, 4]
+
+
+def test_divergence_stops_and_keeps_finite_weights(small):
+    epochs, done = run_to_end(TrainConfig(optimizer="sgd", lr=1e6, epochs=3, train_size=256), small)
+    assert done.reason == "diverged" and done.diverged_step is not None
+    assert all(torch.isfinite(p).all() for p in done.model.parameters())
+
+
+@pytest.mark.parametrize("bad", [dict(lr=float("nan")), dict(lr=-1.0), dict(lr=0.0), dict(momentum=1.5),
+                                 dict(batch_size=0), dict(optimizer="lbfgs"), dict(activation="nope")])
+def test_bad_config_rejected(bad):
+    with pytest.raises(ValueError):
+        TrainConfig(**bad)
+
+
+def test_bad_lr_has_code():
+    with pytest.raises(LabError) as info:
+        TrainConfig(lr=float("inf"))
+    assert info.value.code == "train.bad_lr"
+
+
+def test_cancel_stops_at_next_batch(small):
+    seen = []
+    recs = list(train(TrainConfig(epochs=5, train_size=512), small, should_stop=lambda: len(seen) >= 3 or seen.append(1)))
+    assert isinstance(recs[-1], DoneRecord) and recs[-1].reason == "cancelled"
+    assert sum(isinstance(r, BatchRecord) for r in recs) == 3
+
+
+def test_early_stopping_restores_best(small):
+    cfg = TrainConfig(optimizer="sgd", lr=0.5, momentum=0.9, epochs=8, train_size=256, patience=1)
+    epochs, done = run_to_end(cfg, small)
+    if done.reason == "early_stop":
+        assert done.best_epoch < done.epochs_run
+        assert epochs[done.best_epoch - 1].best
+    else:
+        assert done.reason in ("finished", "diverged")
+
+
+@pytest.mark.parametrize("mistake", ["no_zero_grad", "optimizer_in_loop", "softmax_before_loss"])
+def test_mistakes_change_the_run(small, mistake):
+    cfg = TrainConfig(optimizer="sgd", lr=0.05, epochs=1, train_size=256)
+    good = [r.loss for r in train(cfg, small) if isinstance(r, BatchRecord)]
+    bad = [r.loss for r in train(cfg.but(mistake=mistake), small) if isinstance(r, BatchRecord)]
+    assert good[0] == pytest.approx(bad[0]) if mistake != "softmax_before_loss" else True
+    assert good != bad
+
+
+def test_no_eval_makes_test_metrics_noisy(small):
+    cfg = TrainConfig(epochs=1, train_size=256, dropout=0.5)
+    e1, _ = run_to_end(cfg, small)
+    e2, _ = run_to_end(cfg.but(mistake="no_eval"), small)
+    assert e1[0].train_loss == pytest.approx(e2[0].train_loss)
+    assert e1[0].test_loss != pytest.approx(e2[0].test_loss)
