@@ -1,24 +1,17 @@
 """Shared fixtures: AppTest runs of the app, and a live server + headless Chromium for browser tests."""
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = ROOT / "app.py"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
-
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from support import APP, CHROMIUM, CHROMIUM_ARGS, Server, assert_no_exception, free_port, wait_for_app  # noqa: E402,F401
 torch.set_num_threads(1)
 
 
@@ -52,40 +45,6 @@ def page_text(at) -> str:
     return "\n".join(parts)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """A `streamlit run app.py` on a free loopback port, stopped at the end."""
-
-    def __init__(self, env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(self.port),
-               "--server.address", "127.0.0.1", "--server.headless", "true"]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2)
-                return
-            except OSError:
-                time.sleep(0.3)
-        self.stop()
-        raise RuntimeError("streamlit server did not start")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
-
 @pytest.fixture(scope="module")
 def server():
     """A fresh server per test module (deep links must work on a fresh server)."""
@@ -114,25 +73,3 @@ def page(browser):
     tab = context.new_page()
     yield tab
     context.close()
-
-
-def wait_for_app(tab, timeout: float = 60_000) -> None:
-    """Wait until Streamlit has run the page: the main text is present and stops changing for 0.8 s."""
-    tab.wait_for_selector("[data-testid='stMainBlockContainer'] .stElementContainer", timeout=timeout)
-    tab.wait_for_function(
-        """() => {
-            const main = document.querySelector('[data-testid="stMain"]');
-            const running = document.querySelector('[data-testid="stStatusWidget"]');
-            const text = main ? main.innerText : '';
-            const now = Date.now();
-            if (running || text !== window.__lastText) { window.__lastText = text; window.__since = now; return false; }
-            return now - window.__since > 800;
-        }""",
-        timeout=timeout, polling=200,
-    )
-
-
-def assert_no_exception(tab) -> None:
-    """No exception element and no traceback text on the page."""
-    assert tab.locator("[data-testid='stException']").count() == 0
-    assert "Traceback" not in tab.inner_text("body")

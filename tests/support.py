@@ -1,0 +1,79 @@
+"""Helpers shared by the tests and the benchmarks: a live server on loopback, Chromium settings, page waits."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "app.py"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A `streamlit run app.py` on a free loopback port, stopped at the end."""
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(self.port),
+               "--server.address", "127.0.0.1", "--server.headless", "true"]
+        self.log = tempfile.NamedTemporaryFile(prefix="lenet-server-", suffix=".log", delete=False)
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
+                                     stdout=self.log, stderr=subprocess.STDOUT)  # a file: a full pipe would block it
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2)
+                return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError("streamlit server did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+    def output(self) -> str:
+        """What the server printed so far (for diagnosing a failed test)."""
+        return Path(self.log.name).read_text(errors="replace")
+
+
+def wait_for_app(tab, timeout: float = 60_000) -> None:
+    """Wait until Streamlit has run the page: the main text is present and stops changing for 0.8 s."""
+    tab.wait_for_selector("[data-testid='stMainBlockContainer'] .stElementContainer", timeout=timeout)
+    tab.wait_for_function(
+        """() => {
+            const main = document.querySelector('[data-testid="stMain"]');
+            const running = document.querySelector('[data-testid="stStatusWidget"]');
+            const text = main ? main.innerText : '';
+            const now = Date.now();
+            if (running || text !== window.__lastText) { window.__lastText = text; window.__since = now; return false; }
+            return now - window.__since > 800;
+        }""",
+        timeout=timeout, polling=200,
+    )
+
+
+def assert_no_exception(tab) -> None:
+    """No exception element and no traceback text on the page."""
+    assert tab.locator("[data-testid='stException']").count() == 0
+    assert "Traceback" not in tab.inner_text("body")
