@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench.run` prints a table and writes BENCHMARKS.md."""
