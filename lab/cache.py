@@ -1,6 +1,7 @@
 """Server-wide caches: data and models shared by every session (read-only!)."""
 from __future__ import annotations
 
+import threading
 import streamlit as st
 import torch
 
@@ -9,10 +10,16 @@ from core.lenet import LeNet5, LeNetConfig, build_lenet
 from lab import settings
 
 
+def _warm_up() -> None:
+    """The first torch.optim optimizer imports torch._dynamo (about 1.5 s): pay it at start-up, not in a first run."""
+    torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+
+
 @st.cache_resource(show_spinner=False)
 def _configure_torch() -> int:
-    """Set torch's intra-op thread pool once for the whole server."""
+    """Set torch's intra-op thread pool once for the whole server (and warm torch.optim up in the background)."""
     torch.set_num_threads(settings.THREADS)
+    threading.Thread(target=_warm_up, daemon=True, name="torch-warm-up").start()
     return settings.THREADS
 
 
@@ -31,3 +38,27 @@ def digits(mnist_dir: str | None = settings.MNIST_DIR) -> Digits:
 def untrained_lenet(config: LeNetConfig = LeNetConfig(), seed: int = 0) -> LeNet5:
     """A seeded, untrained LeNet-5 in eval mode, for showing shapes and random filters. Never train it."""
     return build_lenet(config, seed).eval()
+
+
+def embedded_digits() -> Digits:
+    """The 5,000 embedded digits, whatever LENET_MNIST_DIR says (the same object as digits() when it is unset)."""
+    return digits() if not settings.MNIST_DIR else digits(None)
+
+
+def mnist_available() -> bool:
+    """Full MNIST was configured (LENET_MNIST_DIR) and could be read."""
+    return bool(settings.MNIST_DIR) and digits(settings.MNIST_DIR).source == "mnist"
+
+
+def trained_models(limit: int = 8) -> dict[str, LeNet5]:
+    """Label -> trained LeNet-5 (eval mode) of the newest finished runs, in memory or on disk. Never train them.
+
+    A run still training is never included: only runs whose worker has finished (finished or early-stopped).
+    """
+    from lab import jobs  # jobs imports this module
+
+    out: dict[str, LeNet5] = {}
+    for view in jobs.manager().trained(jobs.fingerprints(), limit):
+        label = jobs.run_label(view.config)
+        out[label if label not in out else f"{label} #{view.key[:4]}"] = view.done.model
+    return out

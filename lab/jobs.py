@@ -1,18 +1,28 @@
 """Background training jobs shared by the whole server: one run per configuration, a bounded number at once.
 
-Workers never call Streamlit. Pages read a job's snapshot from a fragment that refreshes itself.
+Workers never call Streamlit. Pages read a job's snapshot from a fragment that refreshes itself. Finished runs are
+saved as checkpoints (when a store is given) and found there again after a restart, before any training starts.
 """
 from __future__ import annotations
 
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Callable, Union
 
 import streamlit as st
 
+from core.checkpoint import REASONS, Checkpoint, data_fingerprint, run_key
 from core.data import Digits
+from core.errors import LabError
 from core.training import BatchRecord, DoneRecord, EpochRecord, TrainConfig, train
 from lab import cache, settings
+from lab.checkpoints import CheckpointStore
+
+RESTARTABLE = ("cancelled", "failed")  # Start runs these again; every other job is shared as it is
+USABLE = ("finished", "early_stop")  # endings whose model other pages may show as "trained"
+MAX_FINISHED_IN_MEMORY = 64  # older finished runs that are safe on disk are dropped from memory beyond this
+DataSource = Union[Digits, Callable[[str], Digits]]
 
 
 @dataclass(frozen=True)
@@ -20,7 +30,7 @@ class JobView:
     """An immutable copy of a job's progress, safe to draw from any session."""
 
     config: TrainConfig
-    status: str  # "queued", "running", "done", "failed"
+    status: str  # "queued", "running", "done", "failed", "cancelled"
     queue_position: int  # 1-based place in the queue while queued, else 0
     losses: tuple[float, ...]  # every batch loss so far
     epochs: tuple[EpochRecord, ...]
@@ -28,7 +38,12 @@ class JobView:
     steps_done: int
     done: DoneRecord | None
     error: str | None
-    elapsed: float  # seconds since the job started running
+    elapsed: float  # seconds since the job started running (the whole training once done)
+    key: str = ""  # the run key: names the checkpoint, deep-links the inspect page
+    from_disk: bool = False  # loaded from a checkpoint instead of trained by this server
+    notice: LabError | None = None  # a bad checkpoint found (and replaced by this run)
+    requests: int = 1  # how many times Start was pressed for this run (students share it)
+    saved: bool = False  # a checkpoint of it is on disk
 
     @property
     def progress(self) -> float:
@@ -42,6 +57,25 @@ class JobView:
         if self.done or not self.steps_done or not self.elapsed:
             return None
         return self.elapsed / self.steps_done * (self.batches_per_epoch * self.config.epochs - self.steps_done)
+
+    @property
+    def samples_per_sec(self) -> float | None:
+        """Training speed in digits per second (the latest epoch's, else the average so far)."""
+        if self.epochs:
+            return self.epochs[-1].samples_per_sec
+        if self.steps_done and self.elapsed:
+            return self.steps_done * self.config.batch_size / self.elapsed
+        return None
+
+    @property
+    def active(self) -> bool:
+        """Still queued or training."""
+        return self.status in ("queued", "running")
+
+    @property
+    def usable(self) -> bool:
+        """Finished with a model worth showing (not cancelled, failed or diverged)."""
+        return self.done is not None and self.done.reason in USABLE
 
 
 @dataclass(eq=False)
@@ -60,6 +94,15 @@ class Job:
     finished: float = 0.0
     cancel_event: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    key: str = ""
+    from_disk: bool = False
+    notice: LabError | None = None
+    requests: int = 1
+    saved: bool = False
+    data: Digits | None = field(default=None, repr=False)
+    fingerprint: str = ""
+    duration: float | None = None  # training seconds of a run loaded from disk
+    stamp: float = 0.0  # wall-clock time it finished (file time for a checkpoint): orders "newest first"
 
     def cancel(self) -> None:
         """Ask the worker to stop at its next batch."""
@@ -69,54 +112,173 @@ class Job:
         """A consistent snapshot for drawing."""
         with self.lock:
             end = self.finished or time.perf_counter()
+            elapsed = self.duration if self.duration is not None else (end - self.started if self.started else 0.0)
             return JobView(self.config, self.status, queue_position, tuple(self.losses), tuple(self.epochs),
-                           self.batches_per_epoch, self.steps_done, self.done, self.error,
-                           end - self.started if self.started else 0.0)
+                           self.batches_per_epoch, self.steps_done, self.done, self.error, elapsed, self.key,
+                           self.from_disk, self.notice, self.requests, self.saved)
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: Checkpoint, key: str, stamp: float) -> "Job":
+        """A finished job rebuilt from disk: no training, same curves."""
+        return cls(ckpt.config, "done", list(ckpt.losses), list(ckpt.epochs), ckpt.batches_per_epoch,
+                   len(ckpt.losses), ckpt.done, None, 0.0, time.perf_counter(), key=key, from_disk=True,
+                   saved=True, duration=ckpt.seconds, stamp=stamp)
 
 
 class JobManager:
-    """Runs TrainConfigs in daemon threads; identical configurations share one job."""
+    """Runs TrainConfigs in daemon threads; identical configurations share one job (and one checkpoint)."""
 
-    def __init__(self, data: Digits, max_parallel: int = settings.MAX_JOBS) -> None:
-        self.data = data
+    def __init__(self, data: DataSource, max_parallel: int = settings.MAX_JOBS,
+                 store: CheckpointStore | None = None) -> None:
+        self.data = data  # the digits, or a function from TrainConfig.dataset to the digits
+        self.store = store
         self.jobs: dict[TrainConfig, Job] = {}
         self.queue: list[Job] = []
         self.slots = threading.Semaphore(max(1, max_parallel))
         self.lock = threading.Lock()
+        self.bad_files: dict[str, tuple[tuple[float, int], LabError]] = {}  # key -> (file signature, problem)
+        self._fingerprints: dict[int, tuple[Digits, str]] = {}
 
+    # -- identity -------------------------------------------------------------------------------------------------
+    def digits_for(self, config: TrainConfig) -> Digits:
+        """The digits this configuration trains on (LabError if that dataset is not available)."""
+        return self.data if isinstance(self.data, Digits) else self.data(config.dataset)
+
+    def fingerprint(self, data: Digits) -> str:
+        """data_fingerprint, computed once per dataset object."""
+        hit = self._fingerprints.get(id(data))
+        if hit is None or hit[0] is not data:
+            hit = self._fingerprints[id(data)] = (data, data_fingerprint(data))
+        return hit[1]
+
+    def key(self, config: TrainConfig) -> str:
+        """The run key of a configuration on its dataset."""
+        return run_key(config, self.fingerprint(self.digits_for(config)))
+
+    # -- disk -----------------------------------------------------------------------------------------------------
+    def _from_disk(self, config: TrainConfig | None, key: str, fingerprint: str) -> Job | None:
+        """A finished job from its checkpoint; None if absent or bad (the problem is remembered for the page)."""
+        if self.store is None:
+            return None
+        path = self.store.path(key)
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        signature = (stat.st_mtime, stat.st_size)
+        known = self.bad_files.get(key)
+        if known is not None and known[0] == signature:
+            return None  # already reported; Start retrains and overwrites it
+        try:
+            ckpt = self.store.load_key(key, fingerprint, config)
+        except LabError as exc:
+            self.bad_files[key] = (signature, exc)
+            return None
+        return None if ckpt is None else Job.from_checkpoint(ckpt, key, stat.st_mtime)
+
+    def problem(self, config: TrainConfig) -> LabError | None:
+        """The checkpoint problem found for this configuration, if its file was bad."""
+        try:
+            known = self.bad_files.get(self.key(config))
+        except LabError:
+            return None
+        return known[1] if known else None
+
+    @property
+    def warning(self) -> LabError | None:
+        """Why checkpoints are not being saved (read-only folder), if they are not."""
+        return self.store.warning if self.store is not None else None
+
+    def _adopt(self, job: Job) -> Job:
+        """Keep a disk-loaded job in memory unless another appeared meanwhile (call under self.lock)."""
+        current = self.jobs.get(job.config)
+        if current is not None and current.status not in RESTARTABLE:
+            return current
+        self.jobs[job.config] = job
+        return job
+
+    # -- jobs -----------------------------------------------------------------------------------------------------
     def submit(self, config: TrainConfig) -> Job:
-        """The job for this configuration: the existing one if any (also across students), else a new queued one."""
+        """The job for this configuration: in memory, else from disk, else a new queued run (also across students)."""
         with self.lock:
             job = self.jobs.get(config)
-            if job is not None and job.status != "cancelled":
+            if job is not None and job.status not in RESTARTABLE:
+                job.requests += 1
                 return job
-            job = self.jobs[config] = Job(config)
+        data = self.digits_for(config)
+        fingerprint = self.fingerprint(data)
+        key = run_key(config, fingerprint)
+        stored = self._from_disk(config, key, fingerprint)
+        with self.lock:
+            if stored is not None:
+                return self._adopt(stored)
+            job = self.jobs.get(config)
+            if job is not None and job.status not in RESTARTABLE:
+                job.requests += 1
+                return job
+            known = self.bad_files.pop(key, None)
+            job = self.jobs[config] = Job(config, key=key, notice=known[1] if known else None, data=data,
+                                          fingerprint=fingerprint)
             self.queue.append(job)
-        threading.Thread(target=self._work, args=(job,), daemon=True, name=f"train-{hash(config) & 0xffff:x}").start()
+        threading.Thread(target=self._work, args=(job,), daemon=True, name=f"train-{key[:6]}").start()
         return job
 
     def get(self, config: TrainConfig) -> Job | None:
-        """The job for this configuration, if one was submitted."""
+        """The job for this configuration, if one was submitted (memory only)."""
         with self.lock:
             return self.jobs.get(config)
 
     def view(self, config: TrainConfig) -> JobView | None:
-        """A snapshot of the job for this configuration, with its place in the queue."""
+        """A snapshot of this configuration's run (in memory, else its checkpoint), with its place in the queue."""
         job = self.get(config)
+        if job is None and self.store is not None:
+            try:
+                data = self.digits_for(config)
+            except LabError:
+                return None
+            fingerprint = self.fingerprint(data)
+            stored = self._from_disk(config, run_key(config, fingerprint), fingerprint)
+            if stored is None:
+                return None
+            with self.lock:
+                job = self._adopt(stored)
         if job is None:
             return None
         with self.lock:
             position = self.queue.index(job) + 1 if job in self.queue else 0
         return job.view(position)
 
+    def find(self, key: str, fingerprints: list[str]) -> JobView | None:
+        """The run with this key, in memory or on disk (for deep links to a trained model)."""
+        with self.lock:
+            job = next((j for j in self.jobs.values() if j.key == key), None)
+        if job is not None:
+            return self.view(job.config)
+        for fingerprint in fingerprints:
+            stored = self._from_disk(None, key, fingerprint)
+            if stored is not None:
+                with self.lock:
+                    return self._adopt(stored).view()
+        return None
+
+    def trained(self, fingerprints: list[str], limit: int = 8) -> list[JobView]:
+        """The newest runs with a usable model (memory and disk), newest first; never one still training."""
+        if self.store is not None:
+            for key in self.store.recent_keys(limit):
+                self.find(key, fingerprints)
+        with self.lock:
+            jobs = [j for j in self.jobs.values() if j.status == "done" and j.done and j.done.reason in USABLE]
+        jobs.sort(key=lambda j: j.stamp, reverse=True)
+        return [j.view() for j in jobs[:limit]]
+
     def cancel(self, config: TrainConfig) -> None:
         """Stop a run (the explicit Stop button); the next submit starts it afresh."""
         job = self.get(config)
-        if job is not None:
+        if job is not None and job.status in ("queued", "running"):
             job.cancel()
 
     def _work(self, job: Job) -> None:
-        """Worker thread: wait for a slot, train, record. Never calls Streamlit."""
+        """Worker thread: wait for a slot, train, record, save. Never calls Streamlit."""
         with self.slots:
             with self.lock:
                 self.queue.remove(job)
@@ -126,7 +288,8 @@ class JobManager:
             with job.lock:
                 job.status, job.started = "running", time.perf_counter()
             try:
-                for rec in train(job.config, self.data, should_stop=job.cancel_event.is_set):
+                data = job.data if job.data is not None else self.digits_for(job.config)
+                for rec in train(job.config, data, should_stop=job.cancel_event.is_set):
                     with job.lock:
                         if isinstance(rec, BatchRecord):
                             job.losses.append(rec.loss)
@@ -135,22 +298,75 @@ class JobManager:
                             job.epochs.append(rec)
                         else:
                             job.done = rec
-                self._finish(job, "cancelled" if job.done and job.done.reason == "cancelled" else "done")
+                cancelled = job.done is not None and job.done.reason == "cancelled"
+                if not cancelled:
+                    self._save(job)
+                self._finish(job, "cancelled" if cancelled else "done")
             except Exception as exc:  # a worker must never die silently: the page shows the reason
                 with job.lock:
                     job.error = f"{type(exc).__name__}: {exc}"
                 self._finish(job, "failed")
 
+    def _save(self, job: Job) -> None:
+        """Write the finished run's checkpoint (in the worker, before it is marked done)."""
+        if self.store is None or job.done is None or job.done.reason not in REASONS or not job.fingerprint:
+            return
+        with job.lock:
+            d = job.done
+            ckpt = Checkpoint(job.config, d.model, tuple(job.epochs), tuple(job.losses), job.batches_per_epoch,
+                              d.reason, d.epochs_run, d.best_epoch, d.diverged_step,
+                              time.perf_counter() - job.started)
+        saved = self.store.save(ckpt, job.fingerprint)
+        with job.lock:
+            job.saved = saved
+
     def _finish(self, job: Job, status: str) -> None:
         with job.lock:
-            job.status, job.finished = status, time.perf_counter()
-        if status == "cancelled":
-            with self.lock:
-                if self.jobs.get(job.config) is job:
-                    del self.jobs[job.config]
+            job.status, job.finished, job.stamp = status, time.perf_counter(), time.time()
+            job.data = None  # the dataset is shared and cached elsewhere; do not pin it
+        with self.lock:
+            if status == "cancelled" and self.jobs.get(job.config) is job:
+                del self.jobs[job.config]
+            finished = [j for j in self.jobs.values() if j.status == "done" and j.saved]
+            for old in sorted(finished, key=lambda j: j.finished)[: max(0, len(finished) - MAX_FINISHED_IN_MEMORY)]:
+                del self.jobs[old.config]  # safe on disk: view() reloads it when asked
+
+
+def run_label(config: TrainConfig) -> str:
+    """A short, language-neutral name: activation, optimizer and lr, then whatever differs from the defaults."""
+    base = TrainConfig()
+    parts = [config.activation, f"{config.optimizer} lr={config.lr:g}"]
+    extras = {
+        "pooling": f"{config.pooling}-pool", "momentum": f"m={config.momentum:g}",
+        "weight_decay": f"wd={config.weight_decay:g}", "batch_size": f"bs={config.batch_size}",
+        "epochs": f"{config.epochs} ep", "train_size": f"n={config.train_size}",
+        "normalize": "no-norm" if not config.normalize else "norm", "seed": f"seed {config.seed}",
+        "patience": f"patience {config.patience}", "dropout": f"dropout {config.dropout:g}",
+        "mistake": config.mistake, "dataset": config.dataset,
+    }
+    for name, text in extras.items():
+        if getattr(config, name) != getattr(base, name) and not (name == "momentum" and config.optimizer != "sgd"):
+            parts.append(text)
+    return " · ".join(parts)
+
+
+def dataset(name: str) -> Digits:
+    """TrainConfig.dataset -> the digits (LabError when full MNIST is asked for but not available)."""
+    if name == "mnist":
+        if not cache.mnist_available():
+            raise LabError("train.no_mnist")
+        return cache.digits(settings.MNIST_DIR)
+    return cache.embedded_digits()
+
+
+def fingerprints() -> list[str]:
+    """Fingerprints of the datasets this server has, for finding checkpoints by key."""
+    mgr = manager()
+    names = ["embedded"] + (["mnist"] if cache.mnist_available() else [])
+    return [mgr.fingerprint(dataset(n)) for n in names]
 
 
 @st.cache_resource(show_spinner=False)
 def manager() -> JobManager:
-    """The one job manager of this server."""
-    return JobManager(cache.digits())
+    """The one job manager of this server, saving checkpoints under settings.CACHE_DIR."""
+    return JobManager(dataset, settings.MAX_JOBS, CheckpointStore(settings.CACHE_DIR))

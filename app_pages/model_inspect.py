@@ -1,0 +1,96 @@
+"""Inside a trained model: what it gets wrong, what its first filters learned, a digit through every layer,
+and a canvas where a student draws a digit for every selected model to read."""
+import streamlit as st
+
+from core.errors import LabError
+from core.images import canvas_to_digit
+from lab import inspect_panels as panels
+from lab.jobs import fingerprints, manager, run_label
+from lab.nav import page_for
+from lab.snippets.training import inspect_script, training_script
+from lab.ui import code_panel, explain, lab_error, t, url_choice
+
+st.title(t("inspect.title"))
+explain("inspect.intro")
+
+mgr = manager()
+known = {v.key: v for v in mgr.trained(fingerprints(), limit=12)}
+asked = [k for k in (st.query_params.get("insp_runs") or "").split(",") if k] or st.session_state.get("tr_last_keys", [])
+for key in asked:
+    if key not in known:
+        view = mgr.find(key, fingerprints())
+        if view is not None and view.usable:
+            known[key] = view
+training = page_for("training")
+if not known:
+    st.info(t("inspect.none"), icon=":material/info:")
+    if training is not None:
+        st.page_link(training.path, label=t(training.title), icon=training.icon)
+    st.stop()
+
+keys = panels.url_multiselect(t("inspect.runs"), list(known), "insp_runs", asked or list(known)[:2],
+                              format_func=lambda k: run_label(known[k].config), max_selections=4)
+if not keys:
+    st.info(t("inspect.pick"), icon=":material/info:")
+    st.stop()
+views = [known[k] for k in keys]
+names = [f"{t('training.run', n=i + 1)} ({run_label(v.config)})" for i, v in enumerate(views)]
+focus_key = url_choice(st.selectbox, t("inspect.focus"), keys, key="insp_focus",
+                       format_func=lambda k: names[keys.index(k)], help=t("inspect.focus_help"))
+focus = known[focus_key]
+preds = panels.predictions(focus_key)
+
+tabs = st.tabs([t(f"inspect.tab_{n}") for n in ("confusion", "mistakes", "per_class", "filters", "maps", "draw")])
+try:
+    with tabs[0]:
+        explain("inspect.confusion_intro")
+        panels.confusion_section(focus, preds)
+    with tabs[1]:
+        explain("inspect.mistakes_intro")
+        panels.mistakes_section(focus, preds)
+    with tabs[2]:
+        explain("inspect.per_class_intro")
+        panels.per_class_section(views, names)
+    with tabs[3]:
+        explain("inspect.filters_intro")
+        panels.filters_section(views, names)
+    with tabs[4]:
+        explain("inspect.maps_intro")
+        index = st.slider(t("inspect.pick_digit"), 0, len(preds.labels) - 1, 0, key="insp_digit",
+                          bind="query-params")
+        st.caption(t("inspect.digit_truth", true=int(preds.labels[index]), said=int(preds.predicted[index]),
+                     p=f"{float(preds.confidence[index]):.0%}"))
+        panels.maps_section(focus, index)
+except LabError as exc:
+    lab_error(exc)
+
+
+@st.fragment
+def draw() -> None:
+    """Only this part reruns while the student draws."""
+    from streamlit_drawable_canvas import st_canvas  # importing it outside a running page raises
+
+    explain("inspect.draw_intro")
+    left, right = st.columns([1, 3])
+    with left:
+        drawn = st_canvas(stroke_width=18, stroke_color="#FFFFFF", background_color="#000000", height=224,
+                          width=224, drawing_mode="freedraw", key="insp_canvas", return_image_data=True)
+    try:
+        digit = canvas_to_digit(drawn.image_data) if drawn is not None and drawn.image_data is not None else None
+        if digit is None:
+            raise LabError("image.empty_canvas")
+    except LabError as exc:
+        right.info(t(f"errors.{exc.code}", **exc.params), icon=":material/draw:")
+        return
+    left.image(panels.big(digit.numpy(), 112), caption=t("inspect.as_seen"))
+    right.plotly_chart(panels.probabilities_figure(views, [t("training.run", n=i + 1) for i in range(len(views))], digit),
+                      width="stretch")
+
+
+with tabs[5]:
+    draw()
+
+if focus.saved and mgr.store is not None:  # the script reads the saved file; without one it retrains the run
+    code_panel(inspect_script(focus.config, str(mgr.store.path(focus_key))))
+else:
+    code_panel(training_script(focus.config))

