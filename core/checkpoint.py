@@ -116,8 +116,10 @@ def _read(path: Path) -> object:
     name = Path(path).name
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:  # weights-only refused a global: code or a foreign object
-        raise LabError("checkpoint.unsafe", name=name) from exc
+    except pickle.UnpicklingError as exc:
+        if "global" in str(exc).lower():  # weights-only refused to build an object or call a function
+            raise LabError("checkpoint.unsafe", name=name) from exc
+        raise LabError("checkpoint.damaged", name=name) from exc  # bytes that are no pickle it accepts
     except PermissionError as exc:
         raise LabError("checkpoint.unreadable", name=name) from exc
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, KeyError, IndexError) as exc:

@@ -5,8 +5,10 @@ saved as checkpoints (when a store is given) and found there again after a resta
 """
 from __future__ import annotations
 
+import atexit
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Callable, Union
 
@@ -23,6 +25,7 @@ RESTARTABLE = ("cancelled", "failed")  # Start runs these again; every other job
 USABLE = ("finished", "early_stop")  # endings whose model other pages may show as "trained"
 MAX_FINISHED_IN_MEMORY = 64  # older finished runs that are safe on disk are dropped from memory beyond this
 DataSource = Union[Digits, Callable[[str], Digits]]
+_MANAGERS: "weakref.WeakSet[JobManager]" = weakref.WeakSet()
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,7 @@ class Job:
     saved: bool = False
     data: Digits | None = field(default=None, repr=False)
     fingerprint: str = ""
+    thread: threading.Thread | None = field(default=None, repr=False)
     duration: float | None = None  # training seconds of a run loaded from disk
     stamp: float = 0.0  # wall-clock time it finished (file time for a checkpoint): orders "newest first"
 
@@ -138,6 +142,7 @@ class JobManager:
         self.lock = threading.Lock()
         self.bad_files: dict[str, tuple[tuple[float, int], LabError]] = {}  # key -> (file signature, problem)
         self._fingerprints: dict[int, tuple[Digits, str]] = {}
+        _MANAGERS.add(self)
 
     # -- identity -------------------------------------------------------------------------------------------------
     def digits_for(self, config: TrainConfig) -> Digits:
@@ -220,7 +225,8 @@ class JobManager:
             job = self.jobs[config] = Job(config, key=key, notice=known[1] if known else None, data=data,
                                           fingerprint=fingerprint)
             self.queue.append(job)
-        threading.Thread(target=self._work, args=(job,), daemon=True, name=f"train-{key[:6]}").start()
+        job.thread = threading.Thread(target=self._work, args=(job,), daemon=True, name=f"train-{key[:6]}")
+        job.thread.start()
         return job
 
     def get(self, config: TrainConfig) -> Job | None:
@@ -330,6 +336,22 @@ class JobManager:
             finished = [j for j in self.jobs.values() if j.status == "done" and j.saved]
             for old in sorted(finished, key=lambda j: j.finished)[: max(0, len(finished) - MAX_FINISHED_IN_MEMORY)]:
                 del self.jobs[old.config]  # safe on disk: view() reloads it when asked
+
+
+def stop_all(timeout: float = 5.0) -> None:
+    """Cancel every queued or running job and wait for the workers (at exit: a thread killed inside torch aborts)."""
+    pending = []
+    for mgr in list(_MANAGERS):
+        with mgr.lock:
+            pending += [j for j in mgr.jobs.values() if j.thread is not None and j.thread.is_alive()]
+    for job in pending:
+        job.cancel()
+    deadline = time.monotonic() + timeout
+    for job in pending:
+        job.thread.join(max(0.0, deadline - time.monotonic()))
+
+
+atexit.register(stop_all)
 
 
 def run_label(config: TrainConfig) -> str:

@@ -48,7 +48,7 @@ def shared_controls(fixed: set[str]) -> TrainConfig:
         st.markdown(f"**{t('training.group_optimizer')}**")
         opt = _choice("training.optimizer", OPTIMIZERS, "tr_opt", "adam", prefix="training.opt_",
                       disabled=off["optimizer"], help=note if off["optimizer"] else None)
-        lr = st.number_input(t("training.lr"), min_value=1e-6, max_value=1000.0, value=1e-3, step=1e-4,
+        lr = st.number_input(t("training.lr"), min_value=1e-6, max_value=1e6, value=1e-3, step=1e-4,
                              format="%g", key="tr_lr", bind="query-params", disabled=off["lr"],
                              help=note if off["lr"] else t("training.lr_help", usual=USUAL_LR[opt]))
         momentum = st.slider(t("training.momentum"), 0.0, 0.99, 0.9, 0.01, key="tr_mom", bind="query-params",
@@ -94,7 +94,7 @@ def custom_runs(base: TrainConfig) -> list[TrainConfig]:
             act = _choice("training.activation", list(ACTIVATIONS), f"tr_r{i + 1}_act", act0, prefix="training.act_")
         with cols[2]:
             opt = _choice("training.optimizer", OPTIMIZERS, f"tr_r{i + 1}_opt", opt0, prefix="training.opt_")
-        lr = cols[3].number_input(t("training.lr"), min_value=1e-6, max_value=1000.0, value=USUAL_LR[opt0],
+        lr = cols[3].number_input(t("training.lr"), min_value=1e-6, max_value=1e6, value=USUAL_LR[opt0],
                                   step=1e-4, format="%g", key=f"tr_r{i + 1}_lr", bind="query-params")
         seed = cols[4].number_input(t("training.seed"), 0, 9999, base.seed, key=f"tr_r{i + 1}_seed",
                                     bind="query-params")
@@ -163,6 +163,9 @@ def progress_panel(configs: list[TrainConfig], views: list[JobView | None]) -> N
         if view is not None and view.done is not None and view.done.reason == "diverged":
             st.error(t("training.diverged_help", lr=f"{cfg.lr:g}", opt=cfg.optimizer,
                        usual=f"{USUAL_LR[cfg.optimizer]:g}"), icon=":material/error:")
+        elif view is not None and view.usable and cfg.lr_is_risky and view.epochs and view.epochs[-1].test_acc < 0.3:
+            st.warning(t("training.wrecked_help", lr=f"{cfg.lr:g}", acc=f"{view.epochs[-1].test_acc:.0%}"),
+                       icon=":material/warning:")
 
 
 def curves_figure(configs: list[TrainConfig], views: list[JobView | None], batches: bool) -> go.Figure:

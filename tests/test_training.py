@@ -6,7 +6,7 @@ import torch
 
 from core.data import Digits, load_digits
 from core.errors import LabError
-from core.training import BatchRecord, DoneRecord, EpochRecord, TrainConfig, run_to_end, train
+from core.training import BatchRecord, DoneRecord, EpochRecord, TrainConfig, preset_configs, run_to_end, train
 
 
 @pytest.fixture(scope="module")
@@ -89,3 +89,45 @@ def test_no_eval_makes_test_metrics_noisy(small):
     e2, _ = run_to_end(cfg.but(mistake="no_eval"), small)
     assert e1[0].train_loss == pytest.approx(e2[0].train_loss)
     assert e1[0].test_loss != pytest.approx(e2[0].test_loss)
+
+
+def test_presets_differ_in_one_thing_only():
+    base = TrainConfig(epochs=3, seed=7, train_size=500)
+    act = preset_configs(base, "activation")
+    assert [c.activation for c in act] == ["tanh", "relu"] and act[0].but(activation="relu") == act[1]
+    opt = preset_configs(base, "optimizer")
+    assert [(c.optimizer, c.lr) for c in opt] == [("sgd", 0.01), ("adam", 0.001)] and opt[0].momentum == 0.9
+    grid = preset_configs(base, "grid")
+    assert len(set(grid)) == 4 and all(c.seed == 7 and c.epochs == 3 and c.train_size == 500 for c in grid)
+    with pytest.raises(LabError):
+        preset_configs(base, "nope")
+
+
+def test_risky_learning_rate_flag():
+    assert not TrainConfig(optimizer="adam", lr=1e-3).lr_is_risky
+    assert TrainConfig(optimizer="adam", lr=0.5).lr_is_risky
+    assert not TrainConfig(optimizer="sgd", lr=0.1).lr_is_risky
+    assert TrainConfig(optimizer="sgd", lr=10.0).lr_is_risky
+
+
+@pytest.mark.parametrize("bad", [dict(dataset="cifar"), dict(mistake="typo"), dict(weight_decay=-1.0),
+                                 dict(epochs=0), dict(patience=-1)])
+def test_bad_fields_have_codes(bad):
+    with pytest.raises(LabError) as info:
+        TrainConfig(**bad)
+    assert info.value.code.startswith("train.")
+
+
+def test_divergence_record_and_restored_weights_give_finite_loss(small):
+    cfg = TrainConfig(optimizer="sgd", lr=1e6, momentum=0.9, epochs=2, train_size=256)
+    recs = list(train(cfg, small))
+    done = recs[-1]
+    assert isinstance(done, DoneRecord) and done.reason == "diverged"
+    steps = [r for r in recs if isinstance(r, BatchRecord)]
+    assert done.diverged_step == len(steps) + 1  # the step whose loss was not finite is not reported as a batch
+    assert all(math.isfinite(r.loss) for r in steps)
+    from core.data import to_model_input
+    with torch.no_grad():
+        loss = torch.nn.functional.cross_entropy(done.model(to_model_input(small.train_images[:64])),
+                                                 small.train_labels[:64])
+    assert math.isfinite(loss.item())

@@ -92,8 +92,9 @@ def training_script(config: TrainConfig) -> str:
     in_loop = f"\n        optimizer = {make_opt}  # mistake: a new optimizer every batch" \
         if c.mistake == "optimizer_in_loop" else ""
     zero = "" if c.mistake == "no_zero_grad" else "\n        optimizer.zero_grad()"
-    logits = "F.softmax(model(xb), dim=1)  # mistake: softmax before cross_entropy" \
-        if c.mistake == "softmax_before_loss" else "model(xb)"
+    logits = "F.softmax(model(xb), dim=1)" if c.mistake == "softmax_before_loss" else "model(xb)"
+    if c.mistake == "softmax_before_loss":
+        zero += "\n        # mistake: softmax before cross_entropy, which applies log-softmax itself"
     evaluate = "" if c.mistake == "no_eval" else "\n    model.eval()  # dropout off while testing"
     stop = f'''
     if test_loss < best_loss:
@@ -134,7 +135,9 @@ for epoch in range({c.epochs}):
     with torch.no_grad():
         out = model(x_test)
         test_loss = F.cross_entropy(out, y_test).item()
-        result.append((out.argmax(1) == y_test).float().mean().item())
+    if not math.isfinite(test_loss):  # the very last step blew the weights up
+        break
+    result.append((out.argmax(1) == y_test).float().mean().item())
     print(f"epoch {{epoch + 1}}: test loss {{test_loss:.4f}}, test accuracy {{result[-1]:.2%}}"){stop}
 '''
 

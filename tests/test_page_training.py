@@ -1,0 +1,153 @@
+"""The training lab in AppTest: tiny runs start from the button, finish in the background, and show their results.
+
+run_every fragments do not fire in AppTest, so each test waits for the job itself and reruns the page.
+"""
+import json
+import re
+import time
+
+import pytest
+
+from conftest import page_text, run_app
+from core.training import TrainConfig
+from lab import jobs, settings
+
+PAGE = "app_pages/training.py"
+TINY = {"tr_mode": "single", "tr_n": 100, "tr_ep": 1}
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def fresh_manager(tmp_path_factory):
+    """A job manager of our own, saving into a temporary folder (never the repository's cache)."""
+    old = settings.CACHE_DIR
+    settings.CACHE_DIR = tmp_path_factory.mktemp("checkpoints")
+    jobs.manager.clear()
+    yield
+    jobs.stop_all()
+    settings.CACHE_DIR = old
+    jobs.manager.clear()
+
+
+def wait_done(config: TrainConfig, timeout: float = 60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        view = jobs.manager().view(config)
+        if view is not None and not view.active:
+            return view
+        time.sleep(0.05)
+    raise AssertionError(f"{config} did not finish")
+
+
+def figure(at) -> dict:
+    return json.loads(at.get("plotly_chart")[0].proto.spec)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_page_runs_and_compares_tanh_relu_by_default(lang):
+    at = run_app(lang, page=PAGE)
+    assert not at.exception
+    text = page_text(at)
+    assert bool(HAN.search(text)) == (lang == "zh")
+    assert len(at.get("progress")) == 2  # the default comparison: tanh vs ReLU
+    assert "tanh · adam lr=0.001" in text and "relu · adam lr=0.001" in text
+
+
+def test_tiny_run_trains_in_the_background_and_shows_results():
+    at = run_app("en", page=PAGE, params=TINY)
+    at.button(key="tr_start").click().run()
+    assert not at.exception
+    config = TrainConfig(train_size=100, epochs=1)
+    view = wait_done(config)
+    assert view.status == "done" and view.saved
+    at.run()
+    text = page_text(at)
+    acc = f"{view.epochs[-1].test_acc:.1%}"
+    assert f"Done: test accuracy {acc}" in at.get("progress")[0].proto.text
+    table = at.dataframe[0].value
+    assert list(table["Test accuracy"]) == [acc] and list(table["Epochs run"]) == [1]
+    traces = {tr["name"]: tr for tr in figure(at)["data"]}
+    assert traces["Run 1 · test"]["y"][-1] == pytest.approx(view.epochs[-1].test_acc)
+    assert traces["Run 1 · every batch"]["y"] == pytest.approx(list(view.losses))
+    assert "Reading the curves" in text
+
+
+def test_moving_widgets_never_restarts_or_duplicates_a_run():
+    params = {**TINY, "tr_n": 2000, "tr_ep": 4, "tr_seed": 11}
+    config = TrainConfig(train_size=2000, epochs=4, seed=11)
+    at = run_app("en", page=PAGE, params=params)
+    at.button(key="tr_start").click().run()
+    job = jobs.manager().get(config)
+    count = len(jobs.manager().jobs)
+    at.toggle(key="tr_batches").set_value(False).run()
+    at.slider(key="tr_ep").set_value(5).run()  # another configuration: shown as not started
+    assert "Not trained yet" in at.get("progress")[0].proto.text
+    at.slider(key="tr_ep").set_value(4).run()  # back: the same run, still going or done
+    assert not at.exception
+    assert jobs.manager().get(config) is job and len(jobs.manager().jobs) == count and job.requests == 1
+    view = wait_done(config)
+    assert view.status == "done" and len(view.epochs) == 4 and view.done.reason == "finished"
+
+
+def test_second_start_shares_the_run():
+    params = {**TINY, "tr_seed": 12}
+    config = TrainConfig(train_size=100, epochs=1, seed=12)
+    first = run_app("en", page=PAGE, params=params)
+    first.button(key="tr_start").click().run()
+    second = run_app("en", page=PAGE, params=params)  # another student, same settings
+    second.button(key="tr_start").click().run()
+    assert wait_done(config).requests == 2
+    second.run()
+    assert "Start was pressed 2 times" in page_text(second)
+
+
+def test_stop_button_cancels():
+    params = {**TINY, "tr_n": 4000, "tr_ep": 30, "tr_seed": 13}
+    config = TrainConfig(train_size=4000, epochs=30, seed=13)
+    at = run_app("en", page=PAGE, params=params)
+    at.button(key="tr_start").click().run()
+    job = jobs.manager().get(config)
+    at.button(key="tr_stop").click().run()
+    job.thread.join(30)
+    assert job.status == "cancelled" and jobs.manager().get(config) is None
+    at.run()
+    assert "Not trained yet" in at.get("progress")[0].proto.text
+
+
+def test_diverging_learning_rate_from_the_url_is_explained():
+    params = {**TINY, "tr_opt": "sgd", "tr_lr": 1e6, "tr_seed": 14}
+    config = TrainConfig(optimizer="sgd", lr=1e6, train_size=100, epochs=1, seed=14)
+    at = run_app("en", page=PAGE, params=params)
+    assert any("far above the usual 0.01 for sgd" in w.value for w in at.warning)
+    at.button(key="tr_start").click().run()
+    view = wait_done(config)
+    assert view.done.reason == "diverged"
+    at.run()
+    assert any("too large for sgd" in e.value for e in at.error)
+    assert "Diverged at step" in at.get("progress")[0].proto.text
+    assert not at.exception
+
+
+def test_huge_learning_rate_that_does_not_blow_up_is_explained_too():
+    params = {**TINY, "tr_opt": "sgd", "tr_lr": 100.0, "tr_act": "tanh", "tr_seed": 15}
+    config = TrainConfig(activation="tanh", optimizer="sgd", lr=100.0, train_size=100, epochs=1, seed=15)
+    at = run_app("en", page=PAGE, params=params)
+    at.button(key="tr_start").click().run()
+    view = wait_done(config)
+    assert view.done.reason == "finished" and view.epochs[-1].test_acc < 0.3
+    at.run()
+    assert any("learned nothing useful" in w.value for w in at.warning)
+
+
+def test_grid_preset_has_four_runs_and_identical_custom_runs_merge():
+    at = run_app("en", page=PAGE, params={"tr_preset": "grid"})
+    assert len(at.get("progress")) == 4 and not at.exception
+    same = {"tr_preset": "custom", "tr_runs": 2, "tr_r2_act": "relu", "tr_r2_opt": "adam", "tr_r2_lr": 0.001}
+    at = run_app("en", page=PAGE, params=same)
+    assert len(at.get("progress")) == 1 and "merged" in page_text(at)
+
+
+def test_code_panel_shows_the_run():
+    at = run_app("en", page=PAGE, params={**TINY, "tr_opt": "sgd", "tr_lr": 0.05})
+    code = at.code[0].value
+    assert "optim.SGD(model.parameters(), lr=0.05, momentum=0.9" in code and "range(1)" in code
