@@ -20,6 +20,9 @@ def _configure_torch() -> int:
     """Set torch's intra-op thread pool once for the whole server (and warm torch.optim up in the background)."""
     torch.set_num_threads(settings.THREADS)
     threading.Thread(target=_warm_up, daemon=True, name="torch-warm-up").start()
+    from lab import jobs  # jobs imports this module
+
+    jobs.manager()  # start the training processes now: they take a few seconds to import torch
     return settings.THREADS
 
 

@@ -20,6 +20,7 @@ from core.errors import LabError
 from core.training import BatchRecord, DoneRecord, EpochRecord, TrainConfig, train
 from lab import cache, settings
 from lab.checkpoints import CheckpointStore
+from lab.workers import Worker, WorkerPool
 
 RESTARTABLE = ("cancelled", "failed")  # Start runs these again; every other job is shared as it is
 USABLE = ("finished", "early_stop")  # endings whose model other pages may show as "trained"
@@ -133,9 +134,10 @@ class JobManager:
     """Runs TrainConfigs in daemon threads; identical configurations share one job (and one checkpoint)."""
 
     def __init__(self, data: DataSource, max_parallel: int = settings.MAX_JOBS,
-                 store: CheckpointStore | None = None) -> None:
+                 store: CheckpointStore | None = None, pool: WorkerPool | None = None) -> None:
         self.data = data  # the digits, or a function from TrainConfig.dataset to the digits
         self.store = store
+        self.pool = pool  # training processes; None trains in threads of this process (unit tests)
         self.jobs: dict[TrainConfig, Job] = {}
         self.queue: list[Job] = []
         self.slots = threading.Semaphore(max(1, max_parallel))
@@ -284,34 +286,66 @@ class JobManager:
             job.cancel()
 
     def _work(self, job: Job) -> None:
-        """Worker thread: wait for a slot, train, record, save. Never calls Streamlit."""
-        with self.slots:
-            with self.lock:
+        """Worker thread: wait for a slot (a thread slot or a training process), train, record, save."""
+        if self.pool is None:
+            with self.slots:
+                self._run(job, None)
+            return
+        worker = self.pool.acquire()
+        try:
+            self._run(job, worker)
+        finally:
+            self.pool.release(worker)
+
+    def _record(self, job: Job, rec: BatchRecord | EpochRecord | DoneRecord) -> None:
+        with job.lock:
+            if not job.started:  # a training process that was still starting up: count from its first record
+                job.started = time.perf_counter()
+            if isinstance(rec, BatchRecord):
+                job.losses.append(rec.loss)
+                job.batches_per_epoch, job.steps_done = rec.batches, rec.step
+            elif isinstance(rec, EpochRecord):
+                job.epochs.append(rec)
+            else:
+                job.done = rec
+
+    def _run(self, job: Job, worker: Worker | None) -> None:
+        """Train one job here or in a training process. Never calls Streamlit."""
+        with self.lock:
+            if job in self.queue:
                 self.queue.remove(job)
-            if job.cancel_event.is_set():
-                self._finish(job, "cancelled")
-                return
-            with job.lock:
-                job.status, job.started = "running", time.perf_counter()
-            try:
-                data = job.data if job.data is not None else self.digits_for(job.config)
+        if job.cancel_event.is_set():
+            self._finish(job, "cancelled")
+            return
+        with job.lock:
+            job.status = "running"
+            job.started = time.perf_counter() if worker is None else 0.0
+        try:
+            data = job.data if job.data is not None else self.digits_for(job.config)
+            if worker is None:
                 for rec in train(job.config, data, should_stop=job.cancel_event.is_set):
-                    with job.lock:
-                        if isinstance(rec, BatchRecord):
-                            job.losses.append(rec.loss)
-                            job.batches_per_epoch, job.steps_done = rec.batches, rec.step
-                        elif isinstance(rec, EpochRecord):
-                            job.epochs.append(rec)
-                        else:
-                            job.done = rec
-                cancelled = job.done is not None and job.done.reason == "cancelled"
-                if not cancelled:
-                    self._save(job)
-                self._finish(job, "cancelled" if cancelled else "done")
-            except Exception as exc:  # a worker must never die silently: the page shows the reason
-                with job.lock:
-                    job.error = f"{type(exc).__name__}: {exc}"
-                self._finish(job, "failed")
+                    self._record(job, rec)
+            else:
+                fingerprint = job.fingerprint or self.fingerprint(data)
+                self.pool.run(worker, id(job), job.config, fingerprint, data, lambda rec: self._record(job, rec),
+                              job.cancel_event.is_set)
+            cancelled = job.done is not None and job.done.reason == "cancelled"
+            if not cancelled:
+                self._save(job)
+            self._finish(job, "cancelled" if cancelled else "done")
+        except Exception as exc:  # a worker must never die silently: the page shows the reason
+            with job.lock:
+                job.error = f"{type(exc).__name__}: {exc}"
+            self._finish(job, "failed")
+
+    def shutdown(self) -> None:
+        """Cancel every run and stop the training processes (server shutdown, cache cleared)."""
+        with self.lock:
+            active = [j for j in self.jobs.values() if j.status in ("queued", "running")]
+        for job in active:
+            job.cancel()
+        if self.pool is not None:
+            self.pool.shutdown()
 
     def _save(self, job: Job) -> None:
         """Write the finished run's checkpoint (in the worker, before it is marked done)."""
@@ -349,6 +383,9 @@ def stop_all(timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     for job in pending:
         job.thread.join(max(0.0, deadline - time.monotonic()))
+    for mgr in list(_MANAGERS):
+        if mgr.pool is not None:
+            mgr.pool.shutdown()
 
 
 atexit.register(stop_all)
@@ -388,7 +425,8 @@ def fingerprints() -> list[str]:
     return [mgr.fingerprint(dataset(n)) for n in names]
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, on_release=lambda mgr: mgr.shutdown())
 def manager() -> JobManager:
-    """The one job manager of this server, saving checkpoints under settings.CACHE_DIR."""
-    return JobManager(dataset, settings.MAX_JOBS, CheckpointStore(settings.CACHE_DIR))
+    """The one job manager of this server: MAX_JOBS training processes, checkpoints under CACHE_DIR."""
+    return JobManager(dataset, settings.MAX_JOBS, CheckpointStore(settings.CACHE_DIR),
+                      WorkerPool(settings.MAX_JOBS, settings.TRAIN_THREADS))

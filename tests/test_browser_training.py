@@ -1,0 +1,149 @@
+"""Browser: a comparison survives slider moves to its end; two students with the same settings share one run;
+a restart finds the run on disk; drawing on the canvas shows each model's probabilities; a Chinese deep link."""
+import re
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from bench.training_ui import START, progress_texts, training_url
+from conftest import Server, assert_no_exception, wait_for_app
+
+SHOTS = Path(__file__).parent / "screenshots"
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("checkpoints")
+
+
+@pytest.fixture(scope="module")
+def srv(cache_dir):
+    """A fresh server whose checkpoints go to a temporary folder."""
+    server = Server(env={"LENET_CACHE_DIR": str(cache_dir)})
+    yield server
+    server.stop()
+
+
+def wait_all_done(tab, runs: int, timeout: float = 90) -> list[str]:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        texts = progress_texts(tab)
+        if len(texts) == runs and all(t.startswith(("Done", "Stopped early", "Diverged")) for t in texts):
+            return texts
+        tab.wait_for_timeout(300)
+    raise AssertionError(f"runs did not finish: {progress_texts(tab)}")
+
+
+def wait_runs(tab, runs: int, timeout: float = 30_000) -> None:
+    """Wait until the page shows this many progress bars (the live part may arrive after the rest)."""
+    tab.wait_for_function(f"() => document.querySelectorAll(\"[data-testid='stProgress']\").length === {runs}",
+                          timeout=timeout, polling=100)
+
+
+def press(tab, key: str, arrow: str) -> None:
+    """Move a keyed slider one step with the keyboard (what triggers a rerun) and wait for the page."""
+    handle = tab.locator(f".st-key-{key} input[type='range']")
+    handle.focus()
+    handle.press(arrow)
+    wait_for_app(tab)
+
+
+def test_comparison_continues_to_the_end_while_sliders_move(srv, page, cache_dir):
+    page.goto(training_url(srv.url, seed=31, epochs=8, train_size=2000, mode="compare", tr_preset="activation"))
+    wait_for_app(page)
+    page.locator(START).click()
+    page.wait_for_function("""() => [...document.querySelectorAll("[data-testid='stProgress']")]
+                              .some(p => /Epoch [1-7]\\/8/.test(p.innerText))""", timeout=60_000, polling=100)
+    assert any(t.startswith(("Epoch", "Waiting")) for t in progress_texts(page))  # mid-run
+    press(page, "tr_ep", "ArrowRight")  # 9 epochs: a configuration nobody started
+    page.wait_for_function("() => /tr_ep=9/.test(location.href)", timeout=30_000)
+    wait_runs(page, 2)
+    page.wait_for_function("""() => [...document.querySelectorAll("[data-testid='stProgress']")]
+                              .every(p => p.innerText.startsWith("Not trained yet"))""", timeout=30_000)
+    press(page, "tr_ep", "ArrowLeft")  # back to 8: the same runs, still going
+    page.locator(".st-key-tr_batches label").click()
+    texts = wait_all_done(page, 2)
+    assert all(t.startswith("Done") for t in texts)
+    wait_for_app(page)
+    assert_no_exception(page)
+    saved = [torch.load(f, weights_only=True) for f in cache_dir.glob("lenet-*.pt")]
+    assert len(saved) == 2  # two runs, nothing for the 9-epoch detour
+    assert sorted(c["config"]["activation"] for c in saved) == ["relu", "tanh"]
+    assert all(c["reason"] == "finished" and c["epochs_run"] == 8 and len(c["epochs"]) == 8 for c in saved)
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "training_compare_en.png"), full_page=True)
+
+
+def test_two_sessions_same_settings_share_one_run(srv, browser, cache_dir):
+    before = set(cache_dir.glob("lenet-*.pt"))
+    url = training_url(srv.url, seed=32, epochs=3, train_size=2000)
+    tabs = []
+    for _ in range(2):
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+        tab = ctx.new_page()
+        tab.goto(url)
+        tabs.append(tab)
+    for tab in tabs:
+        wait_for_app(tab)
+    for tab in tabs:
+        tab.locator(START).click()
+    for tab in tabs:
+        wait_all_done(tab, 1)
+        wait_for_app(tab)
+        assert "Start was pressed 2 times" in tab.inner_text("[data-testid='stMain']")
+        assert_no_exception(tab)
+        tab.context.close()
+    assert len(set(cache_dir.glob("lenet-*.pt")) - before) == 1
+
+
+def test_chinese_deep_link_to_the_grid(srv, browser):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1600}, locale="zh-CN")
+    tab = ctx.new_page()
+    tab.goto(f"{srv.url}/training?lang=zh&tr_preset=grid&tr_ep=5")
+    wait_for_app(tab)
+    wait_runs(tab, 4)
+    tab.screenshot(path=str(SHOTS / "training_grid_zh.png"), full_page=True)
+    assert_no_exception(tab)
+    main = tab.inner_text("[data-testid='stMain']")
+    assert "训练实验室" in main and len(progress_texts(tab)) == 4
+    assert "lang=zh" in tab.url and "tr_preset=grid" in tab.url
+    tab.screenshot(path=str(SHOTS / "training_grid_zh.png"), full_page=True)
+    ctx.close()
+
+
+def test_restart_shows_the_run_instantly_and_the_canvas_reads_a_drawn_digit(srv, browser, cache_dir):
+    srv.stop()
+    again = Server(env={"LENET_CACHE_DIR": str(cache_dir)})  # a new server process, same folder
+    try:
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1300}, locale="en-US")
+        tab = ctx.new_page()
+        tab.goto(training_url(again.url, seed=32, epochs=3, train_size=2000))
+        wait_for_app(tab)
+        wait_runs(tab, 1)
+        [text] = progress_texts(tab)  # nobody pressed Start on this server
+        assert text.startswith("Done") and "loaded from disk" in text
+        tab.get_by_role("link", name=re.compile("Look inside the trained models")).click()
+        wait_for_app(tab)
+        tab.get_by_role("tab", name="Draw a digit").click()
+        canvas = tab.locator("[data-testid='stMain'] canvas").last
+        canvas.wait_for(timeout=30_000)
+        box = canvas.bounding_box()
+        points = [(70, 40), (150, 40), (150, 60), (120, 120), (100, 190)]  # a seven
+        tab.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
+        tab.mouse.down()
+        for (x0, y0), (x1, y1) in zip(points, points[1:]):
+            for k in range(1, 11):
+                tab.mouse.move(box["x"] + x0 + (x1 - x0) * k / 10, box["y"] + y0 + (y1 - y0) * k / 10)
+        tab.mouse.up()
+        tab.wait_for_function("() => /Run 1: \\d \\(\\d+%\\)/.test(document.body.innerText)", timeout=30_000)
+        assert "What the models see" in tab.inner_text("[data-testid='stMain']")
+        assert_no_exception(tab)
+        tab.screenshot(path=str(SHOTS / "inspect_canvas_en.png"), full_page=True)
+        ctx.close()
+    finally:
+        again.stop()
+
+

@@ -1,0 +1,76 @@
+"""Training processes: same numbers as training in this process, cancel, a killed process is reported and replaced."""
+import time
+
+import pytest
+
+from core.data import Digits, load_digits
+from core.training import BatchRecord, TrainConfig, train
+from lab.jobs import JobManager
+from lab.workers import WorkerPool
+
+
+@pytest.fixture(scope="module")
+def small() -> Digits:
+    d = load_digits()
+    return Digits(d.train_images[:256], d.train_labels[:256], d.test_images[:100], d.test_labels[:100], d.source)
+
+
+@pytest.fixture(scope="module")
+def pool():
+    workers = WorkerPool(2, threads=1)
+    yield workers
+    workers.shutdown()
+
+
+def wait(mgr, cfg, timeout=90):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        view = mgr.view(cfg)
+        if view is not None and not view.active:
+            return view
+        time.sleep(0.02)
+    raise AssertionError("job did not finish")
+
+
+def test_process_run_matches_in_process_run(small, pool):
+    cfg = TrainConfig(epochs=2, train_size=256, seed=5)
+    mgr = JobManager(small, 2, None, pool)
+    mgr.submit(cfg)
+    view = wait(mgr, cfg)
+    assert view.status == "done" and view.done.reason == "finished" and len(view.epochs) == 2
+    here = [r.loss for r in train(cfg, small) if isinstance(r, BatchRecord)]
+    assert list(view.losses) == pytest.approx(here, rel=1e-5)
+    assert not view.done.model.training and view.elapsed > 0
+    assert all(len(w.known) <= 1 for w in pool.workers)  # the digits travel once per process
+
+
+def test_queue_and_cancel_through_processes(small, pool):
+    mgr = JobManager(small, 2, None, pool)
+    long = [TrainConfig(epochs=300, train_size=256, seed=s) for s in (10, 11)]
+    short = TrainConfig(epochs=1, train_size=256, seed=12)
+    for cfg in long + [short]:
+        mgr.submit(cfg)
+    time.sleep(0.5)
+    assert mgr.view(short).status == "queued" and mgr.view(short).queue_position == 1
+    for cfg in long:
+        mgr.cancel(cfg)
+    assert wait(mgr, short).status == "done"
+    assert all(mgr.get(cfg) is None for cfg in long)  # cancelled runs are forgotten
+
+
+def test_killed_process_fails_the_run_and_is_replaced(small, pool):
+    mgr = JobManager(small, 2, None, pool)
+    cfg = TrainConfig(epochs=300, train_size=256, seed=20)
+    job = mgr.submit(cfg)
+    deadline = time.time() + 60
+    while job.view().steps_done < 2 and time.time() < deadline:
+        time.sleep(0.02)
+    busy = [w for w in pool.workers if w.process.is_alive() and w not in list(pool.free.queue)]
+    assert len(busy) == 1
+    busy[0].process.kill()
+    view = wait(mgr, cfg)
+    assert view.status == "failed" and "training process ended" in view.error
+    time.sleep(0.2)
+    assert len(pool.workers) == 2 and all(w.process.is_alive() for w in pool.workers)
+    again = mgr.submit(cfg.but(epochs=1))
+    assert wait(mgr, again.config).status == "done"
