@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterator, Union
+from typing import Callable, Iterator, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -241,6 +241,20 @@ def train(config: TrainConfig, data: Digits, should_stop: Callable[[], bool] | N
             yield DoneRecord(model.eval(), "early_stop", epoch, best_epoch)
             return
     yield DoneRecord(model.eval(), "finished", config.epochs, config.epochs)
+
+
+def bucket_means(values: Sequence[float], max_points: int) -> tuple[list[float], list[float]]:
+    """At most max_points (step, mean) pairs: consecutive values averaged in equal buckets; steps are 1-based ends."""
+    n = len(values)
+    if n <= max_points:
+        return [float(i + 1) for i in range(n)], [float(v) for v in values]
+    size = math.ceil(n / max_points)
+    steps, means = [], []
+    for start in range(0, n, size):
+        chunk = values[start : start + size]
+        steps.append(float(start + len(chunk)))
+        means.append(math.fsum(chunk) / len(chunk))
+    return steps, means
 
 
 def run_to_end(config: TrainConfig, data: Digits) -> tuple[list[EpochRecord], DoneRecord]:

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
 from core.lenet import ACTIVATIONS, POOLINGS
-from core.training import MISTAKES, OPTIMIZERS, USUAL_LR, TrainConfig, preset_configs
+from core.training import MISTAKES, OPTIMIZERS, USUAL_LR, TrainConfig, bucket_means, preset_configs
 from lab import cache
 from lab.jobs import JobView, dataset as digits_of, run_label
-from lab.ui import t, url_choice
+from lab.ui import lang, t, url_choice
 
 COLORS = ("#4c78a8", "#f58518", "#54a24b", "#e45756")  # one per run, the same in every chart
 MAX_RUNS = len(COLORS)
@@ -19,6 +18,7 @@ FIXED_BY_PRESET = {"activation": {"activation"}, "optimizer": {"optimizer", "lr"
 CUSTOM_DEFAULTS = (("relu", "adam"), ("tanh", "adam"), ("relu", "sgd"), ("tanh", "sgd"))  # starts as the 2x2
 BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512)
 LIVE_REFRESH = 1.0  # seconds between redraws of a running comparison
+MAX_BATCH_POINTS = 300  # per run: longer batch-loss curves are drawn as means of consecutive batches
 
 
 def _choice(label_key: str, options, key: str, default=None, widget=st.selectbox, prefix: str = "", **kw):
@@ -168,48 +168,67 @@ def progress_panel(configs: list[TrainConfig], views: list[JobView | None]) -> N
                        icon=":material/warning:")
 
 
+def _state(views: list[JobView | None]) -> tuple:
+    """What the curves depend on, per run: enough to tell two moments of a run apart."""
+    return tuple(None if v is None else (v.key, v.status, v.steps_done, len(v.epochs), v.done is not None)
+                 for v in views)
+
+
 def curves_figure(configs: list[TrainConfig], views: list[JobView | None], batches: bool) -> go.Figure:
-    """Loss and accuracy per epoch, train solid and test dashed, one colour per run; early stops marked."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=(t("training.loss_title"), t("training.acc_title")),
-                        horizontal_spacing=0.08)
-    for i, view in enumerate(views):
+    """Loss and accuracy per epoch, train solid and test dashed, one colour per run; early stops marked.
+    Shared by every session that watches the same runs at the same moment (a class opening one link)."""
+    return _curves(_state(views), lang(), batches, len(configs), _views=views)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64, ttl=300)
+def _curves(state: tuple, language: str, batches: bool, runs: int, _views: list[JobView | None]) -> go.Figure:
+    """Built as one Figure(data, layout): make_subplots and update_* cost three times as much, every second."""
+    data: list[dict] = []
+    shapes: list[dict] = []
+    notes = [dict(text=t("training.loss_title"), x=0.23, y=1.0, xref="paper", yref="paper", yanchor="bottom",
+                  showarrow=False, font=dict(size=15)),
+             dict(text=t("training.acc_title"), x=0.77, y=1.0, xref="paper", yref="paper", yanchor="bottom",
+                  showarrow=False, font=dict(size=15))]
+    for i, view in enumerate(_views):
         if view is None:
             continue
         color, name = COLORS[i], t("training.run", n=i + 1)
         if batches and view.losses and view.batches_per_epoch:
-            xs = [(s + 1) / view.batches_per_epoch for s in range(len(view.losses))]
-            fig.add_trace(go.Scatter(x=xs, y=view.losses, mode="lines", line=dict(color=color, width=1),
-                                     opacity=0.3, name=f"{name} · {t('training.batch_loss')}", legendgroup=name,
-                                     hoverinfo="skip"), 1, 1)
+            steps, ys = bucket_means(view.losses, MAX_BATCH_POINTS)  # a light figure, redrawn every second
+            data.append(dict(type="scatter", x=[step / view.batches_per_epoch for step in steps], y=ys, mode="lines",
+                             line=dict(color=color, width=1), opacity=0.3, hoverinfo="skip", legendgroup=name,
+                             name=f"{name} · {t('training.batch_loss')}"))
         ep = [e.epoch for e in view.epochs]
-        for col, (train_y, test_y) in enumerate(
-                (([e.train_loss for e in view.epochs], [e.test_loss for e in view.epochs]),
-                 ([e.train_acc for e in view.epochs], [e.test_acc for e in view.epochs])), start=1):
-            fig.add_trace(go.Scatter(x=ep, y=train_y, mode="lines+markers", line=dict(color=color),
-                                     name=f"{name} · {t('training.train')}", legendgroup=name,
-                                     showlegend=col == 1), 1, col)
-            fig.add_trace(go.Scatter(x=ep, y=test_y, mode="lines+markers", line=dict(color=color, dash="dash"),
-                                     marker=dict(symbol="diamond"), name=f"{name} · {t('training.test')}",
-                                     legendgroup=name, showlegend=col == 1), 1, col)
+        for axis, train_y, test_y in (("", [e.train_loss for e in view.epochs], [e.test_loss for e in view.epochs]),
+                                      ("2", [e.train_acc for e in view.epochs], [e.test_acc for e in view.epochs])):
+            common = dict(type="scatter", x=ep, mode="lines+markers", xaxis=f"x{axis}", yaxis=f"y{axis}",
+                          legendgroup=name, showlegend=not axis)
+            data.append(dict(common, y=train_y, line=dict(color=color), name=f"{name} · {t('training.train')}"))
+            data.append(dict(common, y=test_y, line=dict(color=color, dash="dash"), marker=dict(symbol="diamond"),
+                             name=f"{name} · {t('training.test')}"))
         done = view.done
         if done is not None and done.reason == "early_stop" and view.epochs:
             best = view.epochs[done.best_epoch - 1]
-            fig.add_trace(go.Scatter(x=[best.epoch], y=[best.test_loss], mode="markers+text",
-                                     marker=dict(symbol="star", size=16, color=color, line=dict(width=1)),
-                                     text=[t("training.best_epoch")], textposition="top center",
-                                     name=f"{name} · {t('training.best_epoch')}", legendgroup=name), 1, 1)
-            for col in (1, 2):
-                fig.add_vline(x=done.epochs_run, line=dict(color=color, dash="dot"), row=1, col=col)
-            fig.add_annotation(x=done.epochs_run, y=1.0, yref="y2 domain", xref="x2",
-                               text=t("training.early_stop_mark"), showarrow=False, font=dict(color=color),
-                               yanchor="bottom")
+            data.append(dict(type="scatter", x=[best.epoch], y=[best.test_loss], mode="markers+text",
+                             marker=dict(symbol="star", size=16, color=color, line=dict(width=1)),
+                             text=[t("training.best_epoch")], textposition="top center", legendgroup=name,
+                             name=f"{name} · {t('training.best_epoch')}"))
+            for axis in ("", "2"):
+                shapes.append(dict(type="line", x0=done.epochs_run, x1=done.epochs_run, y0=0, y1=1, xref=f"x{axis}",
+                                   yref=f"y{axis} domain", line=dict(color=color, dash="dot")))
+            notes.append(dict(x=done.epochs_run, y=1.0, xref="x2", yref="y2 domain", text=t("training.early_stop_mark"),
+                              showarrow=False, font=dict(color=color), yanchor="bottom"))
         if done is not None and done.reason == "diverged" and view.batches_per_epoch:
             x = (done.diverged_step or 0) / view.batches_per_epoch
-            fig.add_vline(x=x, line=dict(color=color, dash="dot"), row=1, col=1)
-            fig.add_annotation(x=x, y=1.0, yref="y domain", xref="x", text=t("training.diverged_mark"),
-                               showarrow=False, font=dict(color=color), yanchor="bottom")
-    fig.update_xaxes(title_text=t("training.epoch_axis"), rangemode="tozero")
-    fig.update_yaxes(title_text=t("training.loss_axis"), rangemode="tozero", row=1, col=1)
-    fig.update_yaxes(title_text=t("training.acc_axis"), tickformat=".0%", range=[0, 1.02], row=1, col=2)
-    fig.update_layout(height=420, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2))
-    return fig
+            shapes.append(dict(type="line", x0=x, x1=x, y0=0, y1=1, xref="x", yref="y domain",
+                               line=dict(color=color, dash="dot")))
+            notes.append(dict(x=x, y=1.0, xref="x", yref="y domain", text=t("training.diverged_mark"),
+                              showarrow=False, font=dict(color=color), yanchor="bottom"))
+    epoch_axis = dict(title=dict(text=t("training.epoch_axis")), rangemode="tozero")
+    layout = dict(height=420, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2),
+                  xaxis=dict(epoch_axis, domain=[0.0, 0.46], anchor="y"),
+                  xaxis2=dict(epoch_axis, domain=[0.54, 1.0], anchor="y2"),
+                  yaxis=dict(title=dict(text=t("training.loss_axis")), rangemode="tozero", anchor="x"),
+                  yaxis2=dict(title=dict(text=t("training.acc_axis")), tickformat=".0%", range=[0, 1.02], anchor="x2"),
+                  shapes=shapes, annotations=notes)
+    return go.Figure(data=data, layout=layout)

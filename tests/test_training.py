@@ -6,7 +6,8 @@ import torch
 
 from core.data import Digits, load_digits
 from core.errors import LabError
-from core.training import BatchRecord, DoneRecord, EpochRecord, TrainConfig, preset_configs, run_to_end, train
+from core.training import (BatchRecord, DoneRecord, EpochRecord, TrainConfig, bucket_means, preset_configs,
+                           run_to_end, train)
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +132,13 @@ def test_divergence_record_and_restored_weights_give_finite_loss(small):
         loss = torch.nn.functional.cross_entropy(done.model(to_model_input(small.train_images[:64])),
                                                  small.train_labels[:64])
     assert math.isfinite(loss.item())
+
+
+def test_bucket_means_keeps_short_curves_and_averages_long_ones():
+    assert bucket_means([3.0, 1.0], 5) == ([1.0, 2.0], [3.0, 1.0])
+    steps, means = bucket_means([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], 3)
+    assert steps == [3.0, 6.0, 7.0] and means == pytest.approx([2.0, 5.0, 7.0])
+    values = [float(i % 17) for i in range(1000)]
+    steps, means = bucket_means(values, 300)
+    assert len(means) <= 300 and steps[-1] == 1000.0
+    assert sum(m * (s - p) for m, s, p in zip(means, steps, [0.0] + steps[:-1])) == pytest.approx(sum(values))
