@@ -26,8 +26,8 @@ for i, cfg in enumerate(configs):
                      usual=f"{USUAL_LR[cfg.optimizer]:g}"), icon=":material/warning:")
 
 mgr = manager()
-if mgr.warning is not None:
-    lab_error(mgr.warning)
+if mgr.warning is not None:  # checkpoints cannot be written: the lab works on, in memory
+    st.warning(t(f"errors.{mgr.warning.code}", **mgr.warning.params), icon=":material/save:")
 start, stop, toggle = st.columns([1, 1, 3], vertical_alignment="center")
 if start.button(t("training.start"), type="primary", icon=":material/play_arrow:", key="tr_start"):
     for cfg in configs:
@@ -47,7 +47,7 @@ active = any(v is not None and v.active for v in views)
 def live(was_active: bool) -> None:
     """Redrawn every LIVE_REFRESH seconds while a run is queued or training: snapshots only, no training here."""
     now = [mgr.view(c) for c in configs]
-    panels.progress_panel(configs, now)
+    panels.progress_panel(configs, now, [mgr.problem(c) if v is None else None for c, v in zip(configs, now)])
     st.plotly_chart(panels.curves_figure(configs, now, show_batches), width="stretch")
     if was_active and not any(v is not None and v.active for v in now):
         st.rerun()  # all finished: one full redraw shows the results and stops the polling

@@ -1,12 +1,15 @@
 """Where checkpoints live on this server: the folder policy (read-only folders degrade to memory, with a warning)."""
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
 from core.checkpoint import Checkpoint, file_name, key_of, load_checkpoint, run_key, save_checkpoint
 from core.errors import LabError
 from core.training import TrainConfig
+
+KEY = re.compile(r"[0-9a-f]{16}")
 
 
 class CheckpointStore:
@@ -23,7 +26,9 @@ class CheckpointStore:
         return self.warning is None
 
     def path(self, key: str) -> Path:
-        """The file a run key is stored in."""
+        """The file a run key is stored in; ValueError for anything but 16 hex digits (keys come from URLs)."""
+        if not KEY.fullmatch(key):
+            raise ValueError(f"not a run key: {key!r}")
         return self.folder / file_name(key)
 
     def load(self, config: TrainConfig, fingerprint: str) -> Checkpoint | None:

@@ -167,10 +167,9 @@ class JobManager:
         """A finished job from its checkpoint; None if absent or bad (the problem is remembered for the page)."""
         if self.store is None:
             return None
-        path = self.store.path(key)
         try:
-            stat = path.stat()
-        except OSError:
+            stat = self.store.path(key).stat()
+        except (OSError, ValueError):  # no file, or a key that is no key (it came from a URL)
             return None
         signature = (stat.st_mtime, stat.st_size)
         known = self.bad_files.get(key)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.errors import LabError
 from core.lenet import ACTIVATIONS, POOLINGS
 from core.training import MISTAKES, OPTIMIZERS, USUAL_LR, TrainConfig, bucket_means, preset_configs
 from lab import cache
@@ -148,9 +149,10 @@ def status_text(view: JobView | None) -> str:
     return text + (" " + t("training.from_disk") if view.from_disk else "")
 
 
-def progress_panel(configs: list[TrainConfig], views: list[JobView | None]) -> None:
+def progress_panel(configs: list[TrainConfig], views: list[JobView | None],
+                   problems: list[LabError | None]) -> None:
     """A column per run: its name, a progress bar with speed and time left, and what went wrong if anything did."""
-    for i, (cfg, view) in enumerate(zip(configs, views)):
+    for i, (cfg, view, problem) in enumerate(zip(configs, views, problems)):
         name = t("training.run", n=i + 1)
         st.markdown(f"<span style='color:{COLORS[i]};font-size:1.2em'>■</span> **{name}** · `{run_label(cfg)}`",
                     unsafe_allow_html=True)
@@ -159,6 +161,9 @@ def progress_panel(configs: list[TrainConfig], views: list[JobView | None]) -> N
             st.caption(t("training.shared", n=view.requests))
         if view is not None and view.notice is not None:
             st.warning(t(f"errors.{view.notice.code}", **view.notice.params) + " " + t("training.retrained"),
+                       icon=":material/build:")
+        elif view is None and problem is not None:  # found on disk but refused: say so before anyone trains
+            st.warning(t(f"errors.{problem.code}", **problem.params) + " " + t("training.retrain_hint"),
                        icon=":material/build:")
         if view is not None and view.done is not None and view.done.reason == "diverged":
             st.error(t("training.diverged_help", lr=f"{cfg.lr:g}", opt=cfg.optimizer,

@@ -138,3 +138,11 @@ def test_labels_are_short_and_distinct():
     assert run_label(TrainConfig()) == "relu · adam lr=0.001"
     assert run_label(TrainConfig(optimizer="sgd", lr=0.01, momentum=0.5, epochs=3)) == "relu · sgd lr=0.01 · m=0.5 · 3 ep"
     assert run_label(TrainConfig(seed=2, dataset="mnist")) == "relu · adam lr=0.001 · seed 2 · mnist"
+
+
+@pytest.mark.parametrize("key", ["../../etc/passwd", "ABCDEF0123456789", "0123", "0123456789abcdef/", ""])
+def test_keys_from_urls_never_become_paths(tmp_path, small, key):
+    mgr = JobManager(small, 1, CheckpointStore(tmp_path))
+    assert mgr.find(key, [data_fingerprint(small)]) is None
+    with pytest.raises(ValueError):
+        mgr.store.path(key)

@@ -151,3 +151,66 @@ def test_code_panel_shows_the_run():
     at = run_app("en", page=PAGE, params={**TINY, "tr_opt": "sgd", "tr_lr": 0.05})
     code = at.code[0].value
     assert "optim.SGD(model.parameters(), lr=0.05, momentum=0.9" in code and "range(1)" in code
+
+
+def test_damaged_checkpoint_is_reported_before_start_and_replaced():
+    params = {**TINY, "tr_seed": 16}
+    config = TrainConfig(train_size=100, epochs=1, seed=16)
+    mgr = jobs.manager()
+    path = mgr.store.path(mgr.key(config))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"PK\x03\x04 half a zip file")
+    at = run_app("en", page=PAGE, params=params)
+    assert any("is damaged" in w.value and "Press Start" in w.value for w in at.warning)
+    at.button(key="tr_start").click().run()
+    view = wait_done(config)
+    assert view.saved and view.notice is not None and view.notice.code == "checkpoint.damaged"
+    assert path.read_bytes()[:2] == b"PK" and path.stat().st_size > 1000  # a real checkpoint now
+
+
+def test_read_only_cache_folder_warns_and_keeps_working(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    old = settings.CACHE_DIR
+    settings.CACHE_DIR = blocker / "cache"
+    jobs.manager.clear()
+    try:
+        config = TrainConfig(train_size=100, epochs=1, seed=17)
+        at = run_app("en", page=PAGE, params={**TINY, "tr_seed": 17})
+        at.button(key="tr_start").click().run()
+        view = wait_done(config)
+        assert view.status == "done" and not view.saved
+        at.run()
+        assert any("cannot be saved" in w.value for w in at.warning)
+        assert "Done: test accuracy" in at.get("progress")[0].proto.text and not at.exception
+    finally:
+        settings.CACHE_DIR = old
+        jobs.manager.clear()
+
+
+def write_idx(path, array) -> None:
+    """An MNIST IDX file (unsigned bytes) for a tiny fake MNIST folder."""
+    import numpy as np
+
+    array = np.asarray(array, dtype=np.uint8)
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    path.write_bytes(header + array.tobytes())
+
+
+def test_full_mnist_is_offered_and_trains_when_present(tmp_path, monkeypatch):
+    from core.data import IDX_FILES, load_digits
+
+    d = load_digits()
+    write_idx(tmp_path / IDX_FILES["train_images"], d.train_images[:300].numpy())
+    write_idx(tmp_path / IDX_FILES["train_labels"], d.train_labels[:300].numpy())
+    write_idx(tmp_path / IDX_FILES["test_images"], d.test_images[:100].numpy())
+    write_idx(tmp_path / IDX_FILES["test_labels"], d.test_labels[:100].numpy())
+    monkeypatch.setattr(settings, "MNIST_DIR", str(tmp_path))
+    at = run_app("en", page=PAGE, params={"tr_mode": "single", "tr_ep": 1, "tr_seed": 18})
+    assert at.selectbox(key="tr_data").value == "mnist"  # the default when it is there
+    assert at.slider(key="tr_n").max == 300
+    at.button(key="tr_start").click().run()
+    view = wait_done(TrainConfig(train_size=300, epochs=1, seed=18, dataset="mnist"))
+    assert view.status == "done" and view.epochs[0].test_acc > 0
+    at.run()
+    assert "mnist" in page_text(at) and not at.exception
