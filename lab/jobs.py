@@ -391,20 +391,15 @@ atexit.register(stop_all)
 
 
 def run_label(config: TrainConfig) -> str:
-    """A short, language-neutral name: activation, optimizer and lr, then whatever differs from the defaults."""
+    """A short, language-neutral name in the code's own terms: activation, optimizer and lr, then every field
+    that differs from TrainConfig's defaults (momentum only for SGD, where it is used)."""
     base = TrainConfig()
     parts = [config.activation, f"{config.optimizer} lr={config.lr:g}"]
-    extras = {
-        "pooling": f"{config.pooling}-pool", "momentum": f"m={config.momentum:g}",
-        "weight_decay": f"wd={config.weight_decay:g}", "batch_size": f"bs={config.batch_size}",
-        "epochs": f"{config.epochs} ep", "train_size": f"n={config.train_size}",
-        "normalize": "no-norm" if not config.normalize else "norm", "seed": f"seed {config.seed}",
-        "patience": f"patience {config.patience}", "dropout": f"dropout {config.dropout:g}",
-        "mistake": config.mistake, "dataset": config.dataset,
-    }
-    for name, text in extras.items():
-        if getattr(config, name) != getattr(base, name) and not (name == "momentum" and config.optimizer != "sgd"):
-            parts.append(text)
+    for name in ("pooling", "momentum", "weight_decay", "batch_size", "epochs", "train_size", "normalize", "seed",
+                 "patience", "dropout", "mistake", "dataset"):
+        value = getattr(config, name)
+        if value != getattr(base, name) and not (name == "momentum" and config.optimizer != "sgd"):
+            parts.append(f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}")
     return " · ".join(parts)
 
 

@@ -190,9 +190,9 @@ def _curves(state: tuple, language: str, batches: bool, runs: int, _views: list[
     """Built as one Figure(data, layout): make_subplots and update_* cost three times as much, every second."""
     data: list[dict] = []
     shapes: list[dict] = []
-    notes = [dict(text=t("training.loss_title"), x=0.23, y=1.0, xref="paper", yref="paper", yanchor="bottom",
+    notes = [dict(text=t("training.loss_title"), x=0.22, y=1.0, xref="paper", yref="paper", yanchor="bottom",
                   showarrow=False, font=dict(size=15)),
-             dict(text=t("training.acc_title"), x=0.77, y=1.0, xref="paper", yref="paper", yanchor="bottom",
+             dict(text=t("training.acc_title"), x=0.78, y=1.0, xref="paper", yref="paper", yanchor="bottom",
                   showarrow=False, font=dict(size=15))]
     for i, view in enumerate(_views):
         if view is None:
@@ -231,8 +231,8 @@ def _curves(state: tuple, language: str, batches: bool, runs: int, _views: list[
                               showarrow=False, font=dict(color=color), yanchor="bottom"))
     epoch_axis = dict(title=dict(text=t("training.epoch_axis")), rangemode="tozero")
     layout = dict(height=420, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2),
-                  xaxis=dict(epoch_axis, domain=[0.0, 0.46], anchor="y"),
-                  xaxis2=dict(epoch_axis, domain=[0.54, 1.0], anchor="y2"),
+                  xaxis=dict(epoch_axis, domain=[0.0, 0.44], anchor="y"),
+                  xaxis2=dict(epoch_axis, domain=[0.56, 1.0], anchor="y2"),
                   yaxis=dict(title=dict(text=t("training.loss_axis")), rangemode="tozero", anchor="x"),
                   yaxis2=dict(title=dict(text=t("training.acc_axis")), tickformat=".0%", range=[0, 1.02], anchor="x2"),
                   shapes=shapes, annotations=notes)

@@ -136,8 +136,10 @@ def test_failed_job_is_reported_and_can_be_started_again(small, monkeypatch):
 
 def test_labels_are_short_and_distinct():
     assert run_label(TrainConfig()) == "relu · adam lr=0.001"
-    assert run_label(TrainConfig(optimizer="sgd", lr=0.01, momentum=0.5, epochs=3)) == "relu · sgd lr=0.01 · m=0.5 · 3 ep"
-    assert run_label(TrainConfig(seed=2, dataset="mnist")) == "relu · adam lr=0.001 · seed 2 · mnist"
+    assert run_label(TrainConfig(optimizer="sgd", lr=0.01, momentum=0.5, epochs=3)) == \
+        "relu · sgd lr=0.01 · momentum=0.5 · epochs=3"
+    assert run_label(TrainConfig(seed=2, dataset="mnist", momentum=0.5)) == "relu · adam lr=0.001 · seed=2 · dataset=mnist"
+    assert run_label(TrainConfig(normalize=False, dropout=0.25)) == "relu · adam lr=0.001 · normalize=False · dropout=0.25"
 
 
 @pytest.mark.parametrize("key", ["../../etc/passwd", "ABCDEF0123456789", "0123", "0123456789abcdef/", ""])
