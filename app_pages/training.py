@@ -42,18 +42,22 @@ show_batches = toggle.toggle(t("training.show_batches"), True, key="tr_batches",
 
 views = [mgr.view(c) for c in configs]
 active = any(v is not None and v.active for v in views)
+before = panels.state_of(views)
 
 
 def live(was_active: bool) -> None:
     """Redrawn every LIVE_REFRESH seconds while a run is queued or training: snapshots only, no training here."""
     now = [mgr.view(c) for c in configs]
+    if not was_active and panels.state_of(now) != before:
+        st.rerun()  # another student started (or finished) one of these runs: redraw all, then follow it live
     panels.progress_panel(configs, now, [mgr.problem(c) if v is None else None for c, v in zip(configs, now)])
     st.plotly_chart(panels.curves_figure(configs, now, show_batches), width="stretch")
     if was_active and not any(v is not None and v.active for v in now):
         st.rerun()  # all finished: one full redraw shows the results and stops the polling
 
 
-st.fragment(live, run_every=panels.LIVE_REFRESH if active else None)(active)
+# Fast while these runs train; slowly otherwise, so a run another student starts with these settings shows up.
+st.fragment(live, run_every=panels.LIVE_REFRESH if active else panels.IDLE_REFRESH)(active)
 explain("training.why_both")
 
 finished = [v for v in views if v is not None and v.done is not None and not v.active]

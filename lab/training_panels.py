@@ -19,6 +19,7 @@ FIXED_BY_PRESET = {"activation": {"activation"}, "optimizer": {"optimizer", "lr"
 CUSTOM_DEFAULTS = (("relu", "adam"), ("tanh", "adam"), ("relu", "sgd"), ("tanh", "sgd"))  # starts as the 2x2
 BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512)
 LIVE_REFRESH = 1.0  # seconds between redraws of a running comparison
+IDLE_REFRESH = 5.0  # seconds between checks while idle: another student may start these very runs
 MAX_BATCH_POINTS = 300  # per run: longer batch-loss curves are drawn as means of consecutive batches
 
 
@@ -173,7 +174,7 @@ def progress_panel(configs: list[TrainConfig], views: list[JobView | None],
                        icon=":material/warning:")
 
 
-def _state(views: list[JobView | None]) -> tuple:
+def state_of(views: list[JobView | None]) -> tuple:
     """What the curves depend on, per run: enough to tell two moments of a run apart."""
     return tuple(None if v is None else (v.key, v.status, v.steps_done, len(v.epochs), v.done is not None)
                  for v in views)
@@ -182,7 +183,7 @@ def _state(views: list[JobView | None]) -> tuple:
 def curves_figure(configs: list[TrainConfig], views: list[JobView | None], batches: bool) -> go.Figure:
     """Loss and accuracy per epoch, train solid and test dashed, one colour per run; early stops marked.
     Shared by every session that watches the same runs at the same moment (a class opening one link)."""
-    return _curves(_state(views), lang(), batches, len(configs), _views=views)
+    return _curves(state_of(views), lang(), batches, len(configs), _views=views)
 
 
 @st.cache_resource(show_spinner=False, max_entries=64, ttl=300)

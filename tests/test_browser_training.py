@@ -86,10 +86,16 @@ def test_two_sessions_same_settings_share_one_run(srv, browser, cache_dir):
         tab = ctx.new_page()
         tab.goto(url)
         tabs.append(tab)
-    for tab in tabs:
+    watcher = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US").new_page()
+    watcher.goto(url)  # a third student with the same settings who never presses Start
+    for tab in tabs + [watcher]:
         wait_for_app(tab)
+    assert progress_texts(watcher)[0].startswith("Not trained yet")
     for tab in tabs:
         tab.locator(START).click()
+    wait_all_done(watcher, 1)  # it followed the shared run by itself
+    assert_no_exception(watcher)
+    watcher.context.close()
     for tab in tabs:
         wait_all_done(tab, 1)
         wait_for_app(tab)
