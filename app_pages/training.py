@@ -67,7 +67,7 @@ if finished and len(finished) == len(views):
              t("training.col_train_acc"): f"{v.epochs[-1].train_acc:.1%}" if v.epochs else "–",
              t("training.col_test_acc"): f"{v.epochs[-1].test_acc:.1%}" if v.epochs else "–",
              t("training.col_epochs"): v.done.epochs_run, t("training.col_ending"): t(f"training.end_{v.done.reason}"),
-             t("training.col_seconds"): round(v.elapsed, 1)} for i, v in enumerate(views)]
+             t("training.col_seconds"): f"{v.elapsed:.1f}"} for i, v in enumerate(views)]
     st.dataframe(rows, hide_index=True, width="stretch")
     explain(f"training.lesson_{'single' if len(views) == 1 else 'compare'}")
     usable = [v.key for v in views if v.usable]

@@ -214,3 +214,22 @@ def test_full_mnist_is_offered_and_trains_when_present(tmp_path, monkeypatch):
     assert view.status == "done" and view.epochs[0].test_acc > 0
     at.run()
     assert "mnist" in page_text(at) and not at.exception
+
+
+def test_early_stopping_is_marked_on_the_curves():
+    params = {"tr_mode": "single", "tr_n": 200, "tr_ep": 30, "tr_pat": 2, "tr_seed": 19}
+    config = TrainConfig(train_size=200, epochs=30, patience=2, seed=19)
+    at = run_app("en", page=PAGE, params=params)
+    at.button(key="tr_start").click().run()
+    view = wait_done(config)
+    assert view.done.reason == "early_stop" and view.done.best_epoch < view.done.epochs_run < 30
+    at.run()
+    status = at.get("progress")[0].proto.text
+    best = view.epochs[view.done.best_epoch - 1]
+    assert status.startswith(f"Stopped early after epoch {view.done.epochs_run}")
+    assert f"kept the weights of epoch {view.done.best_epoch}: test accuracy {best.test_acc:.1%}" in status
+    fig = figure(at)
+    star = next(tr for tr in fig["data"] if tr["name"] == "Run 1 · best")
+    assert star["x"] == [view.done.best_epoch] and star["y"] == pytest.approx([best.test_loss])
+    assert {s["x0"] for s in fig["layout"]["shapes"]} == {view.done.epochs_run}
+    assert any(a["text"] == "early stop" for a in fig["layout"]["annotations"])
