@@ -63,9 +63,10 @@ explain("training.why_both")
 finished = [v for v in views if v is not None and v.done is not None and not v.active]
 if finished and len(finished) == len(views):
     st.subheader(t("training.results"))
+    held = [panels.held_epoch(v) for v in views]  # after early stopping: the best epoch, whose weights are kept
     rows = [{t("training.col_run"): t("training.run", n=i + 1), t("training.col_config"): run_label(v.config),
-             t("training.col_train_acc"): f"{v.epochs[-1].train_acc:.1%}" if v.epochs else "–",
-             t("training.col_test_acc"): f"{v.epochs[-1].test_acc:.1%}" if v.epochs else "–",
+             t("training.col_train_acc"): f"{held[i].train_acc:.1%}" if held[i] else "–",
+             t("training.col_test_acc"): f"{held[i].test_acc:.1%}" if held[i] else "–",
              t("training.col_epochs"): v.done.epochs_run, t("training.col_ending"): t(f"training.end_{v.done.reason}"),
              t("training.col_seconds"): f"{v.elapsed:.1f}"} for i, v in enumerate(views)]
     st.dataframe(rows, hide_index=True, width="stretch")

@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.errors import LabError
 from core.lenet import ACTIVATIONS, POOLINGS
-from core.training import MISTAKES, OPTIMIZERS, USUAL_LR, TrainConfig, bucket_means, preset_configs
+from core.training import MISTAKES, EpochRecord, OPTIMIZERS, USUAL_LR, TrainConfig, bucket_means, preset_configs
 from lab import cache
 from lab.jobs import JobView, dataset as digits_of, run_label
 from lab.ui import lang, t, url_choice
@@ -128,6 +128,12 @@ def _seconds(s: float | None) -> str:
     return "–" if s is None else (f"{s:.0f} s" if s >= 10 else f"{s:.1f} s")
 
 
+def held_epoch(view: JobView) -> EpochRecord | None:
+    """The epoch whose weights the finished model holds: the best one after early stopping, else the last."""
+    n = view.done.best_epoch if view.done is not None and view.done.reason == "early_stop" else len(view.epochs)
+    return view.epochs[n - 1] if 0 < n <= len(view.epochs) else None
+
+
 def status_text(view: JobView | None) -> str:
     """One line: what the run is doing, its speed and time left, or how it ended."""
     if view is None:
@@ -143,8 +149,8 @@ def status_text(view: JobView | None) -> str:
         return t("training.status_failed", detail=view.error or "")
     if view.status == "cancelled" or view.done is None:
         return t("training.status_cancelled")
-    held = view.done.best_epoch if view.done.reason == "early_stop" else len(view.epochs)  # the weights kept
-    acc = f"{view.epochs[held - 1].test_acc:.1%}" if 0 < held <= len(view.epochs) else "–"
+    held = held_epoch(view)
+    acc = f"{held.test_acc:.1%}" if held else "–"
     text = t(f"training.status_{view.done.reason}", acc=acc, seconds=_seconds(view.elapsed),
              epoch=view.done.epochs_run, best=view.done.best_epoch, step=view.done.diverged_step or 0)
     return text + (" " + t("training.from_disk") if view.from_disk else "")

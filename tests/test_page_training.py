@@ -233,3 +233,4 @@ def test_early_stopping_is_marked_on_the_curves():
     assert star["x"] == [view.done.best_epoch] and star["y"] == pytest.approx([best.test_loss])
     assert {s["x0"] for s in fig["layout"]["shapes"]} == {view.done.epochs_run}
     assert any(a["text"] == "early stop" for a in fig["layout"]["annotations"])
+    assert list(at.dataframe[0].value["Test accuracy"]) == [f"{best.test_acc:.1%}"]  # the weights kept
