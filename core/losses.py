@@ -172,7 +172,7 @@ def double_softmax(logits: torch.Tensor | list[float], target: int) -> DoubleSof
         inp = z.softmax(0) if wrong else z
         loss = F.cross_entropy(inp[None], torch.tensor([tgt]))
         (grad,) = torch.autograd.grad(loss, z)
-        out += [float(loss), float(grad.norm())]
+        out += [float(loss.detach()), float(grad.norm())]
     c = z0.numel()
     return DoubleSoftmax(out[0], out[2], -math.log(math.e / (math.e + c - 1)), out[1], out[3])
 
@@ -197,3 +197,17 @@ def label_formats(logits: torch.Tensor | list[list[float]], labels: torch.Tensor
     except (RuntimeError, ValueError) as exc:
         error = str(exc).splitlines()[0]
     return LabelFormats(float(F.cross_entropy(z, y)), float(F.cross_entropy(z, hot.to(z.dtype))), error)
+
+
+def torch_reference_loss(logits: torch.Tensor | list[float], target: int, temperature: float = 1.0) -> float:
+    """What nn.CrossEntropyLoss itself returns for one sample (logits divided by the temperature)."""
+    z = _check_logits(logits).flatten()
+    tgt = _check_target(target, z.numel())
+    return float(torch.nn.CrossEntropyLoss()(z[None] / _check_temperature(temperature), torch.tensor([tgt])))
+
+
+def naive_cross_entropy(logits: torch.Tensor | list[float], target: int) -> float:
+    """-log of the naive softmax's probability of the target: inf or nan when the exponentials overflow."""
+    _, probs = naive_softmax(logits)
+    tgt = _check_target(target, probs.numel())
+    return float(-torch.log(probs[tgt]))

@@ -1,0 +1,124 @@
+"""Activation functions: f and f' (autograd), the course's values, a real feature map, vanishing gradients, dead ReLUs."""
+import plotly.graph_objects as go
+import streamlit as st
+import torch
+from plotly.subplots import make_subplots
+
+from core.activations import NAMES, deep_stack, evaluate, feature_map, lenet_dead_fraction, saturated_ranges, \
+    stack_gradients
+from core.data import to_model_input
+from core.errors import LabError
+from lab import cache
+from lab.inspect_panels import url_multiselect
+from lab.snippets.activations import stack_code, values_code
+from lab.ui import code_panel, explain, lab_error, t, url_choice
+
+COLORS = dict(zip(NAMES, ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#9d755d"]))
+STACK_ACTS = ("tanh", "relu", "sigmoid")
+
+st.title(t("act.title"))
+explain("act.intro")
+
+# 1. f and f' on one chart
+chosen = url_multiselect(t("act.choose"), list(NAMES), "act_set", ["tanh", "relu"], format_func=lambda n: t(f"act.name_{n}"))
+c1, c2 = st.columns(2)
+slope = c1.slider(t("act.slope"), 0.0, 0.5, 0.1, 0.01, key="act_slope", bind="query-params", help=t("act.slope_help"))
+span = c2.slider(t("act.range"), 1.0, 10.0, 5.0, 0.5, key="act_range", bind="query-params")
+params = {"leaky_relu": {"negative_slope": slope}}
+x = torch.linspace(-span, span, 401)
+fig = go.Figure()
+try:
+    for name in chosen:
+        v = evaluate(name, x, **params.get(name, {}))
+        label = t(f"act.name_{name}")
+        fig.add_scatter(x=v.x.numpy(), y=v.y.numpy(), name=f"{label}  f(x)", line=dict(color=COLORS[name]))
+        fig.add_scatter(x=v.x.numpy(), y=v.dy.numpy(), name=f"{label}  f'(x)", line=dict(color=COLORS[name], dash="dot"))
+        for lo, hi in saturated_ranges(v):
+            fig.add_vrect(x0=lo, x1=hi, fillcolor=COLORS[name], opacity=0.08, line_width=0)
+except LabError as exc:
+    lab_error(exc)
+fig.update_layout(height=380, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="x", legend=dict(orientation="h"))
+st.plotly_chart(fig, width="stretch")
+st.caption(t("act.saturation_note"))
+
+# 2. the course's values, computed
+st.subheader(t("act.course_values"))
+explain("act.course_values_intro")
+cols = st.columns(2)
+for col, (name, points) in zip(cols, (("tanh", [-2.0, 0.0, 2.0]), ("relu", [-3.0, 0.0, 2.0]))):
+    v = evaluate(name, points)
+    col.markdown(f"**{t(f'act.name_{name}')}**")
+    col.dataframe({"x": v.x.tolist(), "f(x)": [f"{y:.4f}" for y in v.y.tolist()],
+                   "f'(x)": [f"{d:.4f}" for d in v.dy.tolist()]}, hide_index=True, width="stretch")
+    with col:
+        code_panel(values_code(name, points))
+st.caption(t("act.kink_note"))
+
+# 3. a real feature map
+st.subheader(t("act.fmap"))
+explain("act.fmap_intro")
+data = cache.digits()
+trained = cache.trained_models()
+c1, c2, c3 = st.columns(3)
+source = url_choice(c1.selectbox, t("act.model"), ["untrained", *trained], key="act_model",
+                    default=next(iter(trained), "untrained"),
+                    format_func=lambda k: t("act.untrained") if k == "untrained" else k)
+model = trained.get(source) or cache.untrained_lenet()
+fmap_act = url_choice(c2.selectbox, t("act.fmap_act"), list(NAMES), key="act_fmap", default="relu",
+                      format_func=lambda n: t(f"act.name_{n}"))
+index = c3.slider(t("act.digit"), 0, len(data.test_labels) - 1, 0, key="act_digit", bind="query-params")
+if source == "untrained":
+    st.caption(t("act.untrained_note"))
+digit = to_model_input(data.test_images[index:index + 1])  # (1, 1, 28, 28)
+channel = st.slider(t("act.channel"), 1, 6, 1, key="act_channel", bind="query-params")
+pre, post = feature_map(model, digit, fmap_act, **params.get(fmap_act, {}))  # (6, 28, 28) each
+fig = make_subplots(rows=1, cols=3, column_widths=[0.25, 0.25, 0.5], horizontal_spacing=0.06,
+                    subplot_titles=[t("act.before"), t("act.after", name=t(f"act.name_{fmap_act}")), t("act.hist")])
+for col, z in ((1, pre[channel - 1]), (2, post[channel - 1])):
+    fig.add_heatmap(z=z.numpy(), colorscale="RdBu", zmid=0, showscale=col == 2, row=1, col=col)
+    fig.update_yaxes(autorange="reversed", scaleanchor=f"x{col if col > 1 else ''}", showticklabels=False, row=1, col=col)
+    fig.update_xaxes(showticklabels=False, row=1, col=col)
+fig.add_histogram(x=pre.flatten().numpy(), name=t("act.before"), opacity=0.6, nbinsx=60, row=1, col=3)
+fig.add_histogram(x=post.flatten().numpy(), name=t("act.after_short"), opacity=0.6, nbinsx=60, row=1, col=3)
+fig.update_layout(barmode="overlay", height=300, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h"))
+st.plotly_chart(fig, width="stretch")
+zero_share = float((post == 0).float().mean())
+m1, m2, m3 = st.columns(3)
+m1.metric(t("act.range_before"), f"[{pre.min():.2f}, {pre.max():.2f}]")
+m2.metric(t("act.range_after"), f"[{post.min():.2f}, {post.max():.2f}]")
+m3.metric(t("act.zero_share"), f"{zero_share:.1%}")
+
+# 4. vanishing gradients in a real deep stack
+st.subheader(t("act.vanish"))
+explain("act.vanish_intro")
+c1, c2 = st.columns(2)
+depth = c1.slider(t("act.depth"), 2, 30, 12, key="act_depth", bind="query-params")
+init = url_choice(c2.segmented_control, t("act.init"), ["default", "scaled"], key="act_init",
+                  format_func=lambda k: t(f"act.init_{k}"))
+xb = to_model_input(data.test_images[:64]).flatten(1)  # (64, 784)
+yb = data.test_labels[:64]
+results = {n: stack_gradients(deep_stack(n, depth, init=init), xb, yb) for n in STACK_ACTS}
+fig = go.Figure()
+for n, r in results.items():
+    fig.add_scatter(x=list(range(1, depth + 1)), y=r.weight_grad_norm.numpy(), name=t(f"act.name_{n}"),
+                    mode="lines+markers", line=dict(color=COLORS[n]))
+fig.update_layout(height=340, margin=dict(l=10, r=10, t=30, b=10), yaxis_type="log", legend=dict(orientation="h"),
+                  xaxis_title=t("act.layer_axis"), yaxis_title=t("act.grad_axis"))
+st.plotly_chart(fig, width="stretch")
+st.dataframe([{t("act.col_act"): t(f"act.name_{n}"), t("act.col_first"): f"{r.weight_grad_norm[0]:.2e}",
+               t("act.col_last"): f"{r.weight_grad_norm[-1]:.2e}",
+               t("act.col_ratio"): f"{r.weight_grad_norm[0] / r.weight_grad_norm[-1]:.2e}",
+               t("act.col_dead"): f"{r.dead_fraction.max():.0%}" if n == "relu" else "—"}
+              for n, r in results.items()], hide_index=True, width="stretch")
+code_panel(stack_code("sigmoid", depth, init, data.source))
+
+# 5. dead ReLUs in LeNet on real digits
+st.subheader(t("act.dead"))
+explain("act.dead_intro")
+dead = lenet_dead_fraction(model, to_model_input(data.test_images[:256]))
+st.caption(t("act.dead_model", model=t("act.untrained") if source == "untrained" else source,
+             act=t(f"act.name_{model.config.activation}")))
+fig = go.Figure(go.Bar(x=[t(f"act.layer_{k}") for k in dead], y=list(dead.values()), marker_color="#e45756",
+                       text=[f"{v:.1%}" for v in dead.values()], textposition="outside"))
+fig.update_layout(height=280, margin=dict(l=10, r=10, t=30, b=10), yaxis=dict(range=[0, 1], tickformat=".0%"))
+st.plotly_chart(fig, width="stretch")

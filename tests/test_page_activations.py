@@ -1,0 +1,58 @@
+"""The activations page in AppTest, both languages: no exception, and shown numbers are core's numbers."""
+import json
+import re
+
+import pytest
+import torch
+
+from conftest import page_text, run_app
+from core.activations import deep_stack, evaluate, stack_gradients
+from core.data import to_model_input
+from lab import cache
+
+PAGE = "app_pages/activations.py"
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_page_runs(lang):
+    at = run_app(lang, PAGE)
+    assert not at.exception
+    text = page_text(at)
+    assert bool(HAN.search(text)) == (lang == "zh")
+    assert len(at.get("plotly_chart")) >= 4
+
+
+def test_course_values_shown():
+    at = run_app("en", PAGE)
+    frames = [df.value for df in at.dataframe]
+    tanh = next(f for f in frames if "f(x)" in f.columns and f["x"].tolist() == [-2.0, 0.0, 2.0])
+    assert tanh["f(x)"].tolist() == [f"{v:.4f}" for v in evaluate("tanh", [-2.0, 0.0, 2.0]).y.tolist()]
+    assert tanh["f(x)"].tolist() == ["-0.9640", "0.0000", "0.9640"]
+    relu = next(f for f in frames if "f(x)" in f.columns and f["x"].tolist() == [-3.0, 0.0, 2.0])
+    assert relu["f(x)"].tolist() == ["0.0000", "0.0000", "2.0000"]
+
+
+def test_depth_slider_moves_the_measured_gradients():
+    at = run_app("en", PAGE)
+    at.slider(key="act_depth").set_value(5).run()
+    assert not at.exception
+    fig = json.loads(at.get("plotly_chart")[2].proto.spec)
+    data = cache.digits()
+    want = stack_gradients(deep_stack("tanh", 5), to_model_input(data.test_images[:64]).flatten(1), data.test_labels[:64])
+    tanh = fig["data"][0]
+    assert len(tanh["x"]) == 5
+    ys = tanh["y"]
+    if isinstance(ys, dict):  # plotly's typed-array encoding
+        import base64
+        import numpy as np
+        ys = np.frombuffer(base64.b64decode(ys["bdata"]), dtype=ys["dtype"]).tolist()
+    torch.testing.assert_close(torch.tensor(ys), want.weight_grad_norm, rtol=1e-4, atol=0)
+
+
+def test_slope_slider_changes_leaky_curve():
+    at = run_app("en", PAGE, params={"act_set": ["leaky_relu"]})
+    at.slider(key="act_slope").set_value(0.3).run()
+    assert not at.exception
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert len(fig["data"]) == 2  # f and f' of leaky ReLU only
