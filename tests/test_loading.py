@@ -1,0 +1,105 @@
+"""Dataset / DataLoader: real torch objects, iterations per epoch equal len(DataLoader), gradient noise shrinks."""
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings, strategies as st
+from torch.utils.data import DataLoader, TensorDataset
+
+from core.data import load_digits, to_model_input
+from core.errors import LabError
+from core.lenet import build_lenet
+from core.loading import (DigitDataset, epoch_plan, flat_gradient, gradient_noise, iterations_per_epoch,
+                          last_batch_size, make_loader, sampling_theory, scaled_lr)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits()
+
+
+def test_dataset_hands_out_one_normalized_sample(digits):
+    ds = DigitDataset(digits.train_images, digits.train_labels)
+    assert len(ds) == len(digits.train_labels)
+    x, y = ds[5]
+    torch.testing.assert_close(x, to_model_input(digits.train_images[5:6])[0])
+    assert x.shape == (1, 28, 28) and y == int(digits.train_labels[5])
+    x_raw, _ = DigitDataset(digits.train_images, digits.train_labels, normalize=False)[5]
+    assert float(x_raw.min()) >= 0 and float(x.min()) == -1.0
+    with pytest.raises(LabError, match="loader.index_outside"):
+        ds[len(ds)]
+    with pytest.raises(LabError, match="loader.length_mismatch"):
+        DigitDataset(digits.train_images[:3], digits.train_labels[:2])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 300), st.integers(1, 400), st.booleans())
+def test_iterations_equal_len_of_a_real_dataloader(n, batch, drop_last):
+    loader = DataLoader(TensorDataset(torch.arange(n)), batch_size=batch, drop_last=drop_last)
+    assert iterations_per_epoch(n, batch, drop_last) == len(loader)
+    sizes = [len(b[0]) for b in loader]
+    assert last_batch_size(n, batch, drop_last) == (sizes[-1] if sizes else 0)
+
+
+def test_the_notes_example():
+    assert iterations_per_epoch(1000, 100, False) == 10  # the notes: 1000 samples, batch 100 -> 10 updates
+    assert iterations_per_epoch(1000, 64, False) == 16 and iterations_per_epoch(1000, 64, True) == 15
+    assert last_batch_size(1000, 64, False) == 40 and last_batch_size(1000, 64, True) == 64
+    assert iterations_per_epoch(10, 64, True) == 0 and last_batch_size(10, 64, True) == 0
+
+
+def test_loader_batches_are_seeded_and_reshuffled_each_epoch(digits):
+    ds = DigitDataset(digits.train_images[:200], digits.train_labels[:200])
+    plan = epoch_plan(200, 32, shuffle=True, drop_last=True, seed=3)
+    again = epoch_plan(200, 32, shuffle=True, drop_last=True, seed=3)
+    assert plan == again  # same seed, same batches
+    assert plan.iterations == 6 and plan.batch_sizes == (32,) * 6 and plan.dropped == 8
+    assert plan.first_batches[0] != plan.first_batches[1]  # a new order every epoch
+    ordered = epoch_plan(200, 32, shuffle=False, drop_last=False, seed=3)
+    assert ordered.first_batches == (tuple(range(32)), tuple(range(32))) and ordered.batch_sizes[-1] == 8
+    # the plan is what iterating the loader yields
+    loader = make_loader(ds, 32, shuffle=True, drop_last=True, seed=3)
+    for epoch in range(2):  # whole epochs, as training does (the sampler draws again at the end of an epoch)
+        xb, yb = list(loader)[0]
+        idx = list(plan.first_batches[epoch])
+        torch.testing.assert_close(yb, digits.train_labels[idx])
+        torch.testing.assert_close(xb, to_model_input(digits.train_images[idx]))
+
+
+@pytest.mark.parametrize("n,batch", [(0, 4), (5, 0), (5, -1)])
+def test_bad_sizes(n, batch):
+    with pytest.raises(LabError):
+        iterations_per_epoch(n, batch, False)
+
+
+def test_linear_scaling_rule():
+    assert scaled_lr(0.1, 256, 512) == pytest.approx(0.2)  # the notes' example
+    assert scaled_lr(0.01, 64, 16) == pytest.approx(0.0025)
+    with pytest.raises(LabError, match="loader.bad_lr"):
+        scaled_lr(0.0, 64, 128)
+    with pytest.raises(LabError, match="loader.bad_batch"):
+        scaled_lr(0.1, 64, 0)
+
+
+def test_flat_gradient_in_chunks_equals_one_big_batch(digits):
+    model = build_lenet()
+    x, y = to_model_input(digits.train_images[:300]), digits.train_labels[:300]
+    chunked = flat_gradient(model, x, y, chunk=128)
+    model.zero_grad()
+    F.cross_entropy(model(x), y).backward()
+    torch.testing.assert_close(chunked, torch.cat([p.grad.flatten() for p in model.parameters()]))
+    assert chunked.numel() == 61706
+
+
+def test_gradient_noise_shrinks_with_batch_size(digits):
+    noise = gradient_noise(digits.train_images[:600], digits.train_labels[:600], [8, 32, 128, 600], batches=6)
+    means = [g.mean for g in noise]
+    assert means[0] > means[1] > means[2] > 0
+    assert noise[-1].deviations == pytest.approx((0.0,), abs=1e-5)  # the whole set: exactly the full gradient
+    assert len(noise[0].deviations) == 6 and len(noise[2].deviations) == 4  # 600 // 128 batches only
+    theory = sampling_theory(600, noise[0], [8, 32, 128, 600])
+    assert theory[0] == pytest.approx(means[0]) and theory[-1] == 0.0
+    assert theory[1] == pytest.approx(means[0] * math.sqrt(8 / 32 * 568 / 592))
+    with pytest.raises(LabError, match="loader.batch_too_large"):
+        gradient_noise(digits.train_images[:50], digits.train_labels[:50], [64], batches=2)
