@@ -8,6 +8,7 @@ from core.activations import NAMES, deep_stack, evaluate, feature_map, lenet_dea
     stack_gradients
 from core.data import to_model_input
 from core.errors import LabError
+from core.lenet import LeNetConfig
 from lab import cache
 from lab.inspect_panels import url_multiselect
 from lab.snippets.activations import stack_code, values_code
@@ -37,7 +38,8 @@ try:
             fig.add_vrect(x0=lo, x1=hi, fillcolor=COLORS[name], opacity=0.08, line_width=0)
 except LabError as exc:
     lab_error(exc)
-fig.update_layout(height=380, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="x", legend=dict(orientation="h"))
+fig.update_layout(height=380, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="x",
+                  legend=dict(orientation="h", y=1.02, yanchor="bottom"))
 st.plotly_chart(fig, width="stretch")
 st.caption(t("act.saturation_note"))
 
@@ -74,12 +76,16 @@ channel = st.slider(t("act.channel"), 1, 6, 1, key="act_channel", bind="query-pa
 pre, post = feature_map(model, digit, fmap_act, **params.get(fmap_act, {}))  # (6, 28, 28) each
 fig = make_subplots(rows=1, cols=3, column_widths=[0.25, 0.25, 0.5], horizontal_spacing=0.06,
                     subplot_titles=[t("act.before"), t("act.after", name=t(f"act.name_{fmap_act}")), t("act.hist")])
+reach = float(pre.abs().max()) or 1.0  # one colour scale for both maps
 for col, z in ((1, pre[channel - 1]), (2, post[channel - 1])):
-    fig.add_heatmap(z=z.numpy(), colorscale="RdBu", zmid=0, showscale=col == 2, row=1, col=col)
+    fig.add_heatmap(z=z.numpy(), colorscale="RdBu", zmin=-reach, zmax=reach, showscale=col == 2, row=1, col=col,
+                    colorbar=dict(x=0.47, len=0.9))
     fig.update_yaxes(autorange="reversed", scaleanchor=f"x{col if col > 1 else ''}", showticklabels=False, row=1, col=col)
     fig.update_xaxes(showticklabels=False, row=1, col=col)
-fig.add_histogram(x=pre.flatten().numpy(), name=t("act.before"), opacity=0.6, nbinsx=60, row=1, col=3)
-fig.add_histogram(x=post.flatten().numpy(), name=t("act.after_short"), opacity=0.6, nbinsx=60, row=1, col=3)
+fig.add_histogram(x=pre.flatten().numpy(), name=t("act.before"), opacity=0.6, nbinsx=60, row=1, col=3,
+                  marker_color="#4c78a8")
+fig.add_histogram(x=post.flatten().numpy(), name=t("act.after_short"), opacity=0.6, nbinsx=60, row=1, col=3,
+                  marker_color="#f58518")
 fig.update_layout(barmode="overlay", height=300, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h"))
 st.plotly_chart(fig, width="stretch")
 zero_share = float((post == 0).float().mean())
@@ -102,7 +108,7 @@ fig = go.Figure()
 for n, r in results.items():
     fig.add_scatter(x=list(range(1, depth + 1)), y=r.weight_grad_norm.numpy(), name=t(f"act.name_{n}"),
                     mode="lines+markers", line=dict(color=COLORS[n]))
-fig.update_layout(height=340, margin=dict(l=10, r=10, t=30, b=10), yaxis_type="log", legend=dict(orientation="h"),
+fig.update_layout(height=340, margin=dict(l=10, r=10, t=30, b=10), yaxis=dict(type="log", exponentformat="e"), legend=dict(orientation="h"),
                   xaxis_title=t("act.layer_axis"), yaxis_title=t("act.grad_axis"))
 st.plotly_chart(fig, width="stretch")
 st.dataframe([{t("act.col_act"): t(f"act.name_{n}"), t("act.col_first"): f"{r.weight_grad_norm[0]:.2e}",
@@ -115,9 +121,11 @@ code_panel(stack_code("sigmoid", depth, init, data.source))
 # 5. dead ReLUs in LeNet on real digits
 st.subheader(t("act.dead"))
 explain("act.dead_intro")
-dead = lenet_dead_fraction(model, to_model_input(data.test_images[:256]))
-st.caption(t("act.dead_model", model=t("act.untrained") if source == "untrained" else source,
-             act=t(f"act.name_{model.config.activation}")))
+relu_model = model if model.config.activation == "relu" else cache.untrained_lenet(LeNetConfig(activation="relu"))
+shift = st.slider(t("act.shift"), -3.0, 1.0, 0.0, 0.25, key="act_shift", bind="query-params", help=t("act.shift_help"))
+dead = lenet_dead_fraction(relu_model, to_model_input(data.test_images[:256]), bias_shift=shift)
+st.caption(t("act.dead_model", model=source) if relu_model is model and source != "untrained"
+           else t("act.dead_untrained"))
 fig = go.Figure(go.Bar(x=[t(f"act.layer_{k}") for k in dead], y=list(dead.values()), marker_color="#e45756",
                        text=[f"{v:.1%}" for v in dead.values()], textposition="outside"))
 fig.update_layout(height=280, margin=dict(l=10, r=10, t=30, b=10), yaxis=dict(range=[0, 1], tickformat=".0%"))

@@ -62,11 +62,13 @@ if ce is not None:
     m3.metric(t("sm.torch_loss"), f"{torch_reference_loss(sm.logits, ce.target, temperature):.4f}")
 
     st.subheader(t("sm.steps"))
+    plain = naive_softmax(sm.scaled)[0]  # exp(z) without the shift, float32 like a network: may overflow
     steps = [t("sm.step_scale", t=f"{sm.temperature:g}", v=fmt(sm.scaled)),
              t("sm.step_shift", m=f"{sm.shift:.4g}", v=fmt(sm.shifted)),
              t("sm.step_exp", v=fmt(sm.exps)),
              t("sm.step_sum", s=f"{sm.total:.4f}"),
              t("sm.step_divide", v=fmt(sm.probs)),
+             *([t("sm.step_unshifted", v=fmt(plain), s=f"{float(plain.sum()):.4f}")] if plain.isfinite().all() else []),
              t("sm.step_loss", target=ce.target, p=f"{ce.p_target:.4f}", loss=f"{ce.loss:.4f}"),
              t("sm.step_grad", onehot=fmt(ce.one_hot), grad=fmt(ce.grad))]
     st.markdown("\n".join(f"{i}. {s}" for i, s in enumerate(steps, start=1)))
@@ -78,7 +80,8 @@ st.subheader(t("sm.batch"))
 explain("sm.batch_intro")
 batch = batch_cross_entropy(BATCH, BATCH_LABELS)
 st.dataframe([{t("sm.col_row"): i, t("sm.col_logits"): fmt(batch.logits[i]), t("sm.col_label"): int(batch.labels[i]),
-               t("sm.col_probs"): fmt(batch.probs[i]), t("sm.col_loss"): f"{batch.per_sample[i]:.4f}"}
+               t("sm.col_probs"): fmt(batch.probs[i]), t("sm.col_loss"): f"{batch.per_sample[i]:.4f}",
+               t("sm.col_grad"): fmt(batch.grad[i])}
               for i in range(len(BATCH))], hide_index=True, width="stretch")
 st.metric(t("sm.batch_mean"), f"{batch.mean:.4f}")
 code_panel(batch_code(BATCH, BATCH_LABELS))
@@ -88,8 +91,10 @@ st.subheader(t("sm.pitfalls"))
 tab1, tab2, tab3 = st.tabs([t("sm.pit_double"), t("sm.pit_overflow"), t("sm.pit_onehot")])
 with tab1:
     explain("sm.pit_double_intro")
+    if ce is None:
+        st.info(t("sm.fix_logits"), icon=":material/info:")
     try:
-        d = double_softmax(ce.softmax.logits if ce else [2.0, 1.0, 0.1], ce.target if ce else 0)
+        d = double_softmax(ce.softmax.logits if ce else parse_logits(EXAMPLES["course"]), ce.target if ce else 0)
         a, b = st.columns(2)
         a.metric(t("sm.right_loss"), f"{d.correct_loss:.4f}", help=t("sm.right_loss_help"))
         b.metric(t("sm.wrong_loss"), f"{d.wrong_loss:.4f}", help=t("sm.wrong_loss_help"))

@@ -145,11 +145,18 @@ def stack_gradients(stack: nn.Sequential, x: torch.Tensor, labels: torch.Tensor)
     return StackGradients(w_norm.detach(), a_norm.detach(), dead, float(loss.detach()))
 
 
-def lenet_dead_fraction(model: nn.Module, x: torch.Tensor) -> dict[str, float]:
+def lenet_dead_fraction(model: nn.Module, x: torch.Tensor, bias_shift: float = 0.0) -> dict[str, float]:
     """For each LeNet layer before an activation, the share of units whose input is <= 0 for every digit of x.
 
-    Under ReLU such a unit outputs 0 for the whole batch and gets no gradient: a dead unit.
+    Under ReLU such a unit outputs 0 for the whole batch and gets no gradient: a dead unit. bias_shift is added to
+    every layer's biases (as a bad update would), without touching the model.
     """
+    pre: dict[str, torch.Tensor] = {}
     with torch.no_grad():
-        outs = model.forward_all(x)
-    return {k: float((outs[k] <= 0).all(dim=0).float().mean()) for k in ("conv1", "conv2", "fc1", "fc2")}
+        h = pre["conv1"] = model.conv1(x) + bias_shift  # (N, 6, 28, 28)
+        h = model.pool1(model.act1(h))
+        h = pre["conv2"] = model.conv2(h) + bias_shift  # (N, 16, 10, 10)
+        h = model.pool2(model.act2(h)).flatten(1)  # (N, 400)
+        h = pre["fc1"] = model.fc1(h) + bias_shift  # (N, 120)
+        pre["fc2"] = model.fc2(model.act3(h)) + bias_shift  # (N, 84)
+    return {k: float((v <= 0).all(dim=0).float().mean()) for k, v in pre.items()}

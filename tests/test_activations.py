@@ -139,3 +139,8 @@ def test_lenet_dead_fraction(digits):
     want = (F.relu(outs["fc1"]) == 0).all(0).float().mean().item()
     assert got["fc1"] == pytest.approx(want)
     assert set(got) == {"conv1", "conv2", "fc1", "fc2"} and all(0 <= v <= 1 for v in got.values())
+    for k in got:
+        assert got[k] == pytest.approx((outs[k] <= 0).all(0).float().mean().item())
+    shifted = lenet_dead_fraction(model, x, bias_shift=-3.0)
+    assert all(shifted[k] >= got[k] for k in got) and shifted["fc1"] > got["fc1"]
+    torch.testing.assert_close(model.forward_all(x)["fc1"], outs["fc1"])  # the model is untouched

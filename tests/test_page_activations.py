@@ -56,3 +56,17 @@ def test_slope_slider_changes_leaky_curve():
     assert not at.exception
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert len(fig["data"]) == 2  # f and f' of leaky ReLU only
+
+
+def test_bias_shift_kills_units_as_core_says():
+    from core.activations import lenet_dead_fraction
+    from core.lenet import LeNetConfig
+
+    at = run_app("en", PAGE)
+    at.slider(key="act_shift").set_value(-2.0).run()
+    assert not at.exception
+    fig = json.loads(at.get("plotly_chart")[3].proto.spec)
+    want = lenet_dead_fraction(cache.untrained_lenet(LeNetConfig(activation="relu")),
+                               to_model_input(cache.digits().test_images[:256]), bias_shift=-2.0)
+    assert fig["data"][0]["text"] == [f"{v:.1%}" for v in want.values()]
+    assert "untrained ReLU LeNet-5" in page_text(at)
