@@ -23,6 +23,16 @@ class BatchPath:
     batch_losses: Tensor  # (n,) loss of the batch used by step k (what the optimizer saw)
     diverged_at: int | None  # first step with a non-finite weight, else None
 
+    @property
+    def steps(self) -> int:
+        """Number of recorded steps n."""
+        return len(self.positions) - 1
+
+    @property
+    def steps(self) -> int:
+        """Number of recorded steps n."""
+        return len(self.positions) - 1
+
 
 def digit_features(images: Tensor, labels: Tensor, classes: tuple[int, int]) -> tuple[Tensor, Tensor]:
     """Two standardised features of each digit of two classes, amount of ink and width; targets 0 (first) / 1."""

@@ -1,0 +1,130 @@
+"""Optimizers: SGD, momentum, Adam and friends racing on real loss surfaces, and mini-batch noise on real digits."""
+import streamlit as st
+
+from core.errors import LabError
+from core.optim_paths import OPTIMIZERS, SURFACES
+from lab import optim_panels as op
+from lab.snippets.optimizers import path_script
+from lab.ui import code_panel, explain, lab_error, t, url_choice
+
+st.title(t("optim.title"))
+explain("optim.intro")
+
+
+def apply_preset() -> None:
+    """Copy the chosen preset into the controls (before they are drawn)."""
+    surface, _, steps, racers = op.PRESETS[st.session_state["opt_preset"]]
+    st.session_state.update(opt_surface=surface, opt_steps=steps, opt_at=steps)
+    for i, (name, lr) in enumerate(racers):
+        st.session_state.update({f"opt_o{i}": name, f"opt_lr{i}": lr})
+
+
+preset = url_choice(st.segmented_control, t("optim.preset"), list(op.PRESETS), key="opt_preset",
+                    format_func=lambda p: t(f"optim.preset_{p}"), on_change=apply_preset)
+if "opt_o0" not in st.session_state and not any(k.startswith("opt_") and k != "opt_preset" for k in st.query_params):
+    apply_preset()
+
+
+def initial(key: str, value: float) -> dict:
+    """value= only for a widget whose state is not set yet (Streamlit warns about both)."""
+    return {} if key in st.session_state else {"value": value}
+
+st.info(t(f"optim.story_{preset}"), icon=":material/lightbulb:")
+surface, start, default_steps, default_racers = op.PRESETS[preset]
+c1, c2 = st.columns([1, 2])
+surface = url_choice(c1.selectbox, t("optim.surface"), list(SURFACES), key="opt_surface",
+                     format_func=lambda s: t(f"optim.surface_{s}"))
+steps = c2.slider(t("optim.steps"), 10, 2000, step=10, key="opt_steps", bind="query-params",
+                  **initial("opt_steps", default_steps))
+start = SURFACES[surface].start if surface != op.PRESETS[preset][0] or start is None else start
+
+runs, names = [], []
+for i, col in enumerate(st.columns(3)):
+    with col:
+        name = url_choice(st.selectbox, t("optim.racer", n=i + 1), list(OPTIMIZERS), key=f"opt_o{i}",
+                          default=default_racers[i][0], format_func=lambda o: t(f"optim.opt_{o}"))
+        hp = {"lr": st.number_input(t("optim.lr"), format="%g", step=0.001, key=f"opt_lr{i}", bind="query-params",
+                                    **initial(f"opt_lr{i}", default_racers[i][1]))}
+        extra = op.EXTRA.get(name)
+        if extra:
+            default = OPTIMIZERS[name][2][extra]
+            hp[extra] = st.number_input(t(f"optim.hp_{extra}"), value=default, format="%g", step=0.01,
+                                        key=f"opt_{extra}{i}_{name}", bind="query-params")
+        runs.append((name, tuple(sorted(hp.items()))))
+        names.append(f"{i + 1}. {t(f'optim.opt_{name}')} (lr={hp['lr']:g})")
+
+try:
+    paths = op.cached_race(surface, tuple(runs), tuple(start), int(steps))
+except LabError as exc:
+    lab_error(exc)
+    paths = None
+
+if paths is not None:
+    for i, path in enumerate(paths):
+        if path.diverged_at is not None:
+            st.warning(t(f"optim.diverged_{path.reason}", name=names[i], step=path.diverged_at),
+                       icon=":material/warning:")
+    if "opt_playing" not in st.session_state:
+        st.session_state["opt_playing"] = False
+    playing = st.session_state["opt_playing"]
+
+    def toggle_play() -> None:
+        st.session_state["opt_playing"] = not st.session_state["opt_playing"]
+        if st.session_state["opt_playing"] and st.session_state.get("opt_at", steps) >= steps:
+            st.session_state["opt_at"] = 0
+
+    st.button(t("optim.pause" if playing else "optim.play"), icon=":material/pause:" if playing
+              else ":material/play_arrow:", on_click=toggle_play, key="opt_play")
+
+    @st.fragment(run_every=0.5 if playing else None)
+    def race_view() -> None:
+        """The contour map and the loss curves at the chosen step; while playing, the step advances on its own."""
+        if st.session_state["opt_playing"]:
+            at = min(int(st.session_state.get("opt_at", 0)) + max(1, steps // 40), steps)
+            st.session_state["opt_at"] = at
+        if st.session_state.get("opt_at", 0) > steps:
+            st.session_state["opt_at"] = steps
+        at = st.slider(t("optim.at_step"), 0, steps, key="opt_at", **initial("opt_at", steps))
+        left, right = st.columns([3, 2])
+        left.plotly_chart(op.surface_figure(surface, paths, names, at), width="stretch", key="opt_surface_fig")
+        right.plotly_chart(op.loss_figure([(n, p.losses) for n, p in zip(names, paths)], at, t("optim.step"),
+                                          t("optim.loss")), width="stretch", key="opt_loss_fig")
+        rows = [{t("optim.col_racer"): n, t("optim.col_step"): min(at, p.steps),
+                 "θ": f"({p.positions[min(at, p.steps), 0]:.4f}, {p.positions[min(at, p.steps), 1]:.4f})",
+                 t("optim.loss"): f"{p.losses[min(at, p.steps)]:.4g}"} for n, p in zip(names, paths)]
+        right.dataframe(rows, hide_index=True, width="stretch")
+        if st.session_state["opt_playing"] and at >= steps:
+            st.session_state["opt_playing"] = False
+            st.rerun()
+
+    race_view()
+
+    st.header(t("optim.inside"))
+    explain("optim.inside_intro")
+    which = st.selectbox(t("optim.which"), range(len(paths)), format_func=names.__getitem__, key="opt_inside")
+    op.inside_panel(paths[which], names[which])
+    name, hp = runs[0]
+    code_panel(path_script(surface, name, paths[0].hyperparams, tuple(start), int(steps)))
+
+st.header(t("optim.noise"))
+explain("optim.noise_intro")
+n1, n2, n3 = st.columns(3)
+pair = url_choice(n1.selectbox, t("optim.pair"), ["0-1", "1-7", "4-9", "3-8"], key="opt_pair")
+batch = url_choice(n2.select_slider, t("optim.batch"), [1, 2, 4, 8, 16, 32, 64, 128, 800], key="opt_batch",
+                   default=4)
+blr = n3.slider(t("optim.lr"), 0.01, 2.0, 0.5, 0.01, key="opt_blr", bind="query-params")
+try:
+    small, full, grid = op.cached_batches(tuple(int(c) for c in pair.split("-")), int(batch), float(blr), 150, 0,
+                                          "sgd")
+    fig = op.contour(*grid, height=460)
+    op.add_path(fig, full.positions, full.steps, t("optim.full_batch"), "#333333", "dash")
+    op.add_path(fig, small.positions, small.steps, t("optim.batch_of", b=small.batch_size), op.COLORS[0])
+    left, right = st.columns([3, 2])
+    left.plotly_chart(fig, width="stretch", key="opt_noise_fig")
+    right.plotly_chart(op.loss_figure([(t("optim.full_batch"), full.full_losses),
+                                       (t("optim.batch_of", b=small.batch_size), small.full_losses)], small.steps,
+                                      t("optim.step"), t("optim.full_loss"), ("dash", None)),
+                       width="stretch", key="opt_noise_loss")
+    right.caption(t("optim.noise_axes"))
+except LabError as exc:
+    lab_error(exc)
