@@ -19,6 +19,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("app_pages/home.py", "nav.home", ":material/home:", "nav.sec_start", "home"),
     PageSpec("app_pages/activations.py", "nav.activations", ":material/show_chart:", "nav.sec_blocks", "activations"),
     PageSpec("app_pages/softmax.py", "nav.softmax", ":material/bar_chart:", "nav.sec_blocks", "softmax"),
+    PageSpec("app_pages/optimizers.py", "nav.optimizers", ":material/speed:", "nav.sec_training", "optimizers"),
     PageSpec("app_pages/training.py", "nav.training", ":material/model_training:", "nav.sec_training", "training"),
     PageSpec("app_pages/model_inspect.py", "nav.inspect", ":material/biotech:", "nav.sec_training", "inspect"),
 )
