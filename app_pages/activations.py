@@ -74,12 +74,12 @@ if source == "untrained":
 digit = to_model_input(data.test_images[index:index + 1])  # (1, 1, 28, 28)
 channel = st.slider(t("act.channel"), 1, 6, 1, key="act_channel", bind="query-params")
 pre, post = feature_map(model, digit, fmap_act, **params.get(fmap_act, {}))  # (6, 28, 28) each
-fig = make_subplots(rows=1, cols=3, column_widths=[0.25, 0.25, 0.5], horizontal_spacing=0.06,
+fig = make_subplots(rows=1, cols=3, column_widths=[0.25, 0.25, 0.5], horizontal_spacing=0.08,
                     subplot_titles=[t("act.before"), t("act.after", name=t(f"act.name_{fmap_act}")), t("act.hist")])
 reach = float(pre.abs().max()) or 1.0  # one colour scale for both maps
 for col, z in ((1, pre[channel - 1]), (2, post[channel - 1])):
     fig.add_heatmap(z=z.numpy(), colorscale="RdBu", zmin=-reach, zmax=reach, showscale=col == 2, row=1, col=col,
-                    colorbar=dict(x=0.47, len=0.9))
+                    colorbar=dict(x=0.51, xanchor="left", thickness=10, len=0.9))
     fig.update_yaxes(autorange="reversed", scaleanchor=f"x{col if col > 1 else ''}", showticklabels=False, row=1, col=col)
     fig.update_xaxes(showticklabels=False, row=1, col=col)
 fig.add_histogram(x=pre.flatten().numpy(), name=t("act.before"), opacity=0.6, nbinsx=60, row=1, col=3,
@@ -122,11 +122,12 @@ code_panel(stack_code("sigmoid", depth, init, data.source))
 st.subheader(t("act.dead"))
 explain("act.dead_intro")
 relu_model = model if model.config.activation == "relu" else cache.untrained_lenet(LeNetConfig(activation="relu"))
-shift = st.slider(t("act.shift"), -3.0, 1.0, 0.0, 0.25, key="act_shift", bind="query-params", help=t("act.shift_help"))
+shift = st.slider(t("act.shift"), -2.0, 1.0, 0.0, 0.1, key="act_shift", bind="query-params", help=t("act.shift_help"))
 dead = lenet_dead_fraction(relu_model, to_model_input(data.test_images[:256]), bias_shift=shift)
 st.caption(t("act.dead_model", model=source) if relu_model is model and source != "untrained"
            else t("act.dead_untrained"))
 fig = go.Figure(go.Bar(x=[t(f"act.layer_{k}") for k in dead], y=list(dead.values()), marker_color="#e45756",
-                       text=[f"{v:.1%}" for v in dead.values()], textposition="outside"))
-fig.update_layout(height=280, margin=dict(l=10, r=10, t=30, b=10), yaxis=dict(range=[0, 1], tickformat=".0%"))
+                       text=[f"{v:.1%}" for v in dead.values()], textposition="outside",
+                       cliponaxis=False))
+fig.update_layout(height=280, margin=dict(l=10, r=10, t=30, b=10), yaxis=dict(range=[0, 1.08], tickformat=".0%"))
 st.plotly_chart(fig, width="stretch")

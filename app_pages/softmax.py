@@ -72,6 +72,8 @@ if ce is not None:
              t("sm.step_loss", target=ce.target, p=f"{ce.p_target:.4f}", loss=f"{ce.loss:.4f}"),
              t("sm.step_grad", onehot=fmt(ce.one_hot), grad=fmt(ce.grad))]
     st.markdown("\n".join(f"{i}. {s}" for i, s in enumerate(steps, start=1)))
+    if ce.p_target == 0.0:
+        st.caption(t("sm.underflow"))
     explain("sm.grad_intro")
     code_panel(cross_entropy_code(sm.logits.tolist(), ce.target, sm.temperature))
 

@@ -69,3 +69,12 @@ def test_example_button_loads_huge_logits():
     assert not at.exception and not at.error
     assert at.text_input(key="sm_logits").value == "1000, 0, -1000"
     assert metrics(at)["p[class 0]"] == "1.0000"
+
+
+def test_underflow_note_and_finite_loss():
+    at = run_app("en", PAGE)
+    at.text_input(key="sm_logits").set_value("1000, 0, -1000")
+    at.number_input(key="sm_target").set_value(2).run()
+    assert not at.exception and not at.error
+    assert metrics(at)["Loss, step by step"] == "2000.0000" == metrics(at)["nn.CrossEntropyLoss()"]
+    assert "rounds to exactly 0" in page_text(at)
