@@ -45,6 +45,17 @@ class DigitStages:
     mean: float
     std: float
 
+    @property
+    def ranges(self) -> dict[str, tuple[float, float]]:
+        """Where each stage's values can lie: 0-255, [0, 1] and [(0 - mean) / std, (1 - mean) / std]."""
+        return {"raw": (0.0, 255.0), "unit": (0.0, 1.0),
+                "normalized": ((0.0 - self.mean) / self.std, (1.0 - self.mean) / self.std)}
+
+    @property
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """The three stages by name."""
+        return {"raw": self.raw, "unit": self.unit, "normalized": self.normalized}
+
 
 def to_tensor(pixels: torch.Tensor) -> torch.Tensor:
     """What torchvision's ToTensor does to an 8-bit picture: (H, W) or (H, W, C) uint8 -> (C, H, W) float in [0, 1]."""
