@@ -6,7 +6,8 @@ import threading
 import streamlit as st
 import torch
 
-from core.data import Digits, load_digits
+from core.activations import StackGradients, deep_stack, stack_gradients as measure_stack
+from core.data import Digits, load_digits, to_model_input
 from core.lenet import LeNet5, LeNetConfig, build_lenet
 from lab import settings
 
@@ -74,3 +75,11 @@ def trained_models(limit: int = 8) -> dict[str, LeNet5]:
         label = jobs.run_label(view.config)
         out[label if label not in out else f"{label} #{view.key[:4]}"] = view.done.model
     return out
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def stack_gradients(name: str, depth: int, init: str, batch: int = 64) -> StackGradients:
+    """The activations page's deep-stack experiment on the first `batch` test digits, keyed on plain settings."""
+    data = digits()
+    x = to_model_input(data.test_images[:batch]).flatten(1)  # (batch, 784)
+    return measure_stack(deep_stack(name, depth, init=init), x, data.test_labels[:batch])
