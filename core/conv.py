@@ -17,6 +17,17 @@ NOTES_IMAGE = torch.tensor([[1, 1, 1, 0, 0],
 NOTES_KERNEL = torch.tensor([[1, 0, -1], [1, 0, -1], [1, 0, -1]], dtype=torch.float32)
 NOTES_CLAIMED_TOP_LEFT = -3.0  # what the notes wrote; the true sum is -2 (see tests/test_conv.py)
 
+KERNELS: dict[str, torch.Tensor] = {  # preset 3x3 kernels (cross-correlation, as nn.Conv2d applies them)
+    "vertical": NOTES_KERNEL,  # the notes' edge detector: bright left, dark right -> positive
+    "horizontal": NOTES_KERNEL.T.contiguous(),
+    "sobel_x": torch.tensor([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]]),
+    "sobel_y": torch.tensor([[1.0, 2, 1], [0, 0, 0], [-1, -2, -1]]),
+    "blur": torch.full((3, 3), 1 / 9),
+    "sharpen": torch.tensor([[0.0, -1, 0], [-1, 5, -1], [0, -1, 0]]),
+    "identity": torch.tensor([[0.0, 0, 0], [0, 1, 0], [0, 0, 0]]),
+}
+INK, PAPER = (255, 160, 0), (20, 60, 170)  # colour_digit's orange ink on blue paper: the channels differ
+
 
 @dataclass(frozen=True, eq=False)
 class ConvStep:
@@ -133,3 +144,21 @@ def arithmetic_terms(step: ConvStep, kernel: torch.Tensor) -> list[list[list[tup
     """The (input, weight) pairs of a step as [channel][kernel row][kernel col], for writing the sum out."""
     k = kernel if kernel.dim() == 3 else kernel.unsqueeze(0)  # (C, kh, kw)
     return [[list(zip(wr.tolist(), kr.tolist())) for wr, kr in zip(wc, kc)] for wc, kc in zip(step.window, k)]
+
+
+def colour_digit(grey: torch.Tensor) -> torch.Tensor:
+    """A grey uint8 (H, W) digit as an RGB uint8 (3, H, W) picture: orange ink on blue paper."""
+    g = grey.float()[None] / 255.0  # (1, H, W)
+    ink, paper = torch.tensor(INK, dtype=torch.float32)[:, None, None], torch.tensor(PAPER, dtype=torch.float32)[:, None, None]
+    return (paper + (ink - paper) * g).round().to(torch.uint8)  # (3, H, W)
+
+
+def shrink(rgb: torch.Tensor, max_side: int) -> torch.Tensor:
+    """An RGB uint8 (H, W, 3) picture as uint8 (3, h, w) with its longer side at most max_side (never enlarged)."""
+    x = rgb.permute(2, 0, 1).float()  # (3, H, W)
+    h, w = x.shape[1:]
+    scale = min(1.0, max_side / max(h, w))
+    if scale < 1.0:
+        size = (max(1, round(h * scale)), max(1, round(w * scale)))
+        x = F.interpolate(x[None], size=size, mode="bilinear", antialias=True, align_corners=False)[0]
+    return x.round().clamp(0, 255).to(torch.uint8)

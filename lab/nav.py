@@ -17,6 +17,8 @@ class PageSpec:
 
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("app_pages/home.py", "nav.home", ":material/home:", "nav.sec_start", "home"),
+    PageSpec("app_pages/convolution.py", "nav.conv", ":material/grid_on:", "nav.sec_blocks", "convolution"),
+    PageSpec("app_pages/pooling.py", "nav.pool", ":material/grid_view:", "nav.sec_blocks", "pooling"),
     PageSpec("app_pages/activations.py", "nav.activations", ":material/show_chart:", "nav.sec_blocks", "activations"),
     PageSpec("app_pages/softmax.py", "nav.softmax", ":material/bar_chart:", "nav.sec_blocks", "softmax"),
     PageSpec("app_pages/optimizers.py", "nav.optimizers", ":material/speed:", "nav.sec_training", "optimizers"),

@@ -1,0 +1,104 @@
+"""Pooling: max and average side by side on a real feature map, the winner of each window, and the backward pass."""
+import streamlit as st
+
+from core.conv import KERNELS, conv_trace
+from core.data import to_unit
+from core.errors import LabError
+from core.pooling import NOTES_PATCH, NOTES_RAMP, NOTES_SMALL, pool_trace
+from lab import cache
+from lab import conv_views as cv
+from lab.snippets.conv import pool_script
+from lab.ui import code_panel, explain, lab_error, t, url_choice
+
+PLOT_H = 340
+STRIDES = ("same", "1", "2", "3", "4")
+
+st.title(t("pool.title"))
+explain("pool.intro")
+
+# 1. the course's examples, computed
+st.subheader(t("pool.notes"))
+for col, (name, x) in zip(st.columns(3), (("ramp", NOTES_RAMP), ("patch", NOTES_PATCH), ("small", NOTES_SMALL))):
+    mx, av = pool_trace(x, "max", 2), pool_trace(x, "avg", 2)
+    col.plotly_chart(cv.grid_figure(x, t(f"pool.notes_{name}"), "Blues", None, height=200), width="stretch",
+                     config={"staticPlot": True})
+    col.markdown(t("pool.notes_result", max=cv.matrix(mx.output), avg=cv.matrix(av.output)))
+explain("pool.why_max")
+
+# 2. a real feature map, window by window
+st.subheader(t("pool.explore"))
+data = cache.digits()
+c1, c2, c3 = st.columns(3)
+source = url_choice(c1.selectbox, t("pool.source"), ["fmap", "ramp"], key="pool_src",
+                    format_func=lambda s: t(f"pool.src_{s}"))
+digit = None
+if source == "fmap":
+    kname = url_choice(c2.selectbox, t("pool.conv_kernel"), list(KERNELS), key="pool_kernel",
+                       format_func=lambda k: t(f"conv.k_{k}"))
+    digit = c3.slider(t("conv.digit"), 0, len(data.test_labels) - 1, 0, key="pool_digit", bind="query-params")
+    x = conv_trace(to_unit(data.test_images[digit]), KERNELS[kname], padding=1).output  # (28, 28) feature map
+    st.caption(t("pool.fmap_note", label=int(data.test_labels[digit])))
+else:
+    kname, x = None, NOTES_RAMP
+s1, s2, s3 = st.columns(3)
+size = s1.slider(t("pool.size"), 1, 4, 2, key="pool_k", bind="query-params")
+stride_choice = url_choice(s2.segmented_control, t("pool.stride"), STRIDES, key="pool_stride",
+                           format_func=lambda s: t("pool.stride_same") if s == "same" else s, help=t("pool.stride_help"))
+padding = s3.slider(t("pool.padding"), 0, 2, 0, key="pool_pad", bind="query-params", help=t("pool.padding_help"))
+stride = None if stride_choice == "same" else int(stride_choice)
+try:
+    mx, av = pool_trace(x, "max", size, stride, padding), pool_trace(x, "avg", size, stride, padding)
+except LabError as exc:
+    lab_error(exc)
+    st.stop()
+h_out, w_out = mx.output.shape
+st.caption(t("pool.shape", h=x.shape[0], w=x.shape[1], h_out=h_out, w_out=w_out))
+digits = 2
+
+
+def jump(key: str) -> None:
+    """A click on an output cell moves the window there."""
+    cell = cv.clicked_cell(key)
+    if cell is not None:
+        st.session_state["pool_row"], st.session_state["pool_col"] = cell
+        st.session_state["pool_clicks"] = st.session_state.get("pool_clicks", 0) + 1
+
+
+@st.fragment
+def stepper() -> None:
+    """The window on the feature map with its winner, both outputs filling in, and the window's arithmetic."""
+    row, col = cv.position("pool_row", "pool_col", h_out, w_out, (t("conv.row"), t("conv.col")),
+                           default=(h_out // 2, w_out // 2))
+    step_max, step_avg = mx.step(row, col), av.step(row, col)
+    n = st.session_state.get("pool_clicks", 0)
+    cols = st.columns(3)
+    cols[0].plotly_chart(cv.pool_input_figure(x, step_max, size, padding, t("pool.input_title"), PLOT_H, digits),
+                         width="stretch")
+    for c, trace, kind in ((cols[1], mx, "max"), (cols[2], av, "avg")):
+        key = f"pool_click_{kind}_{n}"
+        c.plotly_chart(cv.output_figure(trace.output, row, col, t(f"pool.out_{kind}"), PLOT_H, digits), width="stretch",
+                       key=key, on_select=lambda k=key: jump(k), selection_mode="points")
+    st.caption(t("conv.click_hint"))
+    a, b = st.columns(2)
+    a.markdown(t("pool.max_sum", values=cv.listing(step_max.window, digits), value=cv.fmt(step_max.value, digits),
+                 r=step_max.winner[0], c=step_max.winner[1]))
+    b.markdown(t("pool.avg_sum", values=" + ".join(cv.factor(v, digits) for v in step_avg.window.flatten().tolist()),
+                 n=size * size, value=cv.fmt(step_avg.value, digits)))
+    if padding:
+        st.caption(t("pool.padding_note"))
+
+
+stepper()
+
+# 3. the backward pass
+st.subheader(t("pool.backward"))
+explain("pool.backward_intro")
+g1, g2 = st.columns(2)
+for c, trace, kind in ((g1, mx, "max"), (g2, av, "avg")):
+    c.plotly_chart(cv.grid_figure(trace.grad_input, t(f"pool.grad_{kind}"), "Greens", None, digits, PLOT_H,
+                                  (0.0, max(float(trace.grad_input.max()), 1e-12))), width="stretch",
+                   config={"staticPlot": True})
+    c.metric(t("pool.receivers"), t("pool.receivers_value", n=int((trace.grad_input != 0).sum()),
+                                    total=trace.grad_input.numel()))
+explain("pool.backward_note")
+code_panel(pool_script(x, source, digit, kname, data.source, size, stride, padding))
