@@ -144,6 +144,8 @@ st.latex(cv.size_formula("W", w, kw, padding, dilation, stride, w_out))
 digits = 3 if kname == "lenet" or norm else 2
 
 # 4. the sliding window
+if channels > 1:
+    explain("conv.channels_intro")
 st.subheader(t("conv.slide"))
 p1, p2 = st.columns([1, 2])
 playing = p1.toggle(t("conv.play"), key="conv_play", help=t("conv.play_help"))
@@ -192,6 +194,4 @@ def stepper() -> None:
 
 
 code_input = image_code(source, image, picture, digit_index, norm, data.source)
-if channels > 1:
-    explain("conv.channels_intro")
 st.fragment(stepper, run_every=SPEEDS[speed] if playing else None)()

@@ -84,6 +84,8 @@ def stepper() -> None:
                  r=step_max.winner[0], c=step_max.winner[1]))
     b.markdown(t("pool.avg_sum", values=" + ".join(cv.factor(v, digits) for v in step_avg.window.flatten().tolist()),
                  n=size * size, value=cv.fmt(step_avg.value, digits)))
+    if step_max.tied:
+        st.caption(t("pool.tie_here"))
     if padding:
         st.caption(t("pool.padding_note"))
 
@@ -101,4 +103,7 @@ for c, trace, kind in ((g1, mx, "max"), (g2, av, "avg")):
     c.metric(t("pool.receivers"), t("pool.receivers_value", n=int((trace.grad_input != 0).sum()),
                                     total=trace.grad_input.numel()))
 explain("pool.backward_note")
+flat = sum(s.tied for s in mx.steps)
+if flat:
+    st.caption(t("pool.ties", n=flat, total=len(mx.steps)))
 code_panel(pool_script(x, source, digit, kname, data.source, size, stride, padding))

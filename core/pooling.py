@@ -26,6 +26,7 @@ class PoolStep:
     window: torch.Tensor  # (k, k) values after padding (-inf border for max, 0 for average)
     value: float  # the output value
     winner: tuple[int, int] | None  # (row, col) in the unpadded input for max pooling, as torch picks it; None for avg
+    tied: bool = False  # max pooling: several pixels share the maximum (torch picks the first in reading order)
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,10 +100,16 @@ def pool_trace(x: torch.Tensor, kind: str = "max", kernel: int = 2, stride: int 
     padded = F.pad(chw, (padding,) * 4, value=fill)  # (C, H + 2P, W + 2P)
     windows = padded.unfold(1, kernel, stride).unfold(2, kernel, stride)  # (C, H_out, W_out, k, k)
     values = out.detach().flatten().tolist()
-    winners = [divmod(int(i), w) for i in idx.flatten()] if idx is not None else [None] * len(values)
+    flat = windows.reshape(-1, kernel * kernel)  # (C*H_out*W_out, k*k)
+    if idx is not None:
+        winners = [divmod(int(i), w) for i in idx.flatten()]
+        tied = ((flat == flat.max(1, keepdim=True).values).sum(1) > 1).tolist()
+    else:
+        winners, tied = [None] * len(values), [False] * len(values)
     steps = tuple(
         PoolStep(n // (h_out * w_out), (n // w_out) % h_out, n % w_out, ((n // w_out) % h_out) * stride,
-                 (n % w_out) * stride, win, v, win_at)
-        for n, (win, v, win_at) in enumerate(zip(windows.reshape(-1, kernel, kernel).unbind(0), values, winners)))
+                 (n % w_out) * stride, win, v, win_at, tie)
+        for n, (win, v, win_at, tie) in enumerate(zip(windows.reshape(-1, kernel, kernel).unbind(0), values, winners,
+                                                      tied)))
     squeeze = (lambda t: t) if x.dim() == 3 else (lambda t: t[0])
     return PoolTrace(squeeze(out.detach()), steps, squeeze(leaf.grad), squeeze(up), kind, kernel, stride, padding)

@@ -27,6 +27,13 @@ def test_notes_examples():
     assert pool_trace(NOTES_PATCH, "max").steps[0].winner == (1, 0)
 
 
+def test_flat_windows_give_the_gradient_to_the_first_pixel():
+    trace = pool_trace(torch.zeros(4, 4), "max")
+    assert all(s.tied for s in trace.steps) and [s.winner for s in trace.steps] == [(0, 0), (0, 2), (2, 0), (2, 2)]
+    assert trace.grad_input[::2, ::2].eq(1).all() and trace.grad_input.sum() == 4
+    assert not any(s.tied for s in pool_trace(NOTES_RAMP, "max").steps)
+
+
 def test_gradient_routing_on_the_ramp():
     trace = pool_trace(NOTES_RAMP, "max")
     winners = {s.winner for s in trace.steps}
@@ -95,6 +102,7 @@ def test_output_steps_and_gradient_match_torch(case):
         if kind == "max":
             r, c = step.winner
             assert chw[step.channel, r, c].item() == step.value == step.window.max().item()
+            assert step.tied == (int((step.window == step.value).sum()) > 1)
             grad[step.channel, r, c] += g
         else:
             assert step.winner is None
