@@ -92,12 +92,13 @@ def trace_graph(root: torch.Tensor, names: dict[str, torch.Tensor]) -> Graph:
         name = next((n for n, t in names.items() if t is variable), None) if variable is not None else produced.get(id(fn))
         shape = tuple(variable.shape) if variable is not None else (tuple(names[name].shape) if name else None)
         nexts = fn.next_functions
-        nodes[id(fn)] = GraphNode(str(id(fn)), type(fn).__name__, name, shape, sum(nf is None for nf, _ in nexts))
+        nodes[id(fn)] = GraphNode(str(len(nodes)), type(fn).__name__, name, shape, sum(nf is None for nf, _ in nexts))
         for nf, _ in nexts:
             if nf is not None:
-                edges.append((str(id(fn)), str(id(nf))))
+                edges.append((id(fn), id(nf)))
                 stack.append(nf)
-    return Graph(tuple(nodes.values()), tuple(dict.fromkeys(edges)))
+    # ids are the order of discovery (stable from run to run), not memory addresses
+    return Graph(tuple(nodes.values()), tuple(dict.fromkeys((nodes[a].id, nodes[b].id) for a, b in edges)))
 
 
 def expected_grads(ex: NotesExample) -> dict[str, torch.Tensor]:

@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
+from core.autograd_graph import Graph
 from core.tensors import Histogram
 
 MARGIN = dict(l=10, r=10, t=40, b=10)
@@ -50,8 +51,9 @@ def digit_strip(images: torch.Tensor, captions: Sequence[str], columns: int = 16
         fig.add_trace(go.Heatmap(z=images[i].double().numpy(), colorscale="gray", showscale=False, hoverinfo="skip"),
                       r + 1, c + 1)
         fig.update_xaxes(title_text=captions[i], title_standoff=0, row=r + 1, col=c + 1)
-    fig.update_yaxes(autorange="reversed", showticklabels=False, scaleanchor="x", constrain="domain")
-    fig.update_xaxes(showticklabels=False, constrain="domain")
+    fig.update_yaxes(autorange="reversed", showticklabels=False, scaleanchor="x", constrain="domain", ticks="",
+                     showgrid=False, zeroline=False)
+    fig.update_xaxes(showticklabels=False, constrain="domain", ticks="", showgrid=False, zeroline=False)
     fig.update_layout(height=rows * (cell + 22) + 20, margin=dict(l=5, r=5, t=5, b=5))
     return fig
 
@@ -67,3 +69,24 @@ def lines(series: dict[str, Sequence[float]], colors: Sequence[str], x_title: st
     fig.update_layout(height=height, margin=MARGIN, xaxis_title=x_title, yaxis_title=y_title,
                       legend=dict(orientation="h", y=-0.25), yaxis_type="log" if log_y else None)
     return fig
+
+
+def autograd_dot(graph: Graph, grads: dict[str, torch.Tensor], no_grad_label: str) -> str:
+    """Graphviz DOT of a backward graph: the loss on top, grad_fn nodes as ellipses, leaves (AccumulateGrad) as boxes
+    with their .grad, and a dashed stub for every input that needs no gradient."""
+    out = ['digraph G {', 'rankdir=TB; bgcolor="transparent"; node [fontname="Helvetica", fontsize=11];',
+           'edge [color="#888888", arrowsize=0.7];']
+    for node in graph.nodes:
+        tensor = f"\\n{node.tensor} {list(node.shape)}" if node.tensor else ""
+        if node.op == "AccumulateGrad":
+            grad = grads.get(node.tensor or "")
+            values = "" if grad is None else "\\n.grad " + str([round(v, 3) for v in grad.flatten()[:3].tolist()]) + \
+                ("…" if grad.numel() > 3 else "")
+            out.append(f'n{node.id} [shape=box, style="rounded,filled", fillcolor="#d9f2d0", label="{node.op}{tensor}{values}"];')
+        else:
+            out.append(f'n{node.id} [shape=ellipse, style=filled, fillcolor="#dbe9f6", label="{node.op}{tensor}"];')
+        for k in range(node.untracked):
+            out.append(f'u{node.id}_{k} [shape=plaintext, fontcolor="#999999", label="{no_grad_label}"];')
+            out.append(f'n{node.id} -> u{node.id}_{k} [style=dashed, color="#cccccc", arrowhead=none];')
+    out += [f"n{a} -> n{b};" for a, b in graph.edges]
+    return "\n".join(out + ["}"])

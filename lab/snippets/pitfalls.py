@@ -4,18 +4,22 @@ from __future__ import annotations
 from core.training import TrainConfig
 from lab.snippets.training import data_code, model_code, optimizer_code
 
-# The lines that differ, for each pitfall: (correct line(s), mistaken line(s)) as shown side by side on the page.
-DIFF = {
-    "no_zero_grad": ("optimizer.zero_grad()\nloss = loss_fn(model(xb), yb)\nloss.backward()\noptimizer.step()",
-                     "# optimizer.zero_grad()  forgotten\nloss = loss_fn(model(xb), yb)\nloss.backward()  # adds to .grad\noptimizer.step()"),
-    "optimizer_in_loop": ("optimizer = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)\nfor xb, yb in loader:\n    optimizer.zero_grad()\n    ...",
-                          "for xb, yb in loader:\n    optimizer = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)\n    optimizer.zero_grad()\n    ..."),
-    "softmax_before_loss": ("logits = model(xb)\nloss = nn.CrossEntropyLoss()(logits, yb)",
-                            "probs = nn.Softmax(dim=1)(model(xb))\nloss = nn.CrossEntropyLoss()(probs, yb)"),
-    "no_eval": ("model.eval()\nwith torch.no_grad():\n    out = model(x_test)", "# model.eval()  forgotten\nwith torch.no_grad():\n    out = model(x_test)"),
-    "no_normalize": ("transforms.Compose([transforms.ToTensor(),\n                    transforms.Normalize((0.5,), (0.5,))])",
-                     "transforms.ToTensor()  # [0, 1], no Normalize"),
-}
+def diff_lines(name: str, config: TrainConfig) -> tuple[str, str]:
+    """The lines that differ for a pitfall: (correct, mistaken), shown side by side on the page."""
+    make_opt = optimizer_code(config)
+    return {
+        "no_zero_grad": ("optimizer.zero_grad()\nloss = loss_fn(model(xb), yb)\nloss.backward()\noptimizer.step()",
+                         "# optimizer.zero_grad()  forgotten\nloss = loss_fn(model(xb), yb)\n"
+                         "loss.backward()  # adds to .grad\noptimizer.step()"),
+        "optimizer_in_loop": (f"optimizer = {make_opt}\nfor xb, yb in loader:\n    optimizer.zero_grad()\n    ...",
+                              f"for xb, yb in loader:\n    optimizer = {make_opt}\n    optimizer.zero_grad()\n    ..."),
+        "softmax_before_loss": ("logits = model(xb)\nloss = nn.CrossEntropyLoss()(logits, yb)",
+                                "probs = nn.Softmax(dim=1)(model(xb))\nloss = nn.CrossEntropyLoss()(probs, yb)"),
+        "no_eval": ("model.eval()\nwith torch.no_grad():\n    out = model(x_test)",
+                    "# model.eval()  forgotten\nwith torch.no_grad():\n    out = model(x_test)"),
+        "no_normalize": ("transforms.Compose([transforms.ToTensor(),\n                    transforms.Normalize((0.5,), (0.5,))])",
+                         "transforms.ToTensor()  # [0, 1], no Normalize"),
+    }[name]
 
 
 def _bug_lines(name: str, make_opt: str) -> dict[str, str]:

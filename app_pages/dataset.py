@@ -1,0 +1,119 @@
+"""Dataset and DataLoader: one sample at a time, shuffled batches, iterations per epoch, gradient noise against
+batch size (real LeNet-5 gradients), and the linear scaling rule tried in three background runs."""
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.errors import LabError
+from core.loading import (DigitDataset, epoch_plan, gradient_noise, iterations_per_epoch, last_batch_size,
+                          sampling_theory, scaled_lr)
+from core.pitfalls import BASE
+from lab import cache
+from lab.basics_views import digit_strip, value_grid
+from lab.run_compare import CORRECT, MISTAKE, THIRD, Run, compare
+from lab.snippets.loading import loader_script
+from lab.ui import code_panel, explain, lab_error, t, url_choice
+
+NOISE_N, NOISE_SIZES, NOISE_BATCHES = 2000, (8, 16, 32, 64, 128, 256, 512), 12  # ~1-3 s once per seed, then cached
+SCALING_BATCHES = (16, 32, 64, 128, 256, 512)
+SHOWN = 16  # digits of a batch drawn
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def plan_of(n: int, batch: int, shuffle: bool, drop_last: bool, seed: int):
+    """What the loader hands out (cached: batch size 1 means thousands of batches)."""
+    return epoch_plan(n, batch, shuffle, drop_last, seed)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def noise_of(source: str, seed: int):
+    """Gradient noise of every batch size, measured once per dataset and seed for the whole class."""
+    data = cache.digits()
+    return gradient_noise(data.train_images[:NOISE_N], data.train_labels[:NOISE_N], NOISE_SIZES, NOISE_BATCHES, seed)
+
+
+st.title(t("dataset.title"))
+explain("dataset.intro")
+data = cache.digits()
+dataset = DigitDataset(data.train_images, data.train_labels)
+
+st.subheader(t("dataset.one_header"))
+explain("dataset.one_intro")
+index = st.slider(t("dataset.index"), 0, len(dataset) - 1, 0, key="ds_index", bind="query-params")
+x, y = dataset[index]
+left, right = st.columns([1, 2])
+left.plotly_chart(value_grid(x[0], 1, height=330, zrange=(-1.0, 1.0)).update_traces(texttemplate=None), width="stretch")
+right.code(f"len(dataset)  # {len(dataset)}\nx, y = dataset[{index}]  # __getitem__({index})\n"
+           f"x.shape, x.dtype  # {tuple(x.shape)}, {x.dtype}\nx.min(), x.max()  # {float(x.min()):.1f}, {float(x.max()):.1f}\n"
+           f"y  # {y}", language="python")
+
+st.subheader(t("dataset.loader_header"))
+explain("dataset.loader_intro")
+c1, c2, c3, c4, c5 = st.columns(5)
+n = c1.number_input(t("dataset.n"), 1, len(dataset), min(1000, len(dataset)), key="ds_n", bind="query-params")
+batch = c2.number_input(t("dataset.batch"), 1, 5000, 64, key="ds_bs", bind="query-params")
+seed = c3.number_input(t("dataset.seed"), 0, 9999, 0, key="ds_seed", bind="query-params")
+shuffle = c4.toggle(t("dataset.shuffle"), True, key="ds_shuffle", bind="query-params", help=t("dataset.shuffle_help"))
+drop_last = c5.toggle(t("dataset.drop_last"), False, key="ds_drop", bind="query-params", help=t("dataset.drop_help"))
+try:
+    plan = plan_of(int(n), int(batch), bool(shuffle), bool(drop_last), int(seed))
+    keep, drop = iterations_per_epoch(n, batch, False), iterations_per_epoch(n, batch, True)
+except LabError as exc:
+    lab_error(exc)
+    st.stop()
+m1, m2, m3, m4 = st.columns(4)
+m1.metric(t("dataset.iterations"), plan.iterations)
+m2.metric(t("dataset.iterations_other", drop=not drop_last), drop if not drop_last else keep)
+m3.metric(t("dataset.last_batch"), last_batch_size(n, batch, drop_last))
+m4.metric(t("dataset.dropped"), plan.dropped)
+st.caption(t("dataset.formula", n=n, batch=batch, keep=keep, drop=drop))
+if plan.iterations == 0:
+    st.warning(t("dataset.nothing_left", n=n, batch=batch), icon=":material/warning:")
+else:
+    for epoch, first in enumerate(plan.first_batches, start=1):
+        shown = list(first[:SHOWN])
+        st.markdown(t("dataset.first_batch", epoch=epoch, size=len(first), shown=len(shown)))
+        st.plotly_chart(digit_strip(data.train_images[shown], [str(int(data.train_labels[i])) for i in shown]),
+                        width="stretch")
+    explain(f"dataset.order_{'shuffled' if shuffle else 'fixed'}")
+
+st.subheader(t("dataset.noise_header"))
+explain("dataset.noise_intro", n=NOISE_N, batches=NOISE_BATCHES)
+with st.spinner(t("dataset.noise_wait")):
+    noise = noise_of(data.source, int(seed))
+theory = sampling_theory(NOISE_N, noise[0], NOISE_SIZES)
+fig = go.Figure()
+for g in noise:
+    fig.add_trace(go.Scatter(x=[g.batch_size] * len(g.deviations), y=g.deviations, mode="markers", showlegend=False,
+                             marker=dict(color="#4c78a8", opacity=0.35, size=7), hovertemplate="%{y:.3f}<extra></extra>"))
+fig.add_trace(go.Scatter(x=list(NOISE_SIZES), y=[g.mean for g in noise], mode="lines+markers", name=t("dataset.noise_mean"),
+                         line=dict(color="#4c78a8", width=3)))
+fig.add_trace(go.Scatter(x=list(NOISE_SIZES), y=theory, mode="lines", name=t("dataset.noise_theory"),
+                         line=dict(color="#f58518", dash="dash")))
+fig.update_xaxes(type="log", tickvals=list(NOISE_SIZES), title_text=t("dataset.batch"))
+fig.update_yaxes(type="log", title_text=t("dataset.noise_axis"))
+fig.update_layout(height=380, margin=dict(l=10, r=10, t=20, b=10), legend=dict(orientation="h", y=-0.25))
+st.plotly_chart(fig, width="stretch")
+st.caption(t("dataset.noise_numbers", small=NOISE_SIZES[0], big=NOISE_SIZES[-1], a=f"{noise[0].mean:.2f}",
+             b=f"{noise[-1].mean:.2f}", ratio=f"{noise[0].mean / noise[-1].mean:.1f}"))
+
+st.subheader(t("dataset.scaling_header"))
+explain("dataset.scaling_intro")
+s1, s2, s3 = st.columns(3)
+base_lr = s1.number_input(t("dataset.base_lr"), 1e-5, 1.0, 0.01, step=0.001, format="%g", key="ds_lr", bind="query-params")
+with s2:
+    base_bs = url_choice(st.select_slider, t("dataset.base_batch"), SCALING_BATCHES, key="ds_base_bs", default=64)
+with s3:
+    new_bs = url_choice(st.select_slider, t("dataset.new_batch"), SCALING_BATCHES, key="ds_new_bs", default=256)
+new_lr = scaled_lr(float(base_lr), base_bs, new_bs)
+st.code(f"new_lr = {base_lr:g} × {new_bs} / {base_bs} = {new_lr:g}", language=None)
+base = BASE.but(seed=int(seed))
+runs = [Run(t("dataset.run_base", batch=base_bs, lr=f"{base_lr:g}"), base.but(batch_size=base_bs, lr=float(base_lr)), THIRD),
+        Run(t("dataset.run_same", batch=new_bs, lr=f"{base_lr:g}"), base.but(batch_size=new_bs, lr=float(base_lr)), MISTAKE),
+        Run(t("dataset.run_scaled", batch=new_bs, lr=f"{new_lr:g}"), base.but(batch_size=new_bs, lr=new_lr), CORRECT)]
+st.caption(t("dataset.runs_setup", n=base.train_size, epochs=base.epochs))
+views = compare(list({r.config: r for r in runs}.values()), "ds")
+if all(v is not None and v.epochs and not v.active for v in views):
+    explain("dataset.scaling_lesson")
+
+code_panel(loader_script(data.source, int(n), int(batch), bool(shuffle), bool(drop_last), int(seed), NOISE_N, NOISE_SIZES,
+                         NOISE_BATCHES, float(base_lr), base_bs, new_bs))

@@ -1,0 +1,98 @@
+"""Browser: a shared link opens the same view on a fresh server (deep link with query parameters), a link copied
+after moving a slider reproduces that view in another browser, and ?present=true folds the explanations."""
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import Server, assert_no_exception, wait_for_app
+from core.autograd_graph import backward_calls
+from core.data import load_digits, to_model_input
+from core.loading import iterations_per_epoch
+from core.modes import repeat_forward
+
+SHOTS = Path(__file__).parent / "screenshots"
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory):
+    """A fresh server (nothing cached, nothing in session) whose checkpoints go to a temporary folder."""
+    server = Server(env={"LENET_CACHE_DIR": str(tmp_path_factory.mktemp("checkpoints"))})
+    yield server
+    server.stop()
+
+
+def main_text(tab) -> str:
+    return tab.inner_text("[data-testid='stMain']")
+
+
+def test_autograd_link_opens_the_same_state_in_chinese(srv, page):
+    page.goto(f"{srv.url}/autograd?lang=zh&ag_seed=3&ag_calls=4&ag_pass=forward_again")
+    wait_for_app(page)
+    assert_no_exception(page)
+    text = main_text(page)
+    assert HAN.search(text) and "自动求导" in text
+    acc = backward_calls(3, 4, "forward_again")
+    assert "调用 4 次之后，b.grad 是第一次调用后的 4.00 倍" in text
+    first = [round(v, 4) for v in acc.grads[0]["b"].tolist()]
+    assert f"b.grad = {first}" in text  # seed 3's numbers, not seed 0's
+    assert page.locator(".st-key-ag_calls input[type='range']").input_value() == "4"
+    assert page.get_by_role("radio", name="每次都重新前向传播").is_checked()
+    assert "ag_seed=3" in page.url and "ag_calls=4" in page.url and "ag_pass=forward_again" in page.url
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "link_autograd_zh.png"), full_page=True)
+
+
+def test_dataset_link_sets_the_loader(srv, page):
+    page.goto(f"{srv.url}/dataset?ds_n=1000&ds_bs=300&ds_drop=true&ds_seed=7")
+    wait_for_app(page)
+    assert_no_exception(page)
+    metrics = [m.inner_text() for m in page.locator("[data-testid='stMetric']").all()]
+    assert any(m.startswith("Iterations per epoch") and m.endswith(str(iterations_per_epoch(1000, 300, True))) for m in metrics)
+    assert any("drop_last=False" in m and m.endswith("4") for m in metrics)
+    assert any(m.startswith("Samples skipped") and m.endswith("100") for m in metrics)
+    assert page.locator(".st-key-ds_drop input[type='checkbox']").is_checked()
+
+
+def test_a_link_copied_after_moving_a_slider_reproduces_the_view(srv, browser, page):
+    page.goto(f"{srv.url}/train_eval?te_drop=0.3")
+    wait_for_app(page)
+    handle = page.locator(".st-key-te_reps input[type='range']")
+    handle.focus()
+    handle.press("ArrowRight")  # 5 -> 6 calls
+    page.wait_for_function("() => location.search.includes('te_reps=6')", timeout=20_000)
+    wait_for_app(page)
+    link = page.url
+    other = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US").new_page()
+    try:
+        other.goto(link)
+        wait_for_app(other)
+        assert_no_exception(other)
+        x = to_model_input(load_digits().test_images[:16])
+        spread = repeat_forward(x, "train", 6, 0.3, 0.1, 0).spread
+        text = main_text(other)
+        assert f"model.train(): largest change {spread:.3f}" in text  # 6 calls with p = 0.3, as the teacher saw
+        assert other.locator(".st-key-te_reps input[type='range']").input_value() == "6"
+    finally:
+        other.context.close()
+
+
+def test_presenter_mode_from_the_url_folds_explanations(srv, page):
+    page.goto(f"{srv.url}/pitfalls?present=true&pf_which=softmax_before_loss")
+    wait_for_app(page)
+    assert_no_exception(page)
+    assert page.locator(".st-key-present input[type='checkbox']").is_checked()
+    folded = page.locator("[data-testid='stExpander'] summary", has_text="Explanation")
+    assert folded.count() >= 3  # intro, why, and the probe
+    intro = "Five mistakes that beginners make"
+    assert not page.get_by_text(intro).is_visible()  # folded away
+    assert page.get_by_role("heading", name="Softmax before CrossEntropyLoss").is_visible()
+    folded.first.click()
+    page.get_by_text(intro).wait_for(state="visible", timeout=10_000)
+    size = page.evaluate("parseFloat(getComputedStyle(document.querySelector('.stMainBlockContainer p')).fontSize)")
+    assert size >= 20  # larger type for the projector
+    page.screenshot(path=str(SHOTS / "present_pitfalls.png"), full_page=True)
+    page.goto(f"{srv.url}/pitfalls?pf_which=softmax_before_loss")
+    wait_for_app(page)
+    assert page.get_by_text(intro).is_visible()  # not presenting: the explanation is open text

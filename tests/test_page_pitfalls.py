@@ -1,0 +1,94 @@
+"""The pitfalls lab in AppTest, both languages: tiny correct/buggy pairs train in the background job manager and the
+page shows their numbers; the probes equal core's. run_every fragments do not fire in AppTest, so tests wait for the
+jobs themselves and rerun the page."""
+import re
+import time
+
+import pytest
+
+from conftest import page_text, run_app
+from core.data import load_digits
+from core.pitfalls import BASE, PITFALLS, grad_norms, pitfall_pair, repeated_test, softmax_loss_floor
+from lab import jobs, settings
+
+PAGE = "app_pages/pitfalls.py"
+TINY = {"pf_epochs": 1, "pf_n": 500}
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def fresh_manager(tmp_path_factory):
+    """A job manager of our own, saving into a temporary folder (never the repository's cache)."""
+    old = settings.CACHE_DIR
+    settings.CACHE_DIR = tmp_path_factory.mktemp("checkpoints")
+    jobs.manager.clear()
+    yield
+    jobs.stop_all()
+    settings.CACHE_DIR = old
+    jobs.manager.clear()
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits()
+
+
+def wait_done(config, timeout: float = 90):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        view = jobs.manager().view(config)
+        if view is not None and not view.active:
+            return view
+        time.sleep(0.1)
+    raise AssertionError(f"{config} did not finish")
+
+
+@pytest.mark.parametrize("which", PITFALLS)
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_pitfall_page_runs(lang, which):
+    at = run_app(lang, page=PAGE, params={"pf_which": which})
+    assert not at.exception, at.exception
+    assert bool(HAN.search(page_text(at))) == (lang == "zh")
+    assert len(at.get("progress")) == 2 and len(at.code) >= 3  # correct / buggy lines and the code panel
+
+
+def test_no_zero_grad_pair_trains_and_shows_results(digits):
+    at = run_app("en", page=PAGE, params={**TINY, "pf_which": "no_zero_grad", "pf_seed": 5})
+    correct, wrong = pitfall_pair("no_zero_grad", BASE.but(epochs=1, train_size=500, seed=5))
+    assert jobs.manager().view(correct) is None
+    at.button(key="pf_start").click().run()
+    assert not at.exception
+    views = [wait_done(correct), wait_done(wrong)]
+    at.run()
+    table = at.dataframe[0].value
+    assert list(table["Test accuracy"]) == [f"{v.epochs[-1].test_acc:.1%}" for v in views]
+    assert "done: test accuracy" in at.get("progress")[0].proto.text
+    assert "goes wrong as soon as gradients pile up" in page_text(at)
+    probe = at.get("plotly_chart")[-1]
+    import json
+    traces = json.loads(probe.proto.spec)["data"]
+    want = grad_norms(digits.train_images, digits.train_labels, False, 20, seed=5)
+    assert traces[1]["y"] == pytest.approx(want)
+
+
+def test_no_eval_probe_uses_the_trained_buggy_model(digits):
+    params = {**TINY, "pf_which": "no_eval", "pf_drop": 0.6, "pf_seed": 2}
+    at = run_app("en", page=PAGE, params=params)
+    assert "Run both trainings first" in page_text(at)
+    at.button(key="pf_start").click().run()
+    correct, wrong = pitfall_pair("no_eval", BASE.but(epochs=1, train_size=500, seed=2, dropout=0.6))
+    assert wrong.mistake == "no_eval" and wrong.dropout == 0.6
+    wait_done(correct)
+    view = wait_done(wrong)
+    at.run()
+    scores = repeated_test(view.done.model, digits.test_images, digits.test_labels)
+    text = page_text(at)
+    assert "With `model.eval()`: " + ", ".join(f"{s:.1%}" for s in scores.with_eval) in text
+    assert ", ".join(f"{s:.1%}" for s in scores.without_eval) in text
+
+
+def test_softmax_floor_and_adam_relu_settings():
+    at = run_app("en", page=PAGE, params={"pf_which": "softmax_before_loss", "pf_opt": "adam", "pf_act": "relu"})
+    assert not at.exception
+    assert f"{softmax_loss_floor():.4f}" in page_text(at)
+    assert "relu, Adam (learning rate 0.001)" in page_text(at)
