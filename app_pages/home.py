@@ -7,7 +7,8 @@ from core.data import to_model_input
 from core.lenet import count_parameters, layer_table
 from lab import cache
 from lab.nav import page_for
-from lab.ui import explain, t
+from lab.snippets.home import home_script
+from lab.ui import code_panel, explain, t
 
 st.title(t("home.title"))
 explain("home.intro")
@@ -53,3 +54,5 @@ for name in dict.fromkeys(LINKS.values()):
 training = page_for("training")
 if training is not None:
     st.page_link(training.path, label=t(training.title), icon=training.icon)
+
+code_panel(home_script(data.source, index))
