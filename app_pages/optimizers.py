@@ -2,7 +2,7 @@
 import streamlit as st
 
 from core.errors import LabError
-from core.optim_paths import OPTIMIZERS, SURFACES
+from core.optim_paths import OPTIMIZERS, SURFACES, resolve_hyperparams
 from lab import optim_panels as op
 from lab.snippets.optimizers import path_script
 from lab.ui import code_panel, explain, lab_error, t, url_choice
@@ -21,24 +21,23 @@ def apply_preset() -> None:
 
 preset = url_choice(st.segmented_control, t("optim.preset"), list(op.PRESETS), key="opt_preset",
                     format_func=lambda p: t(f"optim.preset_{p}"), on_change=apply_preset)
-if "opt_o0" not in st.session_state and not any(k.startswith("opt_") and k != "opt_preset" for k in st.query_params):
-    apply_preset()
 
 
 def initial(key: str, value: float) -> dict:
     """value= only for a widget whose state is not set yet (Streamlit warns about both)."""
     return {} if key in st.session_state else {"value": value}
 
+
 st.info(t(f"optim.story_{preset}"), icon=":material/lightbulb:")
 surface, start, default_steps, default_racers = op.PRESETS[preset]
 c1, c2 = st.columns([1, 2])
-surface = url_choice(c1.selectbox, t("optim.surface"), list(SURFACES), key="opt_surface",
+surface = url_choice(c1.selectbox, t("optim.surface"), list(SURFACES), key="opt_surface", default=surface,
                      format_func=lambda s: t(f"optim.surface_{s}"))
 steps = c2.slider(t("optim.steps"), 10, 2000, step=10, key="opt_steps", bind="query-params",
                   **initial("opt_steps", default_steps))
 start = SURFACES[surface].start if surface != op.PRESETS[preset][0] or start is None else start
 
-runs, names = [], []
+runs, names, colors = [], [], []
 for i, col in enumerate(st.columns(3)):
     with col:
         name = url_choice(st.selectbox, t("optim.racer", n=i + 1), list(OPTIMIZERS), key=f"opt_o{i}",
@@ -50,11 +49,17 @@ for i, col in enumerate(st.columns(3)):
             default = OPTIMIZERS[name][2][extra]
             hp[extra] = st.number_input(t(f"optim.hp_{extra}"), value=default, format="%g", step=0.01,
                                         key=f"opt_{extra}{i}_{name}", bind="query-params")
+        try:  # a nonsense setting (also one typed into the URL) stops this racer only, with the reason under it
+            resolve_hyperparams(name, **hp)
+        except LabError as exc:
+            lab_error(exc)
+            continue
         runs.append((name, tuple(sorted(hp.items()))))
         names.append(f"{i + 1}. {t(f'optim.opt_{name}')} (lr={hp['lr']:g})")
+        colors.append(op.COLORS[i])
 
 try:
-    paths = op.cached_race(surface, tuple(runs), tuple(start), int(steps))
+    paths = op.cached_race(surface, tuple(runs), tuple(start), int(steps)) if runs else None
 except LabError as exc:
     lab_error(exc)
     paths = None
@@ -86,13 +91,14 @@ if paths is not None:
             st.session_state["opt_at"] = steps
         at = st.slider(t("optim.at_step"), 0, steps, key="opt_at", **initial("opt_at", steps))
         left, right = st.columns([3, 2])
-        left.plotly_chart(op.surface_figure(surface, paths, names, at), width="stretch", key="opt_surface_fig")
-        right.plotly_chart(op.loss_figure([(n, p.losses) for n, p in zip(names, paths)], at, t("optim.step"),
-                                          t("optim.loss")), width="stretch", key="opt_loss_fig")
+        left.plotly_chart(op.surface_figure(surface, paths, names, colors, at), width="stretch", key="opt_surface_fig")
+        curves = [(n, p.losses, c, None) for n, p, c in zip(names, paths, colors)]
+        right.plotly_chart(op.loss_figure(curves, at, t("optim.step"), t("optim.loss"), height=420), width="stretch",
+                           key="opt_loss_fig")
         rows = [{t("optim.col_racer"): n, t("optim.col_step"): min(at, p.steps),
-                 "θ": f"({p.positions[min(at, p.steps), 0]:.4f}, {p.positions[min(at, p.steps), 1]:.4f})",
+                 "θ = (x, y)": f"({p.positions[min(at, p.steps), 0]:.4f}, {p.positions[min(at, p.steps), 1]:.4f})",
                  t("optim.loss"): f"{p.losses[min(at, p.steps)]:.4g}"} for n, p in zip(names, paths)]
-        right.dataframe(rows, hide_index=True, width="stretch")
+        st.dataframe(rows, hide_index=True, width="stretch")
         if st.session_state["opt_playing"] and at >= steps:
             st.session_state["opt_playing"] = False
             st.rerun()
@@ -103,28 +109,19 @@ if paths is not None:
     explain("optim.inside_intro")
     which = st.selectbox(t("optim.which"), range(len(paths)), format_func=names.__getitem__, key="opt_inside")
     op.inside_panel(paths[which], names[which])
-    name, hp = runs[0]
-    code_panel(path_script(surface, name, paths[0].hyperparams, tuple(start), int(steps)))
+    code_panel(path_script(surface, paths[which].optimizer, paths[which].hyperparams, tuple(start), int(steps)))
 
 st.header(t("optim.noise"))
 explain("optim.noise_intro")
-n1, n2, n3 = st.columns(3)
-pair = url_choice(n1.selectbox, t("optim.pair"), ["0-1", "1-7", "4-9", "3-8"], key="opt_pair")
-batch = url_choice(n2.select_slider, t("optim.batch"), [1, 2, 4, 8, 16, 32, 64, 128, 800], key="opt_batch",
-                   default=4)
-blr = n3.slider(t("optim.lr"), 0.01, 2.0, 0.5, 0.01, key="opt_blr", bind="query-params")
+n1, n2, n3, n4 = st.columns(4)
+pair = url_choice(n1.selectbox, t("optim.pair"), list(op.PAIRS), key="opt_pair")
+noise_opt = url_choice(n2.selectbox, t("optim.noise_opt"), ["sgd", "momentum", "adam"], key="opt_nopt",
+                       format_func=lambda o: t(f"optim.opt_{o}"))
+batch = url_choice(n3.select_slider, t("optim.batch"), op.BATCHES, key="opt_batch", default=4)
+blr = n4.slider(t("optim.lr"), 0.01, 2.0, 0.5, 0.01, key="opt_blr", bind="query-params")
 try:
-    small, full, grid = op.cached_batches(tuple(int(c) for c in pair.split("-")), int(batch), float(blr), 150, 0,
-                                          "sgd")
-    fig = op.contour(*grid, height=460)
-    op.add_path(fig, full.positions, full.steps, t("optim.full_batch"), "#333333", "dash")
-    op.add_path(fig, small.positions, small.steps, t("optim.batch_of", b=small.batch_size), op.COLORS[0])
-    left, right = st.columns([3, 2])
-    left.plotly_chart(fig, width="stretch", key="opt_noise_fig")
-    right.plotly_chart(op.loss_figure([(t("optim.full_batch"), full.full_losses),
-                                       (t("optim.batch_of", b=small.batch_size), small.full_losses)], small.steps,
-                                      t("optim.step"), t("optim.full_loss"), ("dash", None)),
-                       width="stretch", key="opt_noise_loss")
-    right.caption(t("optim.noise_axes"))
+    small, full, grid = op.cached_batches(op.PAIRS[pair], int(batch), float(blr), op.NOISE_STEPS, 0, noise_opt)
 except LabError as exc:
     lab_error(exc)
+else:
+    op.noise_panel(small, full, grid)

@@ -18,6 +18,7 @@ class BatchPath:
     """The two weights after each step, the loss on ALL the digits there, and the loss the step's batch saw."""
 
     batch_size: int
+    n_data: int  # digits in the training set (one epoch)
     positions: Tensor  # (n+1, 2) weights w_0 .. w_n
     full_losses: Tensor  # (n+1,) loss over every digit at w_k
     batch_losses: Tensor  # (n,) loss of the batch used by step k (what the optimizer saw)
@@ -27,6 +28,16 @@ class BatchPath:
     def steps(self) -> int:
         """Number of recorded steps n."""
         return len(self.positions) - 1
+
+    @property
+    def examples_seen(self) -> int:
+        """Per-digit gradients computed: steps x batch size (the cost of the run)."""
+        return self.steps * self.batch_size
+
+    @property
+    def epochs(self) -> float:
+        """Passes over the data that cost amounts to."""
+        return self.examples_seen / self.n_data
 
     @property
     def steps(self) -> int:
@@ -59,7 +70,7 @@ def logistic_loss(w: Tensor, feats: Tensor, targets: Tensor) -> Tensor:
 
 
 def minibatch_path(feats: Tensor, targets: Tensor, batch_size: int, steps: int, seed: int,
-                   optimizer: str = "sgd", start: tuple[float, float] = (2.0, 2.0), **hyperparams: float) -> BatchPath:
+                   optimizer: str = "sgd", start: tuple[float, float] = (-2.0, 2.0), **hyperparams: float) -> BatchPath:
     """Train the two weights with a real torch.optim optimizer on shuffled mini-batches (seeded epochs)."""
     n_data = len(targets)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= n_data:
@@ -91,7 +102,7 @@ def minibatch_path(feats: Tensor, targets: Tensor, batch_size: int, steps: int, 
     pos = torch.stack(positions)  # (n+1, 2)
     with torch.no_grad():
         full = logistic_loss(pos, feats, targets)  # (n+1,)
-    return BatchPath(batch_size, pos, full, torch.stack(batch_losses[: len(pos) - 1]) if len(pos) > 1
+    return BatchPath(batch_size, n_data, pos, full, torch.stack(batch_losses[: len(pos) - 1]) if len(pos) > 1
                      else torch.zeros(0, dtype=torch.float64), diverged_at)
 
 

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from core.errors import LabError
 from core.minibatch_noise import digit_features, logistic_loss, loss_grid, minibatch_path
-from core.optim_paths import OPTIMIZERS, SURFACES, optimizer_path, race, resolve_hyperparams, surface_grid
+from core.optim_paths import (OPTIMIZERS, SURFACES, make_optimizer, optimizer_path, race, resolve_hyperparams,
+                              surface_grid)
 
 
 def rosen_grad(x: float, y: float) -> tuple[float, float]:
@@ -194,7 +195,7 @@ def test_features_and_loss_match_torch(zeros_and_ones):
 
 def test_minibatch_sgd_step_is_the_batch_gradient(zeros_and_ones):
     feats, y = zeros_and_ones
-    path = minibatch_path(feats, y, 8, 1, seed=3, lr=0.5)
+    path = minibatch_path(feats, y, 8, 1, seed=3, start=(2.0, 2.0), lr=0.5)
     order = torch.randperm(len(y), generator=torch.Generator().manual_seed(3))[:8]
     w0 = torch.tensor([2.0, 2.0], dtype=torch.float64)
     grad = feats[order].T @ (torch.sigmoid(feats[order] @ w0) - y[order]) / 8  # d BCE / dw, by hand
@@ -210,6 +211,7 @@ def test_small_batches_are_noisier_and_seeded(zeros_and_ones):
         path = minibatch_path(feats, y, bs, 150, seed=0, lr=0.5)
         assert torch.equal(path.positions, minibatch_path(feats, y, bs, 150, seed=0, lr=0.5).positions)
         wander[bs] = (path.positions - full.positions).norm(dim=1).mean().item()
+        assert path.examples_seen == 150 * bs and path.epochs == pytest.approx(150 * bs / len(y))
     assert wander[1] > 3 * wander[64]
     assert full.full_losses[-1] < 0.5 * full.full_losses[0]
 
@@ -225,3 +227,19 @@ def test_bad_batch_sizes_raise(zeros_and_ones, bs):
 def test_bad_classes_raise(zeros_and_ones):
     with pytest.raises(LabError):
         digit_features(torch.zeros(3, 28, 28, dtype=torch.uint8), torch.tensor([1, 1, 2]), (1, 1))
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_recorded_path_equals_plain_optimizer_step_loop(name):
+    """race() calls the step body without torch's wrappers: the positions and state must be those of opt.step()."""
+    path = optimizer_path("rosenbrock", name, (1.5, 1.5), 40)
+    theta = torch.tensor([1.5, 1.5], dtype=torch.float64, requires_grad=True)
+    opt = make_optimizer(name, [theta], path.hyperparams)
+    for k in range(40):
+        opt.zero_grad()
+        SURFACES["rosenbrock"].fn(theta[0], theta[1]).backward()
+        opt.step()
+        torch.testing.assert_close(theta.detach(), path.positions[k + 1], rtol=0, atol=0)
+    for key, value in opt.state[theta].items():
+        if key in path.state:
+            torch.testing.assert_close(value, path.state[key][-1], rtol=0, atol=0)

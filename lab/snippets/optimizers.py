@@ -4,7 +4,7 @@ from __future__ import annotations
 from core.optim_paths import OPTIMIZERS
 
 FORMULAS = {
-    "bowl": "0.1 * x**2 + 2.0 * y**2",
+    "bowl": "0.02 * x**2 + 2.0 * y**2",
     "rosenbrock": "(1 - x) ** 2 + 100 * (y - x**2) ** 2",
     "beale": "(1.5 - x + x * y) ** 2 + (2.25 - x + x * y**2) ** 2 + (2.625 - x + x * y**3) ** 2",
     "himmelblau": "(x**2 + y - 11) ** 2 + (x + y**2 - 7) ** 2",
