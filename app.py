@@ -13,7 +13,7 @@ for spec in PAGES:
     page = st.Page(spec.path, title=ui.t(spec.title), icon=spec.icon, url_path=spec.url_path,
                    default=spec.url_path == "home")
     sections.setdefault(ui.t(spec.section), []).append(page)
-nav = st.navigation(sections)
+nav = st.navigation(sections, expanded=True)  # every page listed: "View more" would hide the last ones
 
 ui.presenter_switch()
 data = cache.digits()
