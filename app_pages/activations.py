@@ -61,8 +61,9 @@ explain("act.fmap_intro")
 data = cache.digits()
 trained = cache.trained_models()
 c1, c2, c3 = st.columns(3)
-source = url_choice(c1.selectbox, t("act.model"), ["untrained", *trained], key="act_model",
-                    default=next(iter(trained), "untrained"),
+clean = [k for k in trained if "mistake=" not in k]  # runs from the pitfalls lab are broken on purpose
+default = next((k for k in clean if trained[k].config.activation == "relu"), next(iter(clean), "untrained"))
+source = url_choice(c1.selectbox, t("act.model"), ["untrained", *trained], key="act_model", default=default,
                     format_func=lambda k: t("act.untrained") if k == "untrained" else k)
 model = trained.get(source) or cache.untrained_lenet()
 fmap_act = url_choice(c2.selectbox, t("act.fmap_act"), list(NAMES), key="act_fmap", default="relu",
