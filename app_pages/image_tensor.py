@@ -18,6 +18,13 @@ STAGES = ("raw", "unit", "normalized")
 COLORS = ("#7f7f7f", "#4c78a8", "#f58518")
 BINS = 25
 
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def norm_of(name: str, source: str) -> tuple[float, float]:
+    """Normalize's (mean, std) for a choice, computed once per dataset (full MNIST has 47 million pixels)."""
+    return norm_params(name, cache.digits().train_images)
+
+
 st.title(t("image_tensor.title"))
 explain("image_tensor.intro")
 data = cache.digits()
@@ -31,7 +38,7 @@ with mid:
 with right:
     stage = url_choice(st.selectbox, t("image_tensor.stage"), list(STAGES), key="it_stage",
                        format_func=lambda s: t(f"image_tensor.stage_{s}"))
-mean, std = norm_params(norm, data.train_images)
+mean, std = norm_of(norm, data.source)
 digit = digit_stages(data.test_images[index], mean, std)
 st.caption(t("image_tensor.label", label=int(data.test_labels[index]), mean=f"{mean:.4f}", std=f"{std:.4f}"))
 shown = digit.tensors[stage]

@@ -129,3 +129,20 @@ def test_train_eval_spread_matches_core(digits):
     assert float(metrics["Forward time, tracking on"].split()[0]) > 0
     at.slider(key="te_drop").set_value(0.0).run()
     assert {m.label: m.value for m in at.metric}["Largest change between calls, train()"] == "0.0000"
+
+
+@pytest.mark.parametrize("page,intro", [(IMAGE, "image_tensor.intro"), (DATASET, "dataset.intro"),
+                                        (AUTOGRAD, "autograd.intro"), (MODES, "train_eval.intro"),
+                                        ("app_pages/pitfalls.py", "pitfalls.intro")])
+def test_presenter_mode_folds_every_explanation(page, intro):
+    from core.i18n import load_catalog
+
+    text = load_catalog("en")[intro]
+    plain = run_app("en", page=page)
+    assert any(m.value == text for m in plain.markdown)
+    at = run_app("en", page=page, params={"present": True})
+    assert not at.exception
+    folded = [e for e in at.expander if e.label == "Explanation"]
+    assert folded and any(m.value == text for e in folded for m in e.markdown)
+    outside = [m.value for m in at.main.markdown if m.value == text]  # at.main walks into expanders too
+    assert len(outside) == 1  # only the copy inside the expander
