@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import time
 from typing import Sequence
 
 import numpy as np
@@ -117,18 +118,56 @@ def clicked_cell(key: str) -> tuple[int, int] | None:
 
 
 def position(key_row: str, key_col: str, h: int, w: int, labels: tuple[str, str], where=st,
-             default: tuple[int, int] = (0, 0)) -> tuple[int, int]:
-    """Row and column sliders of an output cell, kept inside the map when its size changes."""
-    for key, n, start in ((key_row, h, default[0]), (key_col, w, default[1])):
-        value = st.session_state.get(key)
-        if value is None:
-            raw = st.query_params.get(key)
-            value = int(raw) if raw is not None and raw.lstrip("-").isdigit() else start
-        st.session_state[key] = min(max(int(value), 0), n - 1)
+             default: tuple[int, int] = (0, 0), disabled: bool = False) -> tuple[int, int]:
+    """Row and column sliders of an output cell, kept inside the map when its size changes.
+
+    `default` is the sliders' own default, so a link leaves it out of the address and still means the same cell."""
+    for key, n in ((key_row, h), (key_col, w)):
+        if key in st.session_state:
+            st.session_state[key] = min(max(int(st.session_state[key]), 0), n - 1)
     c1, c2 = where.columns(2)
-    row = c1.slider(labels[0], 0, max(h - 1, 1), key=key_row, bind="query-params", disabled=h == 1)
-    col = c2.slider(labels[1], 0, max(w - 1, 1), key=key_col, bind="query-params", disabled=w == 1)
+    row = c1.slider(labels[0], 0, max(h - 1, 1), min(default[0], h - 1), key=key_row, bind="query-params",
+                    disabled=disabled or h == 1)
+    col = c2.slider(labels[1], 0, max(w - 1, 1), min(default[1], w - 1), key=key_col, bind="query-params",
+                    disabled=disabled or w == 1)
     return min(row, h - 1), min(col, w - 1)
+
+
+# Play. While it plays, the window's cell lives in `<prefix>_cursor`, plain session state that only the server
+# writes, and the (disabled) sliders just show it. Reading the cell back from the sliders instead made the window
+# jump back and forth: timer reruns arrive with the browser's slider values, which can lag a step behind.
+
+def on_play(prefix: str) -> None:
+    """The play toggle changed: starting plays on from the cell on show; stopping hands the cell back to the sliders."""
+    ss = st.session_state
+    if ss.get(f"{prefix}_play"):
+        ss[f"{prefix}_cursor"] = (ss.get(f"{prefix}_row", 0), ss.get(f"{prefix}_col", 0))
+        ss[f"{prefix}_tick"] = time.monotonic()
+    else:
+        ss[f"{prefix}_sync"] = True
+
+
+def play_step(prefix: str, h: int, w: int, seconds: float) -> None:
+    """One timer tick: the cursor moves one cell on (row-major); after the last cell play stops (a full rerun)."""
+    ss = st.session_state
+    row, col = ss.get(f"{prefix}_cursor", (0, 0))
+    row, col = min(row, h - 1), min(col, w - 1)
+    if time.monotonic() - ss.get(f"{prefix}_tick", 0.0) >= 0.8 * seconds:  # not a rerun something else caused
+        ss[f"{prefix}_tick"] = time.monotonic()
+        n = row * w + col + 1
+        if n >= h * w:
+            ss[f"{prefix}_play"], ss[f"{prefix}_sync"] = False, True
+            st.rerun()
+        row, col = divmod(n, w)
+    ss[f"{prefix}_cursor"] = (row, col)
+    ss[f"{prefix}_row"], ss[f"{prefix}_col"] = row, col
+
+
+def sync_position(prefix: str) -> None:
+    """After play stops, the sliders start from the cell it reached."""
+    ss = st.session_state
+    if ss.pop(f"{prefix}_sync", False) and f"{prefix}_cursor" in ss:
+        ss[f"{prefix}_row"], ss[f"{prefix}_col"] = ss[f"{prefix}_cursor"]
 
 
 def parse_grid(text: str | None) -> list[list[float]] | None:
