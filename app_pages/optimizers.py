@@ -49,6 +49,11 @@ for i, col in enumerate(st.columns(3)):
             default = OPTIMIZERS[name][2][extra]
             hp[extra] = st.number_input(t(f"optim.hp_{extra}"), value=default, format="%g", step=0.01,
                                         key=f"opt_{extra}{i}_{name}", bind="query-params")
+        with st.expander(t("optim.more")):  # the optimizer's other settings, torch's defaults to start with
+            for key, default in OPTIMIZERS[name][2].items():
+                if key not in ("lr", extra):
+                    hp[key] = st.number_input(t(f"optim.hp_{key}"), value=default, format="%g", step=op.STEPS[key],
+                                              key=f"opt_{key}{i}_{name}", bind="query-params")
         try:  # a nonsense setting (also one typed into the URL) stops this racer only, with the reason under it
             resolve_hyperparams(name, **hp)
         except LabError as exc:
@@ -96,7 +101,7 @@ if paths is not None:
         right.plotly_chart(op.loss_figure(curves, at, t("optim.step"), t("optim.loss"), height=420), width="stretch",
                            key="opt_loss_fig")
         rows = [{t("optim.col_racer"): n, t("optim.col_step"): min(at, p.steps),
-                 "θ = (x, y)": f"({p.positions[min(at, p.steps), 0]:.4f}, {p.positions[min(at, p.steps), 1]:.4f})",
+                 "θ = (x, y)": op.fixed_pair(p.positions[min(at, p.steps)]),
                  t("optim.loss"): f"{p.losses[min(at, p.steps)]:.4g}"} for n, p in zip(names, paths)]
         st.dataframe(rows, hide_index=True, width="stretch")
         if st.session_state["opt_playing"] and at >= steps:

@@ -103,6 +103,8 @@ def resolve_hyperparams(optimizer: str, **hyperparams: float) -> dict[str, float
     _check_range("weight_decay", hp["weight_decay"], 0.0, math.inf)
     if "momentum" in hp:
         _check_range("momentum", hp["momentum"], 0.0, 1.0)
+        if optimizer == "nesterov" and hp["momentum"] == 0:  # torch refuses it too
+            raise LabError("optim.nesterov_needs_momentum", "Nesterov needs momentum > 0", value=hp["momentum"])
     if "alpha" in hp:
         _check_range("alpha", hp["alpha"], 0.0, 1.0)
     if "eps" in hp:

@@ -1,15 +1,19 @@
 """Optimizer page helpers: cached runs keyed on plain values, presets and the Plotly figures."""
 from __future__ import annotations
 
+import math
+
 import plotly.graph_objects as go
 import streamlit as st
 import torch
 
 from core.minibatch_noise import BatchPath, digit_features, loss_grid, minibatch_path
+from core.optim_formulas import first_step
 from core.optim_paths import SURFACES, OptimPath, race, surface_grid
 from lab import cache
 from lab.ui import t
 
+FLOOR = 1e-16  # losses below this are 0 to float64 rounding; a log axis cannot show 0
 COLORS = ("#e45756", "#4c78a8", "#54a24b", "#f58518")
 # preset -> (surface, start or None for the surface's own, steps, racers [(optimizer, lr)])
 PRESETS: dict[str, tuple[str, tuple[float, float] | None, int, tuple[tuple[str, float], ...]]] = {
@@ -22,6 +26,7 @@ PRESETS: dict[str, tuple[str, tuple[float, float] | None, int, tuple[tuple[str, 
 PAIRS = {"1-7": (1, 7), "4-9": (4, 9), "0-6": (0, 6), "3-8": (3, 8), "0-1": (0, 1)}  # 0-1 is almost separable
 BATCHES = [1, 2, 4, 8, 16, 32, 64, 128, 256]
 NOISE_STEPS = 150
+STEPS = {"momentum": 0.01, "alpha": 0.01, "beta1": 0.01, "beta2": 0.001, "eps": 1e-8, "weight_decay": 0.01}
 EXTRA = {"momentum": "momentum", "nesterov": "momentum", "adam": "beta1", "adamw": "beta1", "rmsprop": "alpha"}
 
 
@@ -84,8 +89,12 @@ def loss_figure(curves: list[tuple[str, torch.Tensor, str, str | None]], at: int
                 height: int = 320) -> go.Figure:
     """Loss against step on a log axis (name, losses, colour, dash or "dots"), with a marker line at the step."""
     fig = go.Figure()
+    finite = [c[1][torch.isfinite(c[1])].clamp_min(FLOOR) for c in curves if torch.isfinite(c[1]).any()]
+    lo = min((float(v.min()) for v in finite), default=1.0)
+    hi = max((float(v.max()) for v in finite), default=10.0)
+    decades = math.log10(hi / lo) if hi > lo else 1.0
     for name, loss, color, dash in curves:
-        y = loss.clamp_min(1e-30).tolist()
+        y = loss.clamp_min(FLOOR).tolist()
         if dash == "dots":
             fig.add_trace(go.Scatter(x=list(range(1, len(y) + 1)), y=y, mode="markers", name=name, opacity=0.45,
                                      marker=dict(color=color, size=4)))
@@ -93,7 +102,7 @@ def loss_figure(curves: list[tuple[str, torch.Tensor, str, str | None]], at: int
             fig.add_trace(go.Scatter(y=y, mode="lines", name=name, line=dict(color=color, dash=dash, width=2)))
     fig.add_vline(x=at, line=dict(color="grey", dash="dot"))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), xaxis_title=xlabel, yaxis_title=ylabel,
-                      yaxis=dict(type="log", dtick=1, exponentformat="power"),
+                      yaxis=dict(type="log", dtick=max(1, math.ceil(decades / 7)), exponentformat="power"),
                       legend=dict(orientation="h", yanchor="top", y=-0.25, x=0))
     return fig
 
@@ -132,34 +141,74 @@ def inside_panel(path: OptimPath, name: str, first: int = 5) -> None:
                 row[t(f"optim.state_{key}")] = _pair(path.state[key][k])
         for key in ("bias_correction1", "bias_correction2"):
             if key in path.state:
-                row[t(f"optim.state_{key}")] = f"{float(path.state[key][k]):.6f}"
+                row[t(f"optim.state_{key}")] = f"{float(path.state[key][k]):.4g}"
         row["Δθ"] = _pair(path.updates[k])
         row["θ"] = _pair(path.positions[k + 1])
         rows.append(row)
     st.dataframe(rows, hide_index=True, width="stretch")
-    hp, g, d = path.hyperparams, path.grads[0, 0].item(), path.updates[0, 0].item()
-    x0 = path.positions[0, 0].item()
-    if "exp_avg" in path.state:
-        m, v = path.state["exp_avg"][0, 0].item(), path.state["exp_avg_sq"][0, 0].item()
-        mh, vh = path.state["m_hat"][0, 0].item(), path.state["v_hat"][0, 0].item()
-        b1, b2, lr, eps = hp["beta1"], hp["beta2"], hp["lr"], hp["eps"]
-        st.latex(rf"m_1 = {b1:g}\cdot 0 + (1-{b1:g})\cdot({g:.4g}) = {m:.4g}")
-        st.latex(rf"v_1 = {b2:g}\cdot 0 + (1-{b2:g})\cdot({g:.4g})^2 = {v:.4g}")
-        st.latex(rf"\hat m_1 = \frac{{{m:.4g}}}{{1-{b1:g}^1}} = {mh:.4g},\quad "
-                 rf"\hat v_1 = \frac{{{v:.4g}}}{{1-{b2:g}^1}} = {vh:.4g}")
-        st.latex(rf"\theta_x \leftarrow {x0:.4g} - {lr:g}\cdot\frac{{{mh:.4g}}}{{\sqrt{{{vh:.4g}}}+{eps:g}}}"
-                 rf" = {x0 + d:.4g}")
-    elif "momentum_buffer" in path.state and path.steps > 1:
-        b1_, b2_, g2 = path.state["momentum_buffer"][0, 0].item(), path.state["momentum_buffer"][1, 0].item(), \
-            path.grads[1, 0].item()
-        st.latex(rf"b_1 = g_1 = {b1_:.4g},\quad b_2 = {hp['momentum']:g}\cdot({b1_:.4g}) + ({g2:.4g}) = {b2_:.4g}")
-        st.latex(rf"\theta_x \leftarrow {x0:.4g} - {hp['lr']:g}\cdot({b1_:.4g}) = {x0 + d:.4g}"
-                 + (r"\ \text{(Nesterov: } g + \mu b)" if path.optimizer == "nesterov" else ""))
-    elif path.optimizer == "sgd" and hp.get("momentum", 0) == 0:
-        st.latex(rf"\theta_x \leftarrow \theta_x - \eta\, g = {x0:.4g} - {hp['lr']:g}\cdot({g:.4g}) = {x0 + d:.4g}")
+    for line in formula_lines(path):
+        st.latex(line)
     st.caption(t("optim.inside_note", name=name))
+
+
+def formula_lines(path: OptimPath) -> list[str]:
+    """The course's formulas for step 1 of x with core's numbers put in; the last line ends in torch's own θ_x."""
+    fs = first_step(path, 0)
+    if fs is None:
+        return []
+    hp, x0, g, lam, lr = path.hyperparams, fs.theta0, fs.grad, fs.decay, path.hyperparams["lr"]
+    lines, gs = [], f"{_tex(fs.grad_used, 4)}"
+    if lam and not fs.decoupled:
+        lines.append(rf"g' = g + \lambda\theta_x = {_tex(g, 4)} + {_tex(lam, 6)}\cdot({_tex(x0, 4)}) = {gs}")
+    tm, end = fs.terms, rf" = {_tex(fs.torch_theta1, 6)}"
+    if "exp_avg" in tm:
+        b1, b2, eps = hp["beta1"], hp["beta2"], hp["eps"]
+        lines.append(rf"m_1 = {_tex(b1, 6)}\cdot 0 + (1-{_tex(b1, 6)})\cdot({gs}) = {_tex(tm['exp_avg'], 4)}")
+        lines.append(rf"v_1 = {_tex(b2, 6)}\cdot 0 + (1-{_tex(b2, 6)})\cdot({gs})^2 = {_tex(tm['exp_avg_sq'], 4)}")
+        lines.append(rf"\hat m_1 = \frac{{{_tex(tm['exp_avg'], 4)}}}{{1-{_tex(b1, 6)}^1}} = {_tex(tm['m_hat'], 4)},"
+                     rf"\quad \hat v_1 = \frac{{{_tex(tm['exp_avg_sq'], 4)}}}{{1-{_tex(b2, 6)}^1}}"
+                     rf" = {_tex(tm['v_hat'], 4)}")
+        start = f"{_tex(x0, 4)}"
+        if fs.decoupled and lam:
+            lines.append(rf"\theta_x \leftarrow \theta_x(1-\eta\lambda) = {_tex(x0, 4)}"
+                         rf"\cdot(1-{_tex(lr, 6)}\cdot{_tex(lam, 6)}) = {_tex(fs.base, 6)}")
+            start = f"{_tex(fs.base, 6)}"
+        lines.append(rf"\theta_x \leftarrow {start} - {_tex(lr, 6)}\cdot\frac{{{_tex(tm['m_hat'], 4)}}}"
+                     rf"{{\sqrt{{{_tex(tm['v_hat'], 4)}}}+{_tex(eps, 6)}}}{end}")
+    elif "square_avg" in tm or "sum" in tm:
+        key, s = ("square_avg", rf"s_1 = (1-{_tex(hp['alpha'], 6)})\cdot({gs})^2") if "square_avg" in tm \
+            else ("sum", rf"G_1 = 0 + ({gs})^2")
+        lines.append(rf"{s} = {_tex(tm[key], 4)}")
+        lines.append(rf"\theta_x \leftarrow {_tex(x0, 4)} - {_tex(lr, 6)}\cdot\frac{{{gs}}}"
+                     rf"{{\sqrt{{{_tex(tm[key], 4)}}}+{_tex(hp['eps'], 6)}}}{end}")
+    elif "momentum_buffer" in tm:
+        mu, b = hp["momentum"], f"{_tex(tm['momentum_buffer'], 4)}"
+        line = rf"b_1 = g_1 = {b}"
+        if "momentum_buffer_2" in tm:
+            line += (rf",\quad b_2 = {_tex(mu, 6)}\cdot({b}) + ({_tex(fs.grad_used_2, 4)})"
+                     rf" = {_tex(tm['momentum_buffer_2'], 4)}")
+        lines.append(line)
+        move = rf"({gs} + {_tex(mu, 6)}\cdot({b}))" if path.optimizer == "nesterov" else f"({b})"
+        lines.append(rf"\theta_x \leftarrow {_tex(x0, 4)} - {_tex(lr, 6)}\cdot{move}{end}")
+    else:
+        lines.append(rf"\theta_x \leftarrow \theta_x - \eta\, g = {_tex(x0, 4)} - {_tex(lr, 6)}\cdot({gs}){end}")
+    return lines
+
+
+def _tex(x: float, digits: int = 4) -> str:
+    """A number for LaTeX with `digits` significant digits: 2.402e+04 becomes 2.402\\times10^{4}."""
+    text = f"{x:.{digits}g}"
+    if "e" not in text:
+        return text
+    mantissa, exponent = text.split("e")
+    return rf"{mantissa}\times10^{{{int(exponent)}}}"
 
 
 def _pair(v: torch.Tensor) -> str:
     """(x, y) with 4 significant digits."""
     return f"({v[0].item():.4g}, {v[1].item():.4g})"
+
+
+def fixed_pair(v: torch.Tensor) -> str:
+    """(x, y) with 4 decimals, never "-0.0000"."""
+    return "(" + ", ".join(f"{c:.4f}".replace("-0.0000", "0.0000") for c in v.tolist()) + ")"

@@ -154,6 +154,7 @@ def test_nonsense_adam_settings_raise(hp, code):
     ({"optimizer": "momentum", "momentum": -0.1}, "optim.bad_momentum"),
     ({"optimizer": "momentum", "momentum": 1.0}, "optim.bad_momentum"),
     ({"optimizer": "rmsprop", "alpha": 1.5}, "optim.bad_alpha"),
+    ({"optimizer": "nesterov", "momentum": 0.0}, "optim.nesterov_needs_momentum"),
     ({"optimizer": "lbfgs"}, "optim.unknown_optimizer"),
     ({"surface": "everest"}, "optim.unknown_surface"),
     ({"steps": -1}, "optim.bad_steps"), ({"steps": 2.5}, "optim.bad_steps"), ({"steps": 10**6}, "optim.bad_steps"),

@@ -20,7 +20,7 @@ def race_table(at):
 
 
 def theta(path, k: int) -> str:
-    return f"({path.positions[k, 0]:.4f}, {path.positions[k, 1]:.4f})"
+    return f"({path.positions[k, 0]:.4f}, {path.positions[k, 1]:.4f})".replace("-0.0000", "0.0000")
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -29,8 +29,9 @@ def test_page_runs_in_both_languages(lang):
     assert not at.exception and not at.error
     assert bool(HAN.search(page_text(at))) == (lang == "zh")
     assert len(at.get("plotly_chart")) == 4  # race map, race losses, noise map, noise losses
-    assert [e.value for e in at.header][:2] == (["Inside the optimizer", "Mini-batch noise on real digits"]
-                                                if lang == "en" else ["优化器内部", "真实手写数字上的小批量噪声"])
+    want = ["Inside the optimizer", "Mini-batch noise on real digits"] if lang == "en" else ["优化器内部",
+                                                                                          "真实手写数字上的小批量噪声"]
+    assert [e.value for e in at.header][:2] == want
 
 
 def test_default_race_shows_core_positions_and_a_log_loss_axis():
@@ -100,10 +101,25 @@ def test_inside_panel_shows_adams_state():
     for k in range(5):
         m, v = adam.state["exp_avg"][k], adam.state["exp_avg_sq"][k]
         assert rows[k]["m"] == f"({m[0]:.4g}, {m[1]:.4g})" and rows[k]["v"] == f"({v[0]:.4g}, {v[1]:.4g})"
-        assert rows[k]["1 − β1ᵗ"] == f"{1 - 0.9 ** (k + 1):.6f}"
-    assert "import torch" in at.get("code")[0].proto.code_text and "torch.optim.Adam" in at.get("code")[0].proto.code_text
-    latex = " ".join(e.proto.body for e in at.latex)
-    assert f"{adam.positions[1, 0].item():.4g}" in latex
+        assert rows[k]["1 − β1ᵗ"] == f"{1 - 0.9 ** (k + 1):.4g}"
+    code = at.get("code")[0].proto.code_text
+    assert "import torch" in code and "torch.optim.Adam(" in code
+    latex = " ".join(e.proto.body.strip("$\n") for e in at.latex)
+    assert latex.endswith(f"= {adam.positions[1, 0].item():.6g}")
+    assert f"m_1 = 0.9\\cdot 0 + (1-0.9)\\cdot({adam.grads[0, 0].item():.4g})" in latex
+
+
+def test_weight_decay_in_more_settings_enters_the_formula():
+    at = run_app("en", PAGE)
+    at.number_input(key="opt_weight_decay1_momentum").set_value(0.5).run()
+    assert not at.exception and not at.error
+    at.selectbox(key="opt_inside").set_value(1).run()
+    path = optimizer_path("rosenbrock", "momentum", (-1.5, 2.0), 500, lr=1e-3, weight_decay=0.5)
+    latex = [e.proto.body.strip("$\n") for e in at.latex]
+    g, x0 = path.grads[0, 0].item(), path.positions[0, 0].item()
+    assert latex[0] == f"g' = g + \\lambda\\theta_x = {g:.4g} + 0.5\\cdot({x0:.4g}) = {g + 0.5 * x0:.4g}"
+    assert latex[-1].endswith(f"= {path.positions[1, 0].item():.6g}")
+    assert race_table(at)[1]["θ = (x, y)"] == theta(path, 500)
 
 
 def test_noise_section_matches_core():
@@ -140,3 +156,12 @@ def test_map_traces_are_cores_paths_up_to_the_step():
     assert len(lines) == 3 and len(lines[0]["x"]) == 8
     assert lines[0]["x"][-1] == pytest.approx(sgd.positions[-1, 0].item())
     assert lines[0]["y"][-1] == pytest.approx(sgd.positions[-1, 1].item())
+
+
+def test_nesterov_without_momentum_is_a_message_under_its_racer():
+    at = run_app("en", PAGE)
+    at.selectbox(key="opt_o1").set_value("nesterov").run()
+    at.number_input(key="opt_momentum1_nesterov").set_value(0.0).run()
+    assert not at.exception and len(at.error) == 1
+    assert "Nesterov momentum needs a momentum μ above 0" in at.error[0].value
+    assert len(race_table(at)) == 2
