@@ -4,7 +4,7 @@ import streamlit as st
 import torch
 from plotly.subplots import make_subplots
 
-from core.activations import NAMES, evaluate, feature_map, lenet_dead_fraction, saturated_ranges
+from core.activations import NAMES, evaluate, feature_map, saturated_ranges
 from core.data import to_model_input
 from core.errors import LabError
 from core.lenet import LeNetConfig
@@ -106,8 +106,8 @@ fig = go.Figure()
 for n, r in results.items():
     fig.add_scatter(x=list(range(1, depth + 1)), y=r.weight_grad_norm.numpy(), name=t(f"act.name_{n}"),
                     mode="lines+markers", line=dict(color=COLORS[n]))
-fig.update_layout(height=340, margin=dict(l=10, r=10, t=30, b=10), yaxis=dict(type="log", exponentformat="e"), legend=dict(orientation="h"),
-                  xaxis_title=t("act.layer_axis"), yaxis_title=t("act.grad_axis"))
+fig.update_layout(height=340, margin=dict(l=10, r=10, t=30, b=10), yaxis=dict(type="log", exponentformat="e"),
+                  legend=dict(orientation="h"), xaxis_title=t("act.layer_axis"), yaxis_title=t("act.grad_axis"))
 st.plotly_chart(fig, width="stretch")
 st.dataframe([{t("act.col_act"): t(f"act.name_{n}"), t("act.col_first"): f"{r.weight_grad_norm[0]:.2e}",
                t("act.col_last"): f"{r.weight_grad_norm[-1]:.2e}",
@@ -121,7 +121,7 @@ st.subheader(t("act.dead"))
 explain("act.dead_intro")
 relu_model = model if model.config.activation == "relu" else cache.untrained_lenet(LeNetConfig(activation="relu"))
 shift = st.slider(t("act.shift"), -2.0, 1.0, 0.0, 0.1, key="act_shift", bind="query-params", help=t("act.shift_help"))
-dead = lenet_dead_fraction(relu_model, to_model_input(data.test_images[:256]), bias_shift=shift)
+dead = cache.dead_units(f"{source if relu_model is model else 'untrained relu'}@{id(relu_model)}", shift, relu_model)
 st.caption(t("act.dead_model", model=source) if relu_model is model and source != "untrained"
            else t("act.dead_untrained"))
 fig = go.Figure(go.Bar(x=[t(f"act.layer_{k}") for k in dead], y=list(dead.values()), marker_color="#e45756",

@@ -83,3 +83,11 @@ def stack_gradients(name: str, depth: int, init: str, batch: int = 64) -> StackG
     data = digits()
     x = to_model_input(data.test_images[:batch]).flatten(1)  # (batch, 784)
     return measure_stack(deep_stack(name, depth, init=init), x, data.test_labels[:batch])
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def dead_units(model_key: str, bias_shift: float, _model: LeNet5, batch: int = 256) -> dict[str, float]:
+    """The activations page's dead-ReLU shares on the first `batch` test digits, keyed on a model key and the shift."""
+    from core.activations import lenet_dead_fraction
+
+    return lenet_dead_fraction(_model, to_model_input(digits().test_images[:batch]), bias_shift=bias_shift)
