@@ -14,6 +14,7 @@ from lab.ui import t
 WINDOW = "#ff7f0e"  # the receptive field / pooling window
 CELL = "#d62728"  # the current output cell and the max-pooling winner
 SMALL = 12  # grids up to this size show their numbers
+PADDING = "rgba(70, 130, 230, 0.35)"  # shading over the zero border added by padding
 
 
 def fmt(v: float, digits: int = 2) -> str:
@@ -65,8 +66,9 @@ def heat(z: torch.Tensor | np.ndarray | list, colorscale: str = "RdBu", zmin: fl
     if max(h, w) <= SMALL:
         trace.update(xgap=2, ygap=2)
         if numbers:
+            size = (14 if max(h, w) <= 3 else 12 if max(h, w) <= 5 else 11) - (1 if digits > 2 else 0)
             trace.update(text=[[fmt(v, digits) if v is not None else "" for v in r] for r in rows],
-                         texttemplate="%{text}", textfont=dict(size=14))
+                         texttemplate="%{text}", textfont=dict(size=size))
     return trace
 
 
@@ -234,7 +236,11 @@ def conv_input_figure(trace, row: int, col: int, h: int, w: int, title: str, hei
     fig = figure(title, height, hp, wp)
     _image_layer(fig, trace.padded, digits)
     p = trace.padding
-    if p:
+    if p:  # the zero border torch adds: shaded, and the picture itself outlined
+        for top, left, bottom, right in ((0, 0, p - 1, wp - 1), (hp - p, 0, hp - 1, wp - 1), (p, 0, hp - p - 1, p - 1),
+                                         (p, wp - p, hp - p - 1, wp - 1)):
+            fig["layout"]["shapes"].append(dict(type="rect", x0=left - 0.5, x1=right + 0.5, y0=top - 0.5,
+                                                y1=bottom + 0.5, fillcolor=PADDING, line=dict(width=0)))
         outline(fig, p, p, p + h - 1, p + w - 1, "#1f77b4", 2, "dash")
     rows, cols = trace.field(row, col)
     outline(fig, rows[0], cols[0], rows[-1], cols[-1], WINDOW)
