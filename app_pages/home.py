@@ -1,6 +1,7 @@
 """Home: what LeNet-5 is, and its whole pipeline from a real forward pass."""
 import plotly.graph_objects as go
 import streamlit as st
+import torch
 from plotly.subplots import make_subplots
 
 from core.data import to_model_input
@@ -18,12 +19,14 @@ index = st.slider(t("home.pick_digit"), 0, len(data.test_labels) - 1, 0, key="di
 model = cache.untrained_lenet()
 x = to_model_input(data.test_images[index : index + 1])  # (1, 1, 28, 28)
 rows = layer_table(model, x)
-outs = model.forward_all(x)
+with torch.no_grad():
+    outs = model.forward_all(x)
 
 st.subheader(t("home.pipeline"))
 st.caption(t("home.untrained_note"))
 maps = ["input", "conv1", "pool1", "conv2", "pool2"]
-titles = [f"{n} {list(outs[n].shape[1:])}" for n in maps] + ["logits [10]"]
+names = {"input": t("home.map_input")}
+titles = [f"{names.get(n, n)} {list(outs[n].shape[1:])}" for n in maps] + [f"{t('home.map_logits')} [10]"]
 fig = make_subplots(rows=1, cols=len(maps) + 1, subplot_titles=titles, horizontal_spacing=0.03)
 for col, name in enumerate(maps, start=1):
     fig.add_trace(go.Heatmap(z=outs[name][0, 0].detach().numpy(), colorscale="gray", showscale=False), 1, col)
@@ -40,17 +43,23 @@ st.code(shapes, language=None)
 
 LINKS = {"input": "image_tensor", "conv1": "convolution", "conv2": "convolution", "act1": "activations",
          "act2": "activations", "act3": "activations", "act4": "activations", "pool1": "pooling",
-         "pool2": "pooling", "fc3": "softmax"}
-table = [{t("home.col_layer"): t(f"layer.{r.name}"), t("home.col_shape"): str(list(r.shape)),
-          t("home.col_params"): r.params} for r in rows]
-st.dataframe(table, hide_index=True, width="stretch")
+         "pool2": "pooling", "flatten": "model_building", "fc1": "model_building", "fc2": "model_building",
+         "fc3": "softmax"}
+widths = [3, 2, 1, 3]
+head = st.columns(widths)
+for col, key in zip(head, ("home.col_layer", "home.col_shape", "home.col_params", "home.col_page")):
+    col.markdown(f"**{t(key)}**")
+for r in rows:  # one line per layer, each linked to the page that explains it
+    c_name, c_shape, c_params, c_link = st.columns(widths, vertical_alignment="center")
+    c_name.markdown(t(f"layer.{r.name}"))
+    c_shape.code(str(list(r.shape)), language=None)
+    c_params.markdown(f"{r.params:,}")
+    spec = page_for(LINKS.get(r.name, ""))
+    if spec is not None:
+        c_link.page_link(spec.path, label=t(spec.title), icon=spec.icon)
 st.metric(t("home.total_params"), f"{count_parameters(model):,}")
 
-st.subheader(t("home.explore"))
-for name in dict.fromkeys(LINKS.values()):
-    spec = page_for(name)
-    if spec is not None:
-        st.page_link(spec.path, label=t(spec.title), icon=spec.icon)
+st.subheader(t("home.next"))
 training = page_for("training")
 if training is not None:
     st.page_link(training.path, label=t(training.title), icon=training.icon)

@@ -9,6 +9,7 @@ from plotly.subplots import make_subplots
 
 from core.autograd_graph import Graph
 from core.tensors import Histogram
+from lab.ui import t
 
 MARGIN = dict(l=10, r=10, t=40, b=10)
 
@@ -20,7 +21,7 @@ def value_grid(values: torch.Tensor, decimals: int, height: int = 620, colorscal
     lo, hi = zrange if zrange else (float(z.min()), float(z.max()))
     fig = go.Figure(go.Heatmap(z=z, zmin=lo, zmax=hi, colorscale=colorscale, showscale=True,
                                texttemplate=f"%{{z:.{decimals}f}}", textfont=dict(size=8),
-                               hovertemplate="row %{y}, col %{x}: %{z}<extra></extra>"))
+                               hovertemplate=t("app.hover_cell") + "<extra></extra>"))
     fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain")
     fig.update_xaxes(constrain="domain", side="top")
     fig.update_layout(height=height, margin=MARGIN)
