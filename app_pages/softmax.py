@@ -5,7 +5,7 @@ from plotly.subplots import make_subplots
 
 from core.errors import LabError
 from core.losses import (MAX_CLASSES, batch_cross_entropy, cross_entropy_breakdown, double_softmax, label_formats,
-                         naive_cross_entropy, naive_softmax, parse_logits, softmax_breakdown, torch_reference_loss)
+                         naive_cross_entropy, naive_softmax, parse_logits, softmax_breakdown, torch_reference_batch, torch_reference_loss)
 from lab.snippets.losses import batch_code, cross_entropy_code
 from lab.ui import code_panel, explain, lab_error, t
 
@@ -85,7 +85,9 @@ st.dataframe([{t("sm.col_row"): i, t("sm.col_logits"): fmt(batch.logits[i]), t("
                t("sm.col_probs"): fmt(batch.probs[i]), t("sm.col_loss"): f"{batch.per_sample[i]:.4f}",
                t("sm.col_grad"): fmt(batch.grad[i])}
               for i in range(len(BATCH))], hide_index=True, width="stretch")
-st.metric(t("sm.batch_mean"), f"{batch.mean:.4f}")
+b1, b2 = st.columns(2)
+b1.metric(t("sm.batch_mean"), f"{batch.mean:.4f}")
+b2.metric(t("sm.batch_torch"), f"{torch_reference_batch(BATCH, BATCH_LABELS):.4f}")
 code_panel(batch_code(BATCH, BATCH_LABELS))
 
 # pitfalls, measured live

@@ -71,6 +71,8 @@ def _check_temperature(temperature: float) -> float:
 
 def _check_target(target: int, num_classes: int) -> int:
     """A class index in [0, num_classes), or a LabError."""
+    if isinstance(target, float) and not float(target).is_integer():  # NaN, 1.7: not a class
+        raise LabError("loss.bad_target", target=target, last=num_classes - 1)
     if not 0 <= int(target) < num_classes:
         raise LabError("loss.bad_target", target=int(target), last=num_classes - 1)
     return int(target)
@@ -97,6 +99,8 @@ def softmax_breakdown(logits: torch.Tensor | list[float], temperature: float = 1
     z = _check_logits(logits).flatten()
     temp = _check_temperature(temperature)
     scaled = z / temp
+    if not torch.isfinite(scaled).all():  # e.g. 1e308 / 0.5: finite logits, infinite once divided by T
+        raise LabError("loss.not_finite")
     shift = scaled.max()
     shifted = scaled - shift
     exps = shifted.exp()
@@ -204,6 +208,12 @@ def torch_reference_loss(logits: torch.Tensor | list[float], target: int, temper
     z = _check_logits(logits).flatten()
     tgt = _check_target(target, z.numel())
     return float(torch.nn.CrossEntropyLoss()(z[None] / _check_temperature(temperature), torch.tensor([tgt])))
+
+
+def torch_reference_batch(logits: torch.Tensor | list[list[float]], labels: torch.Tensor | list[int]) -> float:
+    """What nn.CrossEntropyLoss() (mean reduction) itself returns for a batch (N, C) with class indices (N,)."""
+    batch = batch_cross_entropy(logits, labels)  # same checks as ours
+    return float(torch.nn.CrossEntropyLoss()(batch.logits, batch.labels))
 
 
 def naive_cross_entropy(logits: torch.Tensor | list[float], target: int) -> float:

@@ -116,6 +116,9 @@ def test_parse_logits():
     (lambda: parse_logits("1, 1e999"), "loss.not_finite"),
     (lambda: softmax_breakdown([]), "loss.empty_logits"),
     (lambda: softmax_breakdown([1.0, float("nan")]), "loss.not_finite"),
+    (lambda: softmax_breakdown([1e308, 0.0], 0.5), "loss.not_finite"),  # finite, but infinite once divided by T
+    (lambda: cross_entropy_breakdown([1.0, 2.0], 0.5), "loss.bad_target"),  # not a class index
+    (lambda: cross_entropy_breakdown([1.0, 2.0], float("nan")), "loss.bad_target"),
     (lambda: softmax_breakdown([1.0, 2.0], 0.0), "loss.bad_temperature"),
     (lambda: softmax_breakdown([1.0, 2.0], -1.0), "loss.bad_temperature"),
     (lambda: softmax_breakdown([1.0, 2.0], float("nan")), "loss.bad_temperature"),

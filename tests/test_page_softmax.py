@@ -32,7 +32,9 @@ def test_course_example_and_torch_agree():
     assert m["nn.CrossEntropyLoss()"] == f"{ref:.4f}"
     assert m["p[class 0]"] == "0.6590"
     batch = batch_cross_entropy([[1.2, 0.8, 2.1, 0.5], [0.2, 2.5, 0.3, 1.0], [1.5, 0.2, 0.3, 3.1]], [2, 1, 3])
-    assert m["Mean loss = nn.CrossEntropyLoss()"] == f"{batch.mean:.4f}"
+    assert m["Mean of our per-sample losses"] == f"{batch.mean:.4f}"
+    torch_mean = nn.CrossEntropyLoss()(batch.logits, batch.labels).item()
+    assert m["nn.CrossEntropyLoss() on the batch"] == f"{torch_mean:.4f}" == m["Mean of our per-sample losses"]
 
 
 def test_editing_logits_target_and_temperature():
@@ -61,6 +63,15 @@ def test_bad_input_is_a_translated_message(lang, text, target, needle):
     assert not at.exception
     assert any(needle[lang] in e.value for e in at.error), [e.value for e in at.error]
     assert at.metric  # the rest of the page (batch) still works
+
+
+@pytest.mark.parametrize("lang, needle", [("en", "finite"), ("zh", "有限")])
+def test_logits_overflowing_once_divided_by_temperature(lang, needle):
+    at = run_app(lang, PAGE)
+    at.text_input(key="sm_logits").set_value("1e308, 0")
+    at.slider(key="sm_temp").set_value(0.5).run()  # 1e308 / 0.5 is infinite in float64
+    assert not at.exception
+    assert any(needle in e.value for e in at.error), [e.value for e in at.error]
 
 
 def test_example_button_loads_huge_logits():
