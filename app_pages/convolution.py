@@ -176,7 +176,8 @@ def stepper() -> None:
     right.caption(t("conv.click_hint"))
     cv.conv_cell(step, trace, digits, bias)
     if source == "notes" and kname == "vertical" and (padding, stride, dilation, row, col) == (0, 1, 1, 0, 0):
-        st.info(t("conv.notes_slip", claimed=cv.fmt(NOTES_CLAIMED_TOP_LEFT), true=cv.fmt(step.total)),
+        # the notes' claim is about the products' sum, before any bias
+        st.info(t("conv.notes_slip", claimed=cv.fmt(NOTES_CLAIMED_TOP_LEFT), true=cv.fmt(float(step.channel_sums.sum()))),
                 icon=":material/edit_note:")
     code_panel(conv_script(code_input, kernel, bias, stride, padding, dilation, row, col))
 

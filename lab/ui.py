@@ -62,12 +62,21 @@ def language_switch() -> None:
                format_func=LANGUAGE_NAMES.get, label_visibility="collapsed")
 
 
+PRESENTER_CSS = """<style>
+.stMainBlockContainer{font-size:1.3rem;max-width:100%}
+.stMainBlockContainer p,.stMainBlockContainer li,.stMainBlockContainer label p{font-size:1.3rem}
+.stMainBlockContainer h1{font-size:3rem} .stMainBlockContainer h2{font-size:2.3rem} .stMainBlockContainer h3{font-size:1.9rem}
+.stMainBlockContainer pre,.stMainBlockContainer code{font-size:1.15rem}
+.stMainBlockContainer [data-testid="stMetricValue"]{font-size:2.6rem}
+.stMainBlockContainer [data-testid="stMetricLabel"] p,.stMainBlockContainer [data-testid="stCaptionContainer"]{font-size:1.15rem}
+</style>"""  # a projector at the back of a room: text, code and metrics larger (charts keep their own sizes)
+
+
 def presenter_switch() -> bool:
     """Presenter mode: larger type for a projector. Bound to ?present= so links keep it."""
     on = st.sidebar.toggle(t("app.presenter"), key="present", bind="query-params", help=t("app.presenter_help"))
     if on:
-        st.html("<style>.stMainBlockContainer{font-size:1.3rem;max-width:100%} "
-                ".stMainBlockContainer p,.stMainBlockContainer li{font-size:1.3rem}</style>")
+        st.html(PRESENTER_CSS)
     return bool(on)
 
 

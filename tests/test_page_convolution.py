@@ -49,6 +49,16 @@ def test_page_runs_on_the_notes_example(lang):
     assert arithmetic.strip().endswith("= -2")
 
 
+def test_notes_slip_compares_the_products_sum_even_with_a_bias():
+    at = run_app("en", PAGE)
+    at.number_input(key="conv_bias").set_value(0.5).run()
+    assert not at.exception
+    assert at.metric[0].value == "-2"  # the products' sum
+    assert cell_line(at).startswith("**Output cell (0, 0) = -1.5**")  # the output cell adds the bias
+    slip = at.info[0].value
+    assert "-3" in slip and "-2" in slip and "-1.5" not in slip  # the notes' sum has no bias in it
+
+
 def test_moving_the_window_shows_cores_numbers():
     at = run_app("en", PAGE)
     at.slider(key="conv_row").set_value(1).run()
