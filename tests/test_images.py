@@ -140,3 +140,90 @@ def test_canvas_stroke_becomes_digit():
     rgba[40:160, 90:110] = (255, 255, 255, 255)
     d = canvas_to_digit(rgba)
     assert d.max() == 255 and d[0].max() == 0
+
+
+def luma(r, g, b) -> int:
+    """ITU-R 601-2, as PIL's convert("L") computes it."""
+    return int((r * 299 + g * 587 + b * 114) / 1000 + 0.5)
+
+
+def close(actual, expected, tol=1):
+    return all(abs(int(a) - int(e)) <= tol for a, e in zip(actual, expected))
+
+
+CMYK_SWATCHES = {  # CMYK ink -> the RGB a viewer shows (Pillow's conversion: 255 - ink - black, clipped)
+    (0, 0, 0, 0): (255, 255, 255),
+    (255, 0, 0, 0): (0, 255, 255),
+    (0, 255, 0, 0): (255, 0, 255),
+    (0, 0, 255, 0): (255, 255, 0),
+    (0, 255, 255, 0): (255, 0, 0),
+    (0, 0, 0, 255): (0, 0, 0),
+}
+
+
+def swatches(mode: str, colours, size: int = 8) -> Image.Image:
+    """Flat squares side by side, one per colour (flat blocks survive JPEG almost exactly)."""
+    img = Image.new(mode, (size * len(colours), size))
+    for i, colour in enumerate(colours):
+        img.paste(colour, (i * size, 0, (i + 1) * size, size))
+    return img
+
+
+@pytest.mark.parametrize("fmt,tol", [("TIFF", 0), ("JPEG", 6)])
+def test_cmyk_colours_become_the_rgb_a_viewer_shows(fmt, tol):
+    img = swatches("CMYK", list(CMYK_SWATCHES))
+    pic = load_picture(encode(img, fmt, **({"quality": 100} if fmt == "JPEG" else {})))
+    assert pic.mode == "CMYK"
+    for i, rgb in enumerate(CMYK_SWATCHES.values()):
+        centre = pic.rgb[4, i * 8 + 4].tolist()
+        assert close(centre, rgb, tol), f"{fmt} CMYK swatch {i}: {centre} != {rgb}"
+        assert close([pic.grey[4, i * 8 + 4]], [luma(*rgb)], tol)
+
+
+def test_palette_colours_are_looked_up():
+    colours = [(255, 0, 0), (0, 128, 0), (10, 20, 200), (250, 250, 250)]
+    img = Image.new("P", (4, 1))
+    img.putpalette([c for rgb in colours for c in rgb] + [0] * (768 - 12))
+    img.putdata([0, 1, 2, 3])
+    pic = load_picture(encode(img))
+    assert pic.mode == "P"
+    assert [pic.rgb[0, i].tolist() for i in range(4)] == [list(c) for c in colours]
+    assert pic.grey[0].tolist() == [luma(*c) for c in colours]
+
+
+def test_palette_transparency_index_becomes_white():
+    img = Image.new("P", (3, 1))
+    img.putpalette([0, 0, 0, 255, 0, 0, 0, 0, 255] + [0] * (768 - 9))
+    img.putdata([0, 1, 2])
+    pic = load_picture(encode(img, transparency=0))  # index 0 (black) is the transparent colour
+    assert pic.mode == "P"
+    assert [pic.rgb[0, i].tolist() for i in range(3)] == [[255, 255, 255], [255, 0, 0], [0, 0, 255]]
+
+
+def test_palette_with_partial_alpha_is_composited_over_white():
+    img = Image.new("P", (2, 1))
+    img.putpalette([0, 0, 0, 0, 0, 200] + [0] * (768 - 6))
+    img.putdata([0, 1])
+    pic = load_picture(encode(img, transparency=bytes([128, 255])))  # tRNS: index 0 half transparent
+    half = round(255 * (1 - 128 / 255))  # black at alpha 128 over white
+    assert close(pic.rgb[0, 0].tolist(), [half] * 3) and pic.rgb[0, 1].tolist() == [0, 0, 200]
+
+
+def test_rgba_is_composited_over_white_with_exact_values():
+    pixels = [(255, 0, 0, 255), (255, 0, 0, 0), (0, 0, 0, 128), (0, 100, 200, 64)]
+    img = Image.new("RGBA", (4, 1))
+    img.putdata(pixels)
+    pic = load_picture(encode(img))
+    assert pic.mode == "RGBA"
+    for i, (r, g, b, a) in enumerate(pixels):
+        want = [round(c * a / 255 + 255 * (1 - a / 255)) for c in (r, g, b)]
+        assert close(pic.rgb[0, i].tolist(), want), f"pixel {i}: {pic.rgb[0, i].tolist()} != {want}"
+        assert close([pic.grey[0, i]], [luma(*want)])
+
+
+def test_grey_with_alpha_is_composited_over_white():
+    img = Image.new("LA", (3, 1))
+    img.putdata([(100, 255), (100, 0), (0, 128)])
+    pic = load_picture(encode(img))
+    assert pic.mode == "LA"
+    assert close(pic.grey[0].tolist(), [100, 255, 127]) and pic.rgb[0, 0].tolist() == [100, 100, 100]
