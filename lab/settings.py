@@ -2,12 +2,29 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
+
+
+def _count(name: str, default: int) -> int:
+    """A whole number >= 0 from the environment; a malformed value is reported on the console and ignored."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+        if value < 0:
+            raise ValueError(raw)
+        return value
+    except ValueError:
+        print(f"LeNet Lab: ignoring {name}={raw!r} (expected a whole number >= 0); using {default}", file=sys.stderr)
+        return default
+
 
 ROOT = Path(__file__).resolve().parents[1]
 MNIST_DIR: str | None = os.environ.get("LENET_MNIST_DIR") or None  # a torchvision MNIST folder, if any
-CACHE_DIR = Path(os.environ.get("LENET_CACHE_DIR", ROOT / ".lenet-cache"))  # trained checkpoints
-THREADS = int(os.environ.get("LENET_THREADS", "0")) or max(1, min(2, os.cpu_count() or 1))  # torch intra-op
-MAX_JOBS = int(os.environ.get("LENET_MAX_JOBS", "2"))  # trainings that run at once; the rest queue
+CACHE_DIR = Path(os.environ.get("LENET_CACHE_DIR") or ROOT / ".lenet-cache")  # trained checkpoints
+THREADS = _count("LENET_THREADS", 0) or max(1, min(2, os.cpu_count() or 1))  # torch intra-op threads of the pages
+MAX_JOBS = _count("LENET_MAX_JOBS", 2) or 1  # trainings that run at once; the rest queue
 # torch threads in each training process: the cores shared out among the runs that train at once
-TRAIN_THREADS = int(os.environ.get("LENET_TRAIN_THREADS", "0")) or max(1, THREADS // max(1, MAX_JOBS))
+TRAIN_THREADS = _count("LENET_TRAIN_THREADS", 0) or max(1, THREADS // MAX_JOBS)
