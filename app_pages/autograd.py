@@ -4,9 +4,11 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from core.autograd_graph import MAX_CALLS, SECOND_PASS, backward_calls, expected_grads, notes_example, trace_graph, tracking
+from core.autograd_graph import (FREEZABLE, MAX_CALLS, SECOND_PASS, backward_calls, expected_grads, freeze_step,
+                                  notes_example, trace_graph, tracking, vector_jacobian)
 from lab.basics_views import autograd_dot
-from lab.snippets.autograd import autograd_script
+from lab.inspect_panels import url_multiselect
+from lab.snippets.autograd import autograd_script, vjp_script
 from lab.ui import code_panel, error, explain, t, url_choice
 
 CALL_COLORS = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6", "#9d755d", "#bab0ac", "#eeca3b")
@@ -81,3 +83,31 @@ st.dataframe([{t("autograd.col_code"): "z = torch.matmul(x, w) + b", "requires_g
 st.caption(t("autograd.detach_note", shared=tr.detach_shares_memory))
 
 code_panel(autograd_script(seed, calls, second, zero, x_grad))
+
+st.subheader(t("autograd.vjp_header"))
+explain("autograd.vjp_explain")
+v = tuple(float(col.number_input(f"v[{i}]", -5.0, 5.0, 1.0, 0.5, key=f"ag_v{i}", bind="query-params"))
+          for i, col in enumerate(st.columns(3)))
+vj = vector_jacobian(seed, v)
+if vj.error:
+    st.code(f"z = torch.matmul(x, w) + b  # shape {list(vj.v.shape)}\nz.backward()\nRuntimeError: {vj.error}", language=None)
+    explain("autograd.scalar_only")
+rows = "\n".join(f"     {[round(a, 4) for a in row]}" for row in vj.jacobian.tolist())
+st.code(f"J = torch.autograd.functional.jacobian(lambda x: x @ w + b, x)  # {list(vj.jacobian.shape)}\n{rows}\n"
+        f"z.backward(v)  # v = {vj.v.tolist()}\nv @ J  = {[round(a, 4) for a in vj.vjp.tolist()]}\n"
+        f"x.grad = {[round(a, 4) for a in vj.x_grad.tolist()]}\nb.grad = {vj.b_grad.tolist()}", language="python")
+st.caption(t("autograd.vjp_check", diff=f"{vj.max_difference:.1e}"))
+
+st.subheader(t("autograd.freeze_header"))
+explain("autograd.freeze_explain")
+frozen = url_multiselect(t("autograd.frozen_layers"), list(FREEZABLE), "ag_frozen", ["conv1", "conv2"])
+fr = freeze_step(tuple(frozen), seed)
+st.dataframe([{t("autograd.col_layer"): r.name, t("autograd.col_frozen"): r.frozen, t("autograd.col_params"): r.params,
+               t("autograd.col_grad_none"): r.grad_is_none, t("autograd.col_changed"): r.changed} for r in fr.layers],
+             hide_index=True, width="stretch")
+st.metric(t("autograd.trainable"), f"{fr.trainable:,} / {fr.total:,}")
+if fr.error:
+    error("autograd.all_frozen")
+    st.code(f"RuntimeError: {fr.error}", language=None)
+explain("autograd.freeze_lesson")
+code_panel(vjp_script(seed, v, tuple(frozen)))

@@ -162,3 +162,93 @@ def tracking(seed: int = 0) -> Tracking:
     z_det = z.detach()
     return Tracking(z.requires_grad, z_off.requires_grad, z_det.requires_grad, z_det.data_ptr() == z.data_ptr(),
                     z_off.grad_fn is not None)
+
+
+@dataclass(frozen=True, eq=False)
+class VectorJacobian:
+    """z = x @ w + b is a vector: z.backward() is refused, z.backward(v) leaves v^T J in x.grad (J = dz/dx)."""
+
+    error: str | None  # torch's message for z.backward() without an argument
+    v: torch.Tensor  # (3,) the vector handed to backward
+    jacobian: torch.Tensor  # (3, 5) from torch.autograd.functional.jacobian
+    vjp: torch.Tensor  # (5,) v @ J
+    x_grad: torch.Tensor  # (5,) what z.backward(v) left in x.grad
+    b_grad: torch.Tensor  # (3,) dz/db is the identity, so this is v itself
+
+    @property
+    def max_difference(self) -> float:
+        """Largest gap between x.grad and v^T J."""
+        return float((self.x_grad - self.vjp).abs().max())
+
+
+def vector_jacobian(seed: int, v: tuple[float, ...] = (1.0, 1.0, 1.0)) -> VectorJacobian:
+    """The notes' z as a function of x: try z.backward(), then z.backward(v), and check x.grad against v^T J."""
+    if len(v) != 3:
+        raise LabError("autograd.bad_v", n=len(v))
+    x, _, w, b = _leaves(seed, True)
+    z = torch.matmul(x, w) + b  # (3,) not a scalar
+    error = None
+    try:
+        z.backward()
+    except RuntimeError as exc:  # "grad can be implicitly created only for scalar outputs"
+        error = str(exc)
+    vec = torch.tensor(v, dtype=z.dtype)
+    z.backward(vec)
+    jac = torch.autograd.functional.jacobian(lambda xs: torch.matmul(xs, w.detach()) + b.detach(), x.detach())  # (3, 5)
+    return VectorJacobian(error, vec, jac, vec @ jac, x.grad.detach().clone(), b.grad.detach().clone())
+
+
+FREEZABLE = ("conv1", "conv2", "fc1", "fc2", "fc3")  # LeNet-5's layers with parameters
+
+
+@dataclass(frozen=True)
+class LayerFreeze:
+    """One LeNet layer after a training step: frozen or not, whether it got a .grad, whether step() moved it."""
+
+    name: str
+    frozen: bool
+    params: int
+    grad_is_none: bool
+    changed: bool
+
+
+@dataclass(frozen=True)
+class Freezing:
+    """One SGD step on LeNet-5 with some layers' requires_grad set to False."""
+
+    layers: tuple[LayerFreeze, ...]
+    trainable: int  # parameter values with requires_grad=True
+    total: int
+    error: str | None  # torch's message when every layer is frozen (the loss then has no grad_fn)
+
+
+def freeze_step(frozen: tuple[str, ...], seed: int = 0, lr: float = 0.1) -> Freezing:
+    """Freeze the named layers, run loss.backward() and optimizer.step() once on a seeded random batch."""
+    from core.lenet import build_lenet  # here, so the autograd page's other sections do not need LeNet
+
+    unknown = [n for n in frozen if n not in FREEZABLE]
+    if unknown:
+        raise LabError("autograd.bad_layer", name=unknown[0])
+    model = build_lenet(seed=seed)
+    for name in frozen:
+        getattr(model, name).requires_grad_(False)  # the same as p.requires_grad = False for each parameter
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        x, labels = torch.randn(8, 1, 28, 28), torch.randint(0, 10, (8,))  # (8, 1, 28, 28), (8,)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)  # given every parameter, frozen or not
+    optimizer.zero_grad()
+    error = None
+    try:
+        F.cross_entropy(model(x), labels).backward()
+        optimizer.step()  # skips every parameter whose .grad is None
+    except RuntimeError as exc:  # "element 0 of tensors does not require grad and does not have a grad_fn"
+        error = str(exc)
+    rows = []
+    for name in FREEZABLE:
+        params = dict(getattr(model, name).named_parameters(prefix=name))
+        rows.append(LayerFreeze(name, name in frozen, sum(p.numel() for p in params.values()),
+                                all(p.grad is None for p in params.values()),
+                                any(not torch.equal(p.detach(), before[n]) for n, p in params.items())))
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return Freezing(tuple(rows), trainable, sum(p.numel() for p in model.parameters()), error)

@@ -19,6 +19,8 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("app_pages/home.py", "nav.home", ":material/home:", "nav.sec_start", "home"),
     PageSpec("app_pages/image_tensor.py", "nav.image_tensor", ":material/image:", "nav.sec_basics", "image_tensor"),
     PageSpec("app_pages/dataset.py", "nav.dataset", ":material/dataset:", "nav.sec_basics", "dataset"),
+    PageSpec("app_pages/model_building.py", "nav.model_building", ":material/construction:", "nav.sec_basics",
+             "model_building"),
     PageSpec("app_pages/convolution.py", "nav.conv", ":material/grid_on:", "nav.sec_blocks", "convolution"),
     PageSpec("app_pages/pooling.py", "nav.pool", ":material/grid_view:", "nav.sec_blocks", "pooling"),
     PageSpec("app_pages/activations.py", "nav.activations", ":material/show_chart:", "nav.sec_blocks", "activations"),

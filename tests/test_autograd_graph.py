@@ -3,7 +3,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core.autograd_graph import backward_calls, expected_grads, notes_example, trace_graph, tracking
+from core.autograd_graph import (FREEZABLE, backward_calls, expected_grads, freeze_step, notes_example, trace_graph,
+                                  tracking, vector_jacobian)
 from core.errors import LabError
 
 
@@ -104,3 +105,52 @@ def test_no_grad_and_detach_stop_tracking():
     tr = tracking(0)
     assert (tr.normal, tr.no_grad, tr.detached) == (True, False, False)
     assert tr.detach_shares_memory and not tr.no_grad_has_graph
+
+
+@pytest.mark.parametrize("seed,v", [(0, (1.0, 1.0, 1.0)), (3, (1.0, -2.0, 0.5)), (9, (0.0, 0.0, 4.0))])
+def test_vector_backward_is_refused_then_gives_v_times_the_jacobian(seed, v):
+    vj = vector_jacobian(seed, v)
+    assert vj.error == "grad can be implicitly created only for scalar outputs"
+    torch.manual_seed(seed)
+    x = torch.ones(5, requires_grad=True)
+    w, b = torch.randn(5, 3), torch.randn(3)
+    torch.testing.assert_close(vj.jacobian, w.T)  # z = x @ w + b, so dz/dx = w^T, shape (3, 5)
+    torch.testing.assert_close(vj.vjp, w @ torch.tensor(v))
+    torch.testing.assert_close(vj.x_grad, vj.vjp)
+    torch.testing.assert_close(vj.b_grad, torch.tensor(v))
+    (torch.matmul(x, w) + b).backward(torch.tensor(v))
+    torch.testing.assert_close(vj.x_grad, x.grad)
+    assert vj.max_difference < 1e-6
+
+
+def test_backward_with_ones_equals_backward_of_the_sum():
+    vj = vector_jacobian(1)
+    ex = notes_example(1, x_requires_grad=True)
+    (ex.z.sum()).backward()
+    torch.testing.assert_close(vj.x_grad, ex.x.grad)
+
+
+def test_bad_v_length():
+    with pytest.raises(LabError) as err:
+        vector_jacobian(0, (1.0, 2.0))
+    assert err.value.code == "autograd.bad_v"
+
+
+@pytest.mark.parametrize("frozen", [(), ("conv1", "conv2"), ("fc3",), ("conv1", "fc1", "fc3")])
+def test_frozen_layers_get_no_grad_and_are_not_stepped(frozen):
+    fr = freeze_step(frozen, seed=2)
+    assert fr.error is None
+    for row in fr.layers:
+        assert row.frozen == (row.name in frozen)
+        assert row.grad_is_none == row.frozen and row.changed == (not row.frozen)
+    assert fr.total == 61706
+    assert fr.trainable == fr.total - sum(r.params for r in fr.layers if r.frozen)
+
+
+def test_freezing_every_layer_is_refused_by_torch():
+    fr = freeze_step(FREEZABLE)
+    assert fr.trainable == 0 and "does not require grad" in fr.error
+    assert all(r.grad_is_none and not r.changed for r in fr.layers)
+    with pytest.raises(LabError) as err:
+        freeze_step(("conv3",))
+    assert err.value.code == "autograd.bad_layer"

@@ -1,0 +1,108 @@
+"""Building a model: the course's nn.Module class printed, its parameters listed, a forward pass to classes, model(X)
+against model.forward(X), a Conv2d's parameter count, flattening (or global average pooling) and a state_dict round trip."""
+import inspect
+
+import streamlit as st
+
+from core.errors import LabError
+from core.modules import (FEATURE_MAPS, MAX_BATCH, NeuralNetwork, call_vs_forward, conv_params, count_params,
+                          flatten_demo, network_and_input, parameter_table, predict, state_dict_round_trip)
+from lab.snippets.modules import modules_script
+from lab.ui import code_panel, explain, lab_error, t, url_choice
+
+st.title(t("build.title"))
+explain("build.intro")
+st.code(inspect.getsource(NeuralNetwork), language="python")
+c1, c2 = st.columns(2)
+seed = int(c1.number_input(t("build.seed"), 0, 9999, 0, key="mb_seed", bind="query-params", help=t("build.seed_help")))
+n = int(c2.slider(t("build.batch"), 1, MAX_BATCH, 4, key="mb_n", bind="query-params", help=t("build.batch_help")))
+model, x = network_and_input(seed, n)
+
+st.subheader(t("build.print_header"))
+left, right = st.columns([3, 2])
+left.code(str(model), language=None)
+with right:
+    explain("build.print_explain")
+st.dataframe([{t("build.col_name"): r.name, t("build.col_shape"): str(list(r.shape)), t("build.col_count"): r.count}
+              for r in parameter_table(model)], hide_index=True, width="stretch")
+st.metric(t("build.total"), f"{count_params(model):,}")
+st.caption(t("build.weight_note"))
+
+st.subheader(t("build.forward_header"))
+explain("build.forward_explain")
+pred = predict(model, x)
+st.code(f"X = torch.rand({n}, 28, 28)\nlogits = model(X)                        # {list(pred.logits.shape)}\n"
+        f"pred_probab = nn.Softmax(dim=1)(logits)   # {list(pred.probs.shape)}\n"
+        f"y_pred = pred_probab.argmax(1)           # {pred.predicted.tolist()}", language="python")
+st.dataframe([{"X": f"X[{i}]", **{str(k): round(float(p), 4) for k, p in enumerate(row)},
+               t("build.col_sum"): round(float(s), 6), "argmax": int(c)}
+              for i, (row, s, c) in enumerate(zip(pred.probs, pred.row_sums, pred.predicted))],
+             hide_index=True, width="stretch")
+st.caption(t("build.untrained_note"))
+
+st.subheader(t("build.call_header"))
+explain("build.call_explain")
+cf = call_vs_forward(model, x)
+m1, m2, m3 = st.columns(3)
+m1.metric(t("build.hook_on_call"), cf.hook_fired_on_call)
+m2.metric(t("build.hook_on_forward"), cf.hook_fired_on_forward)
+m3.metric(t("build.max_difference"), f"{cf.max_difference:g}")
+
+st.subheader(t("build.conv_header"))
+explain("build.conv_explain")
+k1, k2, k3, k4, k5 = st.columns(5)
+in_ch = int(k1.number_input(t("build.in_channels"), 1, 1024, 192, key="mb_in", bind="query-params"))
+out_ch = int(k2.number_input(t("build.out_channels"), 1, 1024, 128, key="mb_out", bind="query-params"))
+kernel = int(k3.slider(t("build.kernel"), 1, 11, 3, key="mb_k", bind="query-params"))
+groups = int(k4.number_input("groups", 1, 1024, 1, key="mb_groups", bind="query-params", help=t("build.groups_help")))
+bias = bool(k5.toggle("bias", True, key="mb_bias", bind="query-params"))
+try:
+    cc = conv_params(in_ch, out_ch, kernel, bias, groups)
+except LabError as exc:
+    lab_error(exc)
+    cc = None
+if cc is not None:
+    st.code(f"conv = nn.Conv2d({in_ch}, {out_ch}, kernel_size={kernel}, groups={groups}, bias={bias})\n"
+            f"conv.weight.shape  # {list(cc.weight_shape)}\n"
+            f"weight: {out_ch} × ({in_ch} / {groups}) × {kernel} × {kernel} = {cc.weight:,}\n"
+            f"bias:   {cc.bias}\ntotal:  {cc.total:,}", language=None)
+    st.metric(t("build.conv_total"), f"{cc.total:,}")
+explain("build.groups_explain")
+
+st.subheader(t("build.flatten_header"))
+explain("build.flatten_explain")
+f1, f2 = st.columns(2)
+with f1:
+    fmap = url_choice(st.radio, t("build.feature_map"), list(FEATURE_MAPS), key="mb_map",
+                      format_func=lambda m: t(f"build.map_{m}"), horizontal=True)
+batch = int(f2.slider(t("build.flatten_batch"), 1, 8, 1, key="mb_fb", bind="query-params"))
+fd = flatten_demo(fmap, batch)
+c, h, w = FEATURE_MAPS[fmap]
+features = fd.flatten_shape[1]
+st.code(f"x = torch.randn({batch}, {c}, {h}, {w})\nx.view(1, -1).shape                # {list(fd.view_shape)}\n"
+        f"nn.Flatten()(x).shape              # {list(fd.flatten_shape)}\n"
+        f"nn.Linear({features}, 10)(nn.Flatten()(x)).shape  # {list(fd.linear_out)}\n"
+        f"nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())(x).shape  # {list(fd.gap_shape)}", language="python")
+if batch > 1:
+    st.warning(t("build.view_warning", batch=batch, shape=str(list(fd.view_shape))), icon=":material/warning:")
+else:
+    st.caption(t("build.view_same", same=fd.same_values))
+st.dataframe([{t("build.col_head"): f"Flatten → Linear({features}, 10)", t("build.col_output"): str(list(fd.flatten_shape)),
+               t("build.col_count"): fd.linear_params},
+              {t("build.col_head"): f"AdaptiveAvgPool2d(1) → Flatten → Linear({c}, 10)",
+               t("build.col_output"): str(list(fd.gap_shape)), t("build.col_count"): fd.gap_linear_params}],
+             hide_index=True, width="stretch")
+explain("build.gap_explain", ratio=f"{fd.saving:.0f}")
+
+st.subheader(t("build.state_header"))
+explain("build.state_explain")
+rt = state_dict_round_trip(seed, n)
+st.dataframe([{t("build.col_key"): k, t("build.col_shape"): str(list(s))} for k, s in rt.keys], hide_index=True,
+             width="stretch")
+s1, s2, s3 = st.columns(3)
+s1.metric(t("build.saved_size"), f"{rt.saved_bytes / 2**20:.2f} MiB")
+s2.metric(t("build.fresh_differs"), t("build.yes") if rt.fresh_differs else t("build.no"))
+s3.metric(t("build.identical"), t("build.yes") if rt.identical else t("build.no"))
+explain("build.state_lesson")
+
+code_panel(modules_script(seed, n, in_ch, out_ch, kernel, bias, groups, fmap, batch))
