@@ -118,10 +118,15 @@ def cold_start() -> Rows:
 
 
 def load(sessions: int) -> Rows:
+    """The multi-session browser load test; its problems (exceptions, thread growth...) become a FAILED row."""
     from bench import browser_load
 
     result = browser_load.run(sessions=sessions)
-    return [("load", k, fmt(v)) for k, v in result.items()]
+    rows = [("load", k, fmt(v)) for k, v in result.items()]
+    found = browser_load.problems(result)
+    if found:
+        rows.append(("load", "FAILED", "; ".join(found)))
+    return rows
 
 
 def write(rows: Rows, path: Path) -> None:
@@ -151,6 +156,10 @@ def main() -> None:
         print(f"{s:12s} {m:{width}s} {v}")
     write(rows, Path(args.out))
     print(f"\nwrote {args.out}")
+    failed = [f"{s}: {v}" for s, m, v in rows if m == "FAILED"]
+    if failed:
+        print("\nFAILED:\n  " + "\n  ".join(failed), file=sys.stderr)
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":
