@@ -18,6 +18,7 @@ import torch
 import lab.snippets
 from core.data import load_digits, to_model_input
 from core.lenet import LeNetConfig, build_lenet, count_parameters, layer_table
+from test_snippets_modules import case_modules_script, case_vjp_script
 
 FRAGMENTS = {"training.data_code", "training.model_code", "training.optimizer_code", "conv.image_code"}
 
@@ -233,7 +234,8 @@ CASES = {"tensors.image_script": case_image_script, "loading.loader_script": cas
          "activations.values_code": case_values_code, "activations.stack_code": case_stack_code,
          "losses.cross_entropy_code": case_cross_entropy_code, "losses.batch_code": case_batch_code,
          "conv.conv_script": case_conv_script, "conv.pool_script": case_pool_script,
-         "optimizers.path_script": case_path_script}
+         "optimizers.path_script": case_path_script, "modules.modules_script": case_modules_script,
+         "autograd.vjp_script": case_vjp_script}
 
 
 def test_every_builder_has_a_case():
