@@ -1,11 +1,14 @@
-"""Dataset and DataLoader: one sample at a time, shuffled batches, iterations per epoch, gradient noise against
-batch size (real LeNet-5 gradients), and the linear scaling rule tried in three background runs."""
+"""Dataset and DataLoader: one sample at a time, shuffled batches and their shapes, iterations per epoch, the test batch
+size (same result, other time), gradient noise against batch size (real LeNet-5 gradients), and the linear scaling
+rule tried in three background runs."""
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from core.errors import LabError
-from core.loading import (DigitDataset, epoch_plan, gradient_noise, iterations_per_epoch, last_batch_size,
-                          sampling_theory, scaled_lr)
+from core.loading import (DigitDataset, batch_shapes, epoch_plan, evaluate_loader, gradient_noise, iterations_per_epoch,
+                          last_batch_size, sampling_theory, scaled_lr)
+from core.training import USUAL_LR, run_to_end
 from core.pitfalls import BASE
 from lab import cache
 from lab.basics_views import digit_strip, value_grid
@@ -16,12 +19,30 @@ from lab.ui import code_panel, explain, lab_error, t, url_choice
 NOISE_N, NOISE_SIZES, NOISE_BATCHES = 2000, (8, 16, 32, 64, 128, 256, 512), 12  # ~1-3 s once per seed, then cached
 SCALING_BATCHES = (16, 32, 64, 128, 256, 512)
 SHOWN = 16  # digits of a batch drawn
+TEST_SIZES = (1, 64, 300, 1000)  # 1 and 1000 as in the notes; 64 and 300 leave a smaller last batch
+TEST_MODEL = BASE.but(optimizer="adam", lr=USUAL_LR["adam"], epochs=1)  # one quick epoch: a model worth testing
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def plan_of(n: int, batch: int, shuffle: bool, drop_last: bool, seed: int):
     """What the loader hands out (cached: batch size 1 means thousands of batches)."""
     return epoch_plan(n, batch, shuffle, drop_last, seed)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def shapes_of(n: int, batch: int, shuffle: bool, drop_last: bool, seed: int):
+    """Shapes of the first and last batch of a real loader over the first n training digits."""
+    data = cache.digits()
+    return batch_shapes(DigitDataset(data.train_images[:n], data.train_labels[:n]), batch, shuffle, drop_last, seed)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def test_passes(source: str, seed: int):
+    """One trained model tested at every TEST_SIZES batch size (trained and timed once per dataset and seed)."""
+    data = cache.digits()
+    _, done = run_to_end(TEST_MODEL.but(seed=seed), data)
+    dataset = DigitDataset(data.test_images, data.test_labels)
+    return [evaluate_loader(done.model, dataset, size) for size in TEST_SIZES]
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -75,11 +96,37 @@ else:
         st.plotly_chart(digit_strip(data.train_images[shown], [str(int(data.train_labels[i])) for i in shown]),
                         width="stretch")
     explain(f"dataset.order_{'shuffled' if shuffle else 'fixed'}")
+    shapes = shapes_of(int(n), int(batch), bool(shuffle), bool(drop_last), int(seed))
+    st.markdown(t("dataset.shapes_intro"))
+    st.code(f"x, y = next(iter(loader))\nx.shape  # torch.Size({list(shapes.first[0])})\ny.shape  # torch.Size({list(shapes.first[1])})\n"
+            f"# ... the last of the {shapes.batches} batches:\nx.shape  # torch.Size({list(shapes.last[0])})\n"
+            f"y.shape  # torch.Size({list(shapes.last[1])})", language="python")
+    explain("dataset.shapes_same" if shapes.first == shapes.last else "dataset.shapes_last", batch=shapes.first[1][0],
+            last=shapes.last[1][0])
+
+st.subheader(t("dataset.test_header"))
+explain("dataset.test_intro", n=len(data.test_labels))
+with st.spinner(t("dataset.test_wait")):
+    passes = test_passes(data.source, int(seed))
+st.dataframe(pd.DataFrame({t("dataset.batch"): [p.batch_size for p in passes],
+                           t("dataset.test_batches"): [p.batches for p in passes],
+                           t("dataset.last_batch"): [p.last_batch for p in passes],
+                           t("dataset.test_acc"): [f"{p.accuracy:.2%}" for p in passes],
+                           t("dataset.test_loss"): [f"{p.mean_loss:.6f}" for p in passes],
+                           t("dataset.test_notes_loss"): [f"{p.mean_of_batch_means:.6f}" for p in passes],
+                           t("dataset.test_ms"): [f"{p.seconds * 1000:.0f}" for p in passes]}), hide_index=True)
+st.caption(t("dataset.test_setup", epochs=TEST_MODEL.epochs, n=TEST_MODEL.train_size, seed=int(seed)))
+worst = max(passes, key=lambda p: abs(p.mean_of_batch_means - p.mean_loss))
+slow, fast = max(passes, key=lambda p: p.seconds), min(passes, key=lambda p: p.seconds)
+explain("dataset.test_lesson", slow=slow.batch_size, fast=fast.batch_size, times=f"{slow.seconds / fast.seconds:.0f}")
+explain("dataset.test_slip", batch=worst.batch_size, batches=worst.batches, last=worst.last_batch,
+        true=f"{worst.mean_loss:.6f}", notes=f"{worst.mean_of_batch_means:.6f}")
 
 st.subheader(t("dataset.noise_header"))
-explain("dataset.noise_intro", n=NOISE_N, batches=NOISE_BATCHES)
 with st.spinner(t("dataset.noise_wait")):
     noise = noise_of(data.source, int(seed))
+explain("dataset.noise_intro", n=NOISE_N, batches=NOISE_BATCHES,
+        counts=", ".join(f"{g.batch_size} → {len(g.deviations)}" for g in noise))
 theory = sampling_theory(NOISE_N, noise[0], NOISE_SIZES)
 fig = go.Figure()
 for g in noise:
@@ -94,7 +141,8 @@ fig.update_yaxes(type="log", title_text=t("dataset.noise_axis"))
 fig.update_layout(height=380, margin=dict(l=10, r=10, t=20, b=10), legend=dict(orientation="h", y=-0.25))
 st.plotly_chart(fig, width="stretch")
 st.caption(t("dataset.noise_numbers", small=NOISE_SIZES[0], big=NOISE_SIZES[-1], a=f"{noise[0].mean:.2f}",
-             b=f"{noise[-1].mean:.2f}", ratio=f"{noise[0].mean / noise[-1].mean:.1f}"))
+             b=f"{noise[-1].mean:.2f}", ratio=f"{noise[0].mean / noise[-1].mean:.1f}",
+             factor=NOISE_SIZES[-1] // NOISE_SIZES[0], root=f"{(NOISE_SIZES[-1] / NOISE_SIZES[0]) ** 0.5:.1f}"))
 
 st.subheader(t("dataset.scaling_header"))
 explain("dataset.scaling_intro")

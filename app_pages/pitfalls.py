@@ -1,11 +1,13 @@
 """Pitfalls lab: five classic training bugs, each as two short seeded LeNet-5 runs side by side (correct vs mistaken)
-in the background, plus a small measurement of what the bug does."""
+in the background, plus a small measurement of what the bug does; and two probes of one training step (call order,
+gradient accumulation) measured on the spot. Every probe follows the page's activation, optimizer and seed."""
+import pandas as pd
 import streamlit as st
 
 from core.data import to_model_input
 from core.lenet import LeNetConfig
-from core.pitfalls import (BASE, PITFALLS, RepeatedTest, grad_norms, logit_grad_sizes, pitfall_pair, repeated_test,
-                           softmax_loss_floor, step_lengths)
+from core.pitfalls import (BASE, ORDERS, PITFALLS, PROBES, OrderRun, RepeatedTest, accumulation, call_order_run,
+                           grad_norms, logit_grad_sizes, pitfall_pair, repeated_test, softmax_loss_floor, step_lengths)
 from core.training import USUAL_LR, TrainConfig
 from lab import cache
 from lab.basics_views import lines
@@ -15,25 +17,43 @@ from lab.run_compare import CORRECT, MISTAKE, Run, compare
 from lab.snippets.pitfalls import diff_lines, pitfall_script
 from lab.ui import code_panel, explain, t, url_choice
 
-PROBE_STEPS = 20
+PROBE_STEPS, PROBE_BATCH = 20, 64  # the three bug probes: a few batches of LeNet-5
+ORDER_STEPS, ORDER_BATCH = 40, 32  # call order: long enough for the loss to fall visibly
+MICRO, UPDATES = 16, 3  # accumulation: small-batch size, and updates of each loop compared
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def probe(name: str, source: str, seed: int) -> dict[str, list[float]]:
-    """The bug's mechanism measured on real digits (a few steps of LeNet-5), once per pitfall, dataset and seed."""
+@st.cache_data(show_spinner=False, max_entries=64)
+def probe(name: str, source: str, config: TrainConfig, k: int = 1) -> dict[str, list[float]]:
+    """The bug's mechanism measured on real digits (a few steps of LeNet-5), once per pitfall, dataset and setting."""
     data = cache.digits()
     images, labels = data.train_images, data.train_labels
     if name == "no_zero_grad":
-        return {"correct": grad_norms(images, labels, True, PROBE_STEPS, seed=seed),
-                "mistake": grad_norms(images, labels, False, PROBE_STEPS, seed=seed)}
+        return {"correct": grad_norms(images, labels, True, PROBE_STEPS, PROBE_BATCH, config.seed, config.lenet),
+                "mistake": grad_norms(images, labels, False, PROBE_STEPS, PROBE_BATCH, config.seed, config.lenet)}
     if name == "optimizer_in_loop":
-        return {"correct": step_lengths(images, labels, False, PROBE_STEPS, seed=seed),
-                "mistake": step_lengths(images, labels, True, PROBE_STEPS, seed=seed)}
+        return {"correct": step_lengths(images, labels, False, PROBE_STEPS, PROBE_BATCH, config),
+                "mistake": step_lengths(images, labels, True, PROBE_STEPS, PROBE_BATCH, config)}
     if name == "softmax_before_loss":
-        logits = cache.untrained_lenet(LeNetConfig(), seed)(to_model_input(data.test_images[:64])).detach()
+        logits = cache.untrained_lenet(config.lenet, config.seed)(to_model_input(data.test_images[:64])).detach()
         plain, squashed = logit_grad_sizes(logits, data.test_labels[:64])
         return {"correct": [plain], "mistake": [squashed]}
+    if name == "accumulation":
+        a = accumulation(images, labels, k, config, MICRO, UPDATES)
+        return {"values": [a.difference, a.ratio, a.weight_gap, a.weight_gap_undivided]}
     return {}
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def order_runs(source: str, config: TrainConfig, order: str) -> tuple[OrderRun, OrderRun]:
+    """The correct order and the chosen one, trained the same way (once per dataset, setting and order)."""
+    data = cache.digits()
+    return tuple(call_order_run(data.train_images, data.train_labels, o, config, ORDER_STEPS, ORDER_BATCH)
+                 for o in ("zbs", order))
+
+
+def order_text(order: str) -> str:
+    """'zbs' -> 'zero_grad → backward → step'."""
+    return " → ".join({"z": "zero_grad", "b": "backward", "s": "step"}[c] for c in order)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -48,7 +68,7 @@ def scores_without_eval(config: TrainConfig) -> RepeatedTest | None:
 
 st.title(t("pitfalls.title"))
 explain("pitfalls.intro")
-name = url_choice(st.pills, t("pitfalls.which"), list(PITFALLS), key="pf_which",
+name = url_choice(st.pills, t("pitfalls.which"), list(PITFALLS + PROBES), key="pf_which",
                   format_func=lambda p: t(f"pitfalls.name_{p}"))
 c1, c2, c3, c4, c5 = st.columns(5)
 with c1:
@@ -64,44 +84,81 @@ seed = int(c5.number_input(t("pitfalls.seed"), 0, 9999, 0, key="pf_seed", bind="
 dropout = BASE.dropout
 if name == "no_eval":
     dropout = st.slider(t("pitfalls.dropout"), 0.1, 0.8, 0.5, 0.1, key="pf_drop", bind="query-params")
+order, k = "szb", 4
+if name == "call_order":
+    order = url_choice(st.selectbox, t("pitfalls.order"), list(ORDERS), key="pf_order", default="szb", format_func=order_text)
+elif name == "accumulation":
+    k = int(st.slider(t("pitfalls.k"), 1, 8, 4, key="pf_k", bind="query-params"))
 base = BASE.but(activation=act, optimizer=opt, lr=USUAL_LR[opt], epochs=int(epochs), train_size=int(n), seed=seed,
                 dropout=dropout)
-correct, mistaken = pitfall_pair(name, base)
+correct, mistaken = pitfall_pair(name, base) if name in PITFALLS else (base, None)
+setting = dict(act=act, opt=t(f"pitfalls.opt_{opt}"), lr=USUAL_LR[opt], seed=seed)
 
 st.subheader(t(f"pitfalls.name_{name}"))
 explain(f"pitfalls.why_{name}")
 right, wrong = st.columns(2)
-good_lines, bad_lines = diff_lines(name, correct)
+good_lines, bad_lines = diff_lines(name, correct, order, k)
 right.markdown(f":green[**{t('pitfalls.correct')}**]")
 right.code(good_lines, language="python", wrap_lines=True)
-wrong.markdown(f":red[**{t('pitfalls.mistaken')}**]")
+wrong.markdown(f":red[**{t('pitfalls.chosen' if name == 'call_order' else 'pitfalls.mistaken')}**]")
 wrong.code(bad_lines, language="python", wrap_lines=True)
 
-st.subheader(t("pitfalls.runs_header"))
-st.caption(t("pitfalls.setup", act=act, opt=t(f"pitfalls.opt_{opt}"), lr=USUAL_LR[opt], n=n, epochs=epochs))
-floor = softmax_loss_floor() if name == "softmax_before_loss" else None
-views = compare([Run(t("pitfalls.correct"), correct, CORRECT), Run(t("pitfalls.mistaken"), mistaken, MISTAKE)], "pf", floor)
-done = all(v is not None and v.epochs and not v.active for v in views)
-if done:
-    explain(f"pitfalls.result_{name}")
+done = False
+if mistaken is not None:
+    st.subheader(t("pitfalls.runs_header"))
+    st.caption(t("pitfalls.setup", act=act, opt=t(f"pitfalls.opt_{opt}"), lr=USUAL_LR[opt], n=n, epochs=epochs))
+    floor = softmax_loss_floor() if name == "softmax_before_loss" else None
+    views = compare([Run(t("pitfalls.correct"), correct, CORRECT), Run(t("pitfalls.mistaken"), mistaken, MISTAKE)], "pf", floor)
+    done = all(v is not None and v.epochs and not v.active for v in views)
+    if done:
+        explain(f"pitfalls.result_{name}")
 
 st.subheader(t("pitfalls.probe_header"))
 data = cache.digits()
-if name in ("no_zero_grad", "optimizer_in_loop"):
-    explain(f"pitfalls.probe_{name}", steps=PROBE_STEPS)
-    values = probe(name, data.source, seed)
+probe_config = base.but(dropout=0.0)
+if name == "call_order":
+    st.caption(t("pitfalls.probe_setup", steps=ORDER_STEPS, batch=ORDER_BATCH, **setting))
+    good, chosen = order_runs(data.source, probe_config, order)
+    outcome = "ok" if chosen.used == good.used else "refused" if chosen.failed_at is not None else "nothing"
+    explain(f"pitfalls.probe_call_order_{outcome}", batch=(chosen.failed_at or 0) + 1)
+    if chosen.error:
+        st.error(t("pitfalls.probe_call_order_message", message=chosen.error.split(". Hint")[0]), icon=":material/error:")
+    shown = range(min(8, ORDER_STEPS))
+    st.dataframe(pd.DataFrame({t("pitfalls.probe_call_order_batch"): [i + 1 for i in shown],
+                               t("pitfalls.probe_call_order_used"): [
+                                   "–" if i >= len(chosen.used) else t("pitfalls.probe_call_order_none") if chosen.used[i] is None
+                                   else t("pitfalls.probe_call_order_from", n=chosen.used[i] + 1) for i in shown]}),
+                 hide_index=True)
+    st.plotly_chart(lines({t("pitfalls.probe_call_order_correct"): good.losses, t("pitfalls.probe_call_order_mistake"): chosen.losses},
+                          (CORRECT, MISTAKE), t("pitfalls.step_axis"), t("pitfalls.probe_call_order_axis")), width="stretch")
+elif name == "accumulation":
+    st.caption(t("pitfalls.probe_setup", steps=k * UPDATES, batch=MICRO, **setting))
+    diff, ratio, gap, gap_undivided = probe(name, data.source, probe_config, k)["values"]
+    explain("pitfalls.probe_accumulation", k=k, micro=MICRO, big=k * MICRO, updates=UPDATES)
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric(t("pitfalls.acc_difference"), f"{diff:.1e}")
+    m2.metric(t("pitfalls.acc_ratio"), f"{ratio:.3f}")
+    m3.metric(t("pitfalls.acc_weights", updates=UPDATES), f"{gap:.1e}")
+    m4.metric(t("pitfalls.acc_weights_undivided"), f"{gap_undivided:.1e}")
+    explain(f"pitfalls.probe_accumulation_{opt}", k=k, ratio=f"{ratio:.3f}", gap=f"{gap_undivided:.1e}")
+elif name in ("no_zero_grad", "optimizer_in_loop"):
+    no_step = "_no_step" if name == "no_zero_grad" else ""  # backward() only: the optimizer plays no part
+    st.caption(t(f"pitfalls.probe_setup{no_step}", steps=PROBE_STEPS, batch=PROBE_BATCH, **setting))
+    values = probe(name, data.source, probe_config)
+    suffix = "_adam" if name == "optimizer_in_loop" and opt == "adam" else ""
+    explain(f"pitfalls.probe_{name}{suffix}", steps=PROBE_STEPS, lr=USUAL_LR[opt], first=f"{values['correct'][0]:.3f}")
     st.plotly_chart(lines({t(f"pitfalls.probe_{name}_correct"): values["correct"], t(f"pitfalls.probe_{name}_mistake"): values["mistake"]},
                           (CORRECT, MISTAKE), t("pitfalls.step_axis"), t(f"pitfalls.probe_{name}_axis")), width="stretch")
 elif name == "softmax_before_loss":
-    values = probe(name, data.source, seed)
-    explain("pitfalls.probe_softmax_before_loss", floor=f"{floor:.4f}", plain=f"{values['correct'][0]:.5f}",
+    values = probe(name, data.source, probe_config)
+    explain("pitfalls.probe_softmax_before_loss", act=act, floor=f"{floor:.4f}", plain=f"{values['correct'][0]:.5f}",
             squashed=f"{values['mistake'][0]:.5f}", ratio=f"{values['correct'][0] / values['mistake'][0]:.1f}")
 elif name == "no_eval":
     scores = scores_without_eval(mistaken) if done else None
     if scores is None:
         st.info(t("pitfalls.probe_no_eval_wait"), icon=":material/hourglass_empty:")
     else:
-        explain("pitfalls.probe_no_eval", with_eval=", ".join(f"{s:.1%}" for s in scores.with_eval),
+        explain("pitfalls.probe_no_eval", n=len(data.test_labels), with_eval=", ".join(f"{s:.1%}" for s in scores.with_eval),
                 without=", ".join(f"{s:.1%}" for s in scores.without_eval))
 else:
     explain("pitfalls.probe_no_normalize")
@@ -109,4 +166,5 @@ else:
     if page is not None:
         st.page_link(page.path, label=t(page.title), icon=page.icon)
 
-code_panel(pitfall_script(name, correct))
+code_panel(pitfall_script(name, correct.but(dropout=0.0) if mistaken is None else correct, order, k, ORDER_STEPS,
+                          ORDER_BATCH, MICRO, UPDATES))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -95,6 +96,58 @@ def epoch_plan(n: int, batch_size: int, shuffle: bool, drop_last: bool, seed: in
     sizes = tuple(len(b) for b in epoch_batches[0])
     firsts = tuple(tuple(e[0]) if e else () for e in epoch_batches)
     return EpochPlan(len(loader), sizes, n - sum(sizes), firsts)
+
+
+@dataclass(frozen=True)
+class BatchShapes:
+    """Shapes of the first and the last batch a real DataLoader yields in one epoch."""
+
+    batches: int  # len(loader)
+    first: tuple[tuple[int, ...], tuple[int, ...]]  # (images (B, 1, 28, 28), labels (B,))
+    last: tuple[tuple[int, ...], tuple[int, ...]]  # the same for the epoch's last batch (smaller unless B divides N)
+
+
+def batch_shapes(dataset: Dataset, batch_size: int, shuffle: bool, drop_last: bool, seed: int) -> BatchShapes | None:
+    """Iterate one epoch of make_loader(...) and keep the shapes of its first and last batch (None: no batch at all)."""
+    first = last = None
+    count = 0
+    for x, y in make_loader(dataset, batch_size, shuffle, drop_last, seed):
+        last = (tuple(x.shape), tuple(y.shape))
+        first = first or last
+        count += 1
+    return None if first is None else BatchShapes(count, first, last)
+
+
+@dataclass(frozen=True)
+class LoaderEval:
+    """One pass of the notes' test() over a test loader of one batch size."""
+
+    batch_size: int
+    batches: int  # len(loader)
+    last_batch: int  # samples in the last batch
+    accuracy: float  # correct / samples
+    mean_loss: float  # summed per-sample losses / samples: the true mean
+    mean_of_batch_means: float  # sum of the batch means / batches, as the notes' test() computes it
+    seconds: float  # wall time of the pass
+
+
+@torch.no_grad()
+def evaluate_loader(model: torch.nn.Module, dataset: Dataset, batch_size: int) -> LoaderEval:
+    """Test `model` (in eval mode, no_grad) on every sample of `dataset`, batch_size at a time, with a real DataLoader."""
+    loader = make_loader(dataset, batch_size, shuffle=False)
+    was_training = model.training
+    model.eval()
+    started = time.perf_counter()
+    summed, batch_means, correct, n, last = 0.0, 0.0, 0, 0, 0
+    for x, y in loader:
+        logits = model(x)  # (B, 10)
+        summed += F.cross_entropy(logits, y, reduction="sum").item()
+        batch_means += F.cross_entropy(logits, y).item()
+        correct += int((logits.argmax(1) == y).sum())
+        n, last = n + len(y), len(y)
+    seconds = time.perf_counter() - started
+    model.train(was_training)
+    return LoaderEval(batch_size, len(loader), last, correct / n, summed / n, batch_means / len(loader), seconds)
 
 
 def scaled_lr(base_lr: float, base_batch: int, new_batch: int) -> float:

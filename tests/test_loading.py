@@ -10,8 +10,9 @@ from torch.utils.data import DataLoader, TensorDataset
 from core.data import load_digits, to_model_input
 from core.errors import LabError
 from core.lenet import build_lenet
-from core.loading import (DigitDataset, epoch_plan, flat_gradient, gradient_noise, iterations_per_epoch,
-                          last_batch_size, make_loader, sampling_theory, scaled_lr)
+from core.loading import (DigitDataset, batch_shapes, epoch_plan, evaluate_loader, flat_gradient, gradient_noise,
+                          iterations_per_epoch, last_batch_size, make_loader, sampling_theory, scaled_lr)
+from core.training import evaluate
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +104,28 @@ def test_gradient_noise_shrinks_with_batch_size(digits):
     assert theory[1] == pytest.approx(means[0] * math.sqrt(8 / 32 * 568 / 592))
     with pytest.raises(LabError, match="loader.batch_too_large"):
         gradient_noise(digits.train_images[:50], digits.train_labels[:50], [64], batches=2)
+
+
+def test_batch_shapes_come_from_a_real_loader(digits):
+    ds = DigitDataset(digits.train_images[:1000], digits.train_labels[:1000])
+    s = batch_shapes(ds, 64, shuffle=True, drop_last=False, seed=0)
+    assert s.batches == 16 and s.first == ((64, 1, 28, 28), (64,)) and s.last == ((40, 1, 28, 28), (40,))
+    assert batch_shapes(ds, 64, True, True, 0).last == ((64, 1, 28, 28), (64,))
+    assert batch_shapes(ds, 2000, True, True, 0) is None
+
+
+def test_test_batch_size_changes_only_the_time(digits):
+    model = build_lenet()
+    ds = DigitDataset(digits.test_images[:250], digits.test_labels[:250])
+    passes = [evaluate_loader(model, ds, b) for b in (1, 64, 100, 250)]
+    loss, acc, _ = evaluate(model, to_model_input(digits.test_images[:250]), digits.test_labels[:250])
+    for p in passes:
+        assert p.accuracy == acc and p.mean_loss == pytest.approx(loss, rel=1e-5) and p.seconds > 0
+    assert [p.batches for p in passes] == [250, 4, 3, 1] and [p.last_batch for p in passes] == [1, 58, 50, 250]
+    # the notes' test(): sum of batch means / number of batches, by hand for batch 100 (100, 100, 50)
+    x, y = to_model_input(digits.test_images[:250]), digits.test_labels[:250]
+    with torch.no_grad():
+        means = [F.cross_entropy(model(x[i : i + 100]), y[i : i + 100]).item() for i in (0, 100, 200)]
+    assert passes[2].mean_of_batch_means == pytest.approx(sum(means) / 3, rel=1e-6)
+    assert passes[2].mean_of_batch_means != pytest.approx(passes[2].mean_loss, rel=1e-5)
+    assert passes[0].mean_of_batch_means == pytest.approx(passes[0].mean_loss, rel=1e-6)  # equal batches: no slip

@@ -92,3 +92,35 @@ def test_softmax_floor_and_adam_relu_settings():
     assert not at.exception
     assert f"{softmax_loss_floor():.4f}" in page_text(at)
     assert "relu, Adam (learning rate 0.001)" in page_text(at)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_call_order_probe_shows_core_numbers(lang, digits):
+    import json
+
+    from core.pitfalls import call_order_run
+
+    at = run_app(lang, page=PAGE, params={"pf_which": "call_order", "pf_order": "szb", "pf_opt": "adam", "pf_seed": 1},
+                 timeout=180)
+    assert not at.exception, at.exception
+    assert bool(HAN.search(page_text(at))) == (lang == "zh") and not at.get("progress")  # no background runs
+    cfg = BASE.but(optimizer="adam", lr=1e-3, seed=1)
+    good = call_order_run(digits.train_images, digits.train_labels, "zbs", cfg, 40, 32)
+    bad = call_order_run(digits.train_images, digits.train_labels, "szb", cfg, 40, 32)
+    traces = json.loads(at.get("plotly_chart")[-1].proto.spec)["data"]
+    assert traces[0]["y"] == pytest.approx(list(good.losses)) and traces[1]["y"] == pytest.approx(list(bad.losses))
+    assert at.error and "inplace" in at.error[0].value
+    used = list(at.dataframe[0].value.iloc[:, 1])
+    assert used[1] == ("batch 1" if lang == "en" else "第 1 个批次") and used[2] == "–"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_accumulation_probe_shows_core_numbers(lang, digits):
+    from core.pitfalls import accumulation
+
+    at = run_app(lang, page=PAGE, params={"pf_which": "accumulation", "pf_k": 3, "pf_act": "relu"}, timeout=180)
+    assert not at.exception, at.exception
+    a = accumulation(digits.train_images, digits.train_labels, 3, BASE.but(activation="relu"), 16, 3)
+    shown = [m.value for m in at.metric]
+    assert shown == [f"{a.difference:.1e}", f"{a.ratio:.3f}", f"{a.weight_gap:.1e}", f"{a.weight_gap_undivided:.1e}"]
+    assert "/ 3" in at.code[0].value and f"{a.ratio:.3f}" in page_text(at)

@@ -8,8 +8,8 @@ import torch.nn.functional as F
 from core.data import load_digits, to_model_input
 from core.errors import LabError
 from core.lenet import LeNetConfig, build_lenet
-from core.pitfalls import (BASE, PITFALLS, grad_norms, logit_grad_sizes, pitfall_pair, repeated_test,
-                           softmax_loss_floor, step_lengths)
+from core.pitfalls import (BASE, ORDERS, PITFALLS, accumulation, call_order_run, grad_norms, logit_grad_sizes,
+                           pitfall_pair, repeated_test, softmax_loss_floor, step_lengths)
 from core.training import evaluate, run_to_end
 
 
@@ -53,8 +53,93 @@ def test_a_new_optimizer_every_step_loses_momentum(digits):
     fresh = step_lengths(digits.train_images, digits.train_labels, recreate=True, steps=8, batch=32)
     assert kept[0] == pytest.approx(fresh[0])  # the first step is the same: no velocity yet
     assert kept[-1] > 2 * fresh[-1]  # velocity builds up only when the optimizer lives on
-    plain = step_lengths(digits.train_images, digits.train_labels, recreate=False, steps=8, batch=32, momentum=0.0)
+    plain = step_lengths(digits.train_images, digits.train_labels, recreate=False, steps=8, batch=32,
+                         config=BASE.but(momentum=0.0))
     assert fresh == pytest.approx(plain, rel=1e-4)  # recreated every step = SGD without momentum
+
+
+def test_a_new_adam_every_step_always_takes_the_first_full_step(digits):
+    adam = BASE.but(optimizer="adam", lr=1e-3)  # tanh: every weight gets a gradient
+    kept = step_lengths(digits.train_images, digits.train_labels, recreate=False, steps=6, batch=32, config=adam)
+    fresh = step_lengths(digits.train_images, digits.train_labels, recreate=True, steps=6, batch=32, config=adam)
+    assert fresh == pytest.approx([fresh[0]] * 6, rel=1e-3)  # about lr in every one of the 61,706 weights
+    assert fresh[0] == pytest.approx(1e-3 * math.sqrt(61706), rel=0.05) and kept[0] == pytest.approx(fresh[0])
+    assert max(kept[1:]) < fresh[0]
+
+
+def test_probes_follow_the_activation(digits):
+    tanh = grad_norms(digits.train_images, digits.train_labels, True, 2, 16)
+    relu = grad_norms(digits.train_images, digits.train_labels, True, 2, 16, config=LeNetConfig("relu"))
+    assert tanh != pytest.approx(relu)
+
+
+@pytest.mark.parametrize("opt,lr", [("sgd", 0.01), ("adam", 1e-3)])
+def test_call_order_which_gradient_each_step_used(digits, opt, lr):
+    cfg = BASE.but(optimizer=opt, lr=lr, seed=1)
+    runs = {o: call_order_run(digits.train_images, digits.train_labels, o, cfg, steps=6, batch=16) for o in ORDERS}
+    for o in ("zbs", "bsz"):  # both correct orders: step i uses batch i's fresh gradient, same curve
+        assert runs[o].used == tuple(range(6)) and runs[o].failed_at is None
+    assert runs["bsz"].losses == runs["zbs"].losses
+    stale = runs["szb"]  # step() first: nothing at batch 1, batch 1's gradient at batch 2, then torch refuses
+    assert stale.used == (None, 0) and stale.failed_at == 1 and "inplace operation" in stale.error
+    model = build_lenet(LeNetConfig(), 1)  # the never-moving orders: every loss is the untrained model's
+    x, y = to_model_input(digits.train_images[:96]), digits.train_labels[:96]
+    frozen = [F.cross_entropy(model(x[i * 16 : (i + 1) * 16]), y[i * 16 : (i + 1) * 16]).item() for i in range(6)]
+    assert stale.losses == pytest.approx(frozen[:2], rel=1e-6)  # its first step() moved nothing
+    for o in ("zsb", "bzs", "sbz"):
+        assert runs[o].used == (None,) * 6 and not runs[o].learns
+        assert runs[o].losses == pytest.approx(frozen, rel=1e-6)
+    with pytest.raises(LabError, match="pitfalls.bad_order"):
+        call_order_run(digits.train_images, digits.train_labels, "zzb")
+
+
+@pytest.mark.parametrize("k", [1, 3, 4])
+@pytest.mark.parametrize("opt,lr", [("sgd", 0.01), ("adam", 1e-3)])
+def test_accumulating_loss_over_k_equals_one_big_batch(digits, k, opt, lr):
+    cfg = BASE.but(optimizer=opt, lr=lr)
+    a = accumulation(digits.train_images, digits.train_labels, k, cfg, micro=8, updates=2)
+    model = build_lenet(LeNetConfig(), 0)  # torch: one backward on the k * 8 digits
+    F.cross_entropy(model(to_model_input(digits.train_images[: k * 8])), digits.train_labels[: k * 8]).backward()
+    big = torch.cat([p.grad.flatten() for p in model.parameters()])
+    torch.testing.assert_close(a.big, big)
+    torch.testing.assert_close(a.accumulated, big)
+    torch.testing.assert_close(a.undivided, k * big)
+    assert a.ratio == pytest.approx(k, rel=1e-5) and a.difference < 1e-6
+    if k > 1 and opt == "sgd":  # k times the gradient = k times the learning rate: the weights drift away
+        assert a.weight_gap < 1e-5 and a.weight_gap_undivided > 50 * max(a.weight_gap, 1e-7)
+    elif k > 1:  # Adam divides by the gradient's running size: scaling it by k almost cancels out
+        assert a.weight_gap < 1e-4 and a.weight_gap_undivided < 1e-3
+    else:
+        assert a.weight_gap_undivided == a.weight_gap == 0.0
+
+
+def run_snippet(code: str):
+    scope: dict = {}
+    exec(compile(code, "<snippet>", "exec"), scope)
+    return scope["result"]
+
+
+@pytest.mark.parametrize("order", ["szb", "zsb", "bsz"])
+def test_order_snippet_reproduces_core(digits, order):
+    from lab.snippets.pitfalls import pitfall_script
+
+    cfg = BASE.but(optimizer="adam", lr=1e-3, activation="relu", seed=2)
+    got = run_snippet(pitfall_script("call_order", cfg, order=order, steps=5, batch=16))
+    good = call_order_run(digits.train_images, digits.train_labels, "zbs", cfg, 5, 16)
+    chosen = call_order_run(digits.train_images, digits.train_labels, order, cfg, 5, 16)
+    assert got["correct"] == pytest.approx(good.losses, abs=1e-6)
+    assert got["mistake"] == pytest.approx(chosen.losses, abs=1e-6)
+    assert tuple(got["used"]) == chosen.used and got["failed_at"] == chosen.failed_at
+
+
+def test_accumulation_snippet_reproduces_core(digits):
+    from lab.snippets.pitfalls import pitfall_script
+
+    cfg = BASE.but(seed=3)
+    diff, ratio, gap, gap_undivided = run_snippet(pitfall_script("accumulation", cfg, k=3, micro=16, updates=3))
+    a = accumulation(digits.train_images, digits.train_labels, 3, cfg, 16, 3)
+    assert ratio == pytest.approx(a.ratio, rel=1e-6) and gap_undivided == pytest.approx(a.weight_gap_undivided, rel=1e-4)
+    assert diff < 1e-6 and gap < 1e-5
 
 
 def test_softmax_before_the_loss(digits):
