@@ -19,5 +19,7 @@ ui.presenter_switch()
 data = cache.digits()
 if data.fallback_reason:
     st.sidebar.warning(ui.t(f"data.fallback_{data.fallback_reason}"), icon=":material/warning:")
+    if data.fallback_detail:  # which file and what was wrong, for the teacher
+        st.sidebar.caption(ui.t("data.fallback_detail", detail=data.fallback_detail))
 st.sidebar.caption(ui.t(f"data.source_{data.source}", train=len(data.train_labels), test=len(data.test_labels)))
 nav.run()
