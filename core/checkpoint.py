@@ -6,7 +6,6 @@ import json
 import os
 import pickle
 import tempfile
-import zipfile
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from core.training import DoneRecord, EpochRecord, TrainConfig
 
 FORMAT = 1  # bump when the stored layout changes: old files then count as foreign and are retrained
 PREFIX, SUFFIX = "lenet-", ".pt"
+TMP_PREFIX = ".tmp-"  # a save in progress (or a crash's leftover): never a checkpoint
 REASONS = ("finished", "early_stop", "diverged")  # the endings worth keeping (a cancelled run is not)
 
 
@@ -97,7 +97,7 @@ def save_checkpoint(folder: Path, ckpt: Checkpoint, fingerprint: str) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / file_name(run_key(ckpt.config, fingerprint))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=SUFFIX, dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=SUFFIX, dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
             torch.save(to_payload(ckpt, fingerprint), fh)
@@ -122,12 +122,22 @@ def _read(path: Path) -> object:
         raise LabError("checkpoint.damaged", name=name) from exc  # bytes that are no pickle it accepts
     except PermissionError as exc:
         raise LabError("checkpoint.unreadable", name=name) from exc
-    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, KeyError, IndexError) as exc:
-        raise LabError("checkpoint.damaged", name=name) from exc  # truncated zip, not a torch file...
+    except Exception as exc:  # noqa: BLE001 - truncated zip, not a torch file, absurd sizes (Overflow/MemoryError)...
+        raise LabError("checkpoint.damaged", name=name) from exc  # whatever the bytes make torch raise: never a traceback
 
 
 def load_checkpoint(path: Path, fingerprint: str, config: TrainConfig | None = None) -> Checkpoint:
     """Read and check a checkpoint; LabError("checkpoint.<why>") for damaged, unsafe or foreign files."""
+    try:
+        return _check(path, fingerprint, config)
+    except LabError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - fields of absurd types or sizes: a damaged file, never a traceback
+        raise LabError("checkpoint.damaged", name=Path(path).name) from exc
+
+
+def _check(path: Path, fingerprint: str, config: TrainConfig | None) -> Checkpoint:
+    """load_checkpoint's body: LabError for what it recognises, anything else for what it does not."""
     name = Path(path).name
     raw = _read(path)
     foreign = LabError("checkpoint.foreign", name=name)

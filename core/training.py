@@ -67,6 +67,21 @@ class TrainConfig:
         """A copy with some fields changed (for comparisons that differ in one thing)."""
         return replace(self, **changes)
 
+    def normalized(self, available: int) -> "TrainConfig":
+        """The same run in one canonical form, so identical trainings share one job key and one checkpoint name.
+
+        available is the number of training digits of the dataset. Momentum only matters for SGD (other optimizers
+        get the default back, which keeps existing checkpoint names valid); train_size is clamped to the data (as
+        train() does); a batch larger than the training set is that set; patience of epochs or more never stops.
+        """
+        n = max(1, min(self.train_size, available))
+        changes = dict(train_size=n, batch_size=min(self.batch_size, n))
+        if self.optimizer != "sgd":
+            changes["momentum"] = TrainConfig.momentum
+        if self.patience >= self.epochs:  # waiting starts at epoch 2: patience p needs at least p + 1 epochs
+            changes["patience"] = 0
+        return replace(self, **changes)
+
     @property
     def lr_is_risky(self) -> bool:
         """True when lr is so far above the optimizer's usual rate that the loss will probably diverge."""

@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from pathlib import Path
 
-from core.checkpoint import Checkpoint, file_name, key_of, load_checkpoint, run_key, save_checkpoint
+from core.checkpoint import (SUFFIX, TMP_PREFIX, Checkpoint, file_name, key_of, load_checkpoint, run_key,
+                             save_checkpoint)
 from core.errors import LabError
 from core.training import TrainConfig
 
 KEY = re.compile(r"[0-9a-f]{16}")
+STALE_TMP = 3600.0  # seconds: a temporary file this old is a crash's leftover, not a save in progress
 
 
 class CheckpointStore:
@@ -19,6 +22,23 @@ class CheckpointStore:
         self.folder = Path(folder)
         self.warning: LabError | None = None  # set once saving has failed: the page says models stay in memory
         self._lock = threading.Lock()
+        self.clean_temporary()
+
+    def clean_temporary(self, older_than: float = STALE_TMP) -> int:
+        """Delete temporary files that a crash in the middle of a save left behind (only old ones: a younger one
+        may be another server's save in progress); how many were removed."""
+        removed, cutoff = 0, time.time() - older_than
+        try:
+            leftovers = [p for p in self.folder.glob(f"{TMP_PREFIX}*{SUFFIX}") if p.stat().st_mtime < cutoff]
+        except OSError:
+            return 0
+        for path in leftovers:
+            try:
+                path.unlink()
+                removed += 1
+            except OSError:
+                pass
+        return removed
 
     @property
     def writable(self) -> bool:
@@ -46,7 +66,8 @@ class CheckpointStore:
         return load_checkpoint(path, fingerprint, config)
 
     def save(self, ckpt: Checkpoint, fingerprint: str) -> bool:
-        """Store a finished run; False (and a warning for the page) when the folder cannot be written."""
+        """Store a finished run; False (and a warning for the page) when the folder cannot be written.
+        Any other failure raises LabError("checkpoint.save_failed"); the previous file, if any, is left as it was."""
         if not self.writable:
             return False
         try:
@@ -56,6 +77,10 @@ class CheckpointStore:
         except OSError as exc:
             self.warning = LabError("checkpoint.readonly", str(exc), folder=str(self.folder))
             return False
+        except LabError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - e.g. a model torch cannot serialise: the caller keeps it in memory
+            raise LabError("checkpoint.save_failed", f"{type(exc).__name__}: {exc}") from exc
 
     def recent_keys(self, limit: int) -> list[str]:
         """Keys of the newest checkpoint files, newest first."""

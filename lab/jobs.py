@@ -6,6 +6,7 @@ saved as checkpoints (when a store is given) and found there again after a resta
 from __future__ import annotations
 
 import atexit
+import logging
 import threading
 import time
 import weakref
@@ -20,13 +21,14 @@ from core.errors import LabError
 from core.training import BatchRecord, DoneRecord, EpochRecord, TrainConfig, train
 from lab import cache, settings
 from lab.checkpoints import CheckpointStore
-from lab.workers import Worker, WorkerPool
+from lab.workers import Worker, WorkerPool, failure_of
 
 RESTARTABLE = ("cancelled", "failed")  # Start runs these again; every other job is shared as it is
 USABLE = ("finished", "early_stop")  # endings whose model other pages may show as "trained"
 MAX_FINISHED_IN_MEMORY = 64  # older finished runs that are safe on disk are dropped from memory beyond this
 DataSource = Union[Digits, Callable[[str], Digits]]
 _MANAGERS: "weakref.WeakSet[JobManager]" = weakref.WeakSet()
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -41,13 +43,15 @@ class JobView:
     batches_per_epoch: int
     steps_done: int
     done: DoneRecord | None
-    error: str | None
+    error: str | None  # the raw exception text of a failed run: for the server log, never shown to students
     elapsed: float  # seconds since the job started running (the whole training once done)
     key: str = ""  # the run key: names the checkpoint, deep-links the inspect page
     from_disk: bool = False  # loaded from a checkpoint instead of trained by this server
     notice: LabError | None = None  # a bad checkpoint found (and replaced by this run)
     requests: int = 1  # how many times Start was pressed for this run (students share it)
     saved: bool = False  # a checkpoint of it is on disk
+    failure: LabError | None = None  # why a failed run failed, as a translation code (the page shows that)
+    save_problem: LabError | None = None  # the run finished but could not be saved: it lives in memory only
 
     @property
     def progress(self) -> float:
@@ -103,6 +107,8 @@ class Job:
     notice: LabError | None = None
     requests: int = 1
     saved: bool = False
+    failure: LabError | None = None
+    save_problem: LabError | None = None
     data: Digits | None = field(default=None, repr=False)
     fingerprint: str = ""
     thread: threading.Thread | None = field(default=None, repr=False)
@@ -110,8 +116,11 @@ class Job:
     stamp: float = 0.0  # wall-clock time it finished (file time for a checkpoint): orders "newest first"
 
     def cancel(self) -> None:
-        """Ask the worker to stop at its next batch."""
-        self.cancel_event.set()
+        """Ask the worker to stop at its next batch; the job counts as cancelled (restartable) at once."""
+        with self.lock:
+            self.cancel_event.set()
+            if self.status in ("queued", "running"):
+                self.status = "cancelled"
 
     def view(self, queue_position: int = 0) -> JobView:
         """A consistent snapshot for drawing."""
@@ -120,7 +129,7 @@ class Job:
             elapsed = self.duration if self.duration is not None else (end - self.started if self.started else 0.0)
             return JobView(self.config, self.status, queue_position, tuple(self.losses), tuple(self.epochs),
                            self.batches_per_epoch, self.steps_done, self.done, self.error, elapsed, self.key,
-                           self.from_disk, self.notice, self.requests, self.saved)
+                           self.from_disk, self.notice, self.requests, self.saved, self.failure, self.save_problem)
 
     @classmethod
     def from_checkpoint(cls, ckpt: Checkpoint, key: str, stamp: float) -> "Job":
@@ -142,7 +151,8 @@ class JobManager:
         self.queue: list[Job] = []
         self.slots = threading.Semaphore(max(1, max_parallel))
         self.lock = threading.Lock()
-        self.bad_files: dict[str, tuple[tuple[float, int], LabError]] = {}  # key -> (file signature, problem)
+        # (key, fingerprint) -> (file signature, problem): a file foreign to one dataset may be another's good run
+        self.bad_files: dict[tuple[str, str], tuple[tuple[float, int], LabError]] = {}
         self._fingerprints: dict[int, tuple[Digits, str]] = {}
         _MANAGERS.add(self)
 
@@ -158,9 +168,13 @@ class JobManager:
             hit = self._fingerprints[id(data)] = (data, data_fingerprint(data))
         return hit[1]
 
+    def canonical(self, config: TrainConfig) -> TrainConfig:
+        """The configuration in the one form that names its job and checkpoint (LabError if its data is missing)."""
+        return config.normalized(len(self.digits_for(config).train_labels))
+
     def key(self, config: TrainConfig) -> str:
         """The run key of a configuration on its dataset."""
-        return run_key(config, self.fingerprint(self.digits_for(config)))
+        return run_key(self.canonical(config), self.fingerprint(self.digits_for(config)))
 
     # -- disk -----------------------------------------------------------------------------------------------------
     def _from_disk(self, config: TrainConfig | None, key: str, fingerprint: str) -> Job | None:
@@ -172,20 +186,20 @@ class JobManager:
         except (OSError, ValueError):  # no file, or a key that is no key (it came from a URL)
             return None
         signature = (stat.st_mtime, stat.st_size)
-        known = self.bad_files.get(key)
+        known = self.bad_files.get((key, fingerprint))
         if known is not None and known[0] == signature:
             return None  # already reported; Start retrains and overwrites it
         try:
             ckpt = self.store.load_key(key, fingerprint, config)
         except LabError as exc:
-            self.bad_files[key] = (signature, exc)
+            self.bad_files[(key, fingerprint)] = (signature, exc)
             return None
         return None if ckpt is None else Job.from_checkpoint(ckpt, key, stat.st_mtime)
 
     def problem(self, config: TrainConfig) -> LabError | None:
         """The checkpoint problem found for this configuration, if its file was bad."""
         try:
-            known = self.bad_files.get(self.key(config))
+            known = self.bad_files.get((self.key(config), self.fingerprint(self.digits_for(config))))
         except LabError:
             return None
         return known[1] if known else None
@@ -206,12 +220,13 @@ class JobManager:
     # -- jobs -----------------------------------------------------------------------------------------------------
     def submit(self, config: TrainConfig) -> Job:
         """The job for this configuration: in memory, else from disk, else a new queued run (also across students)."""
+        data = self.digits_for(config)
+        config = config.normalized(len(data.train_labels))
         with self.lock:
             job = self.jobs.get(config)
             if job is not None and job.status not in RESTARTABLE:
                 job.requests += 1
                 return job
-        data = self.digits_for(config)
         fingerprint = self.fingerprint(data)
         key = run_key(config, fingerprint)
         stored = self._from_disk(config, key, fingerprint)
@@ -222,7 +237,7 @@ class JobManager:
             if job is not None and job.status not in RESTARTABLE:
                 job.requests += 1
                 return job
-            known = self.bad_files.pop(key, None)
+            known = self.bad_files.pop((key, fingerprint), None)
             job = self.jobs[config] = Job(config, key=key, notice=known[1] if known else None, data=data,
                                           fingerprint=fingerprint)
             self.queue.append(job)
@@ -232,6 +247,10 @@ class JobManager:
 
     def get(self, config: TrainConfig) -> Job | None:
         """The job for this configuration, if one was submitted (memory only)."""
+        try:
+            config = self.canonical(config)
+        except LabError:
+            return None
         with self.lock:
             return self.jobs.get(config)
 
@@ -243,14 +262,16 @@ class JobManager:
                 data = self.digits_for(config)
             except LabError:
                 return None
-            fingerprint = self.fingerprint(data)
+            fingerprint, config = self.fingerprint(data), config.normalized(len(data.train_labels))
             stored = self._from_disk(config, run_key(config, fingerprint), fingerprint)
             if stored is None:
                 return None
             with self.lock:
                 job = self._adopt(stored)
-        if job is None:
-            return None
+        return None if job is None else self._view_of(job)
+
+    def _view_of(self, job: Job) -> JobView:
+        """A job's snapshot with its place in the queue."""
         with self.lock:
             position = self.queue.index(job) + 1 if job in self.queue else 0
         return job.view(position)
@@ -260,7 +281,7 @@ class JobManager:
         with self.lock:
             job = next((j for j in self.jobs.values() if j.key == key), None)
         if job is not None:
-            return self.view(job.config)
+            return self._view_of(job)  # by the job itself: an older file's configuration may not be canonical
         for fingerprint in fingerprints:
             stored = self._from_disk(None, key, fingerprint)
             if stored is not None:
@@ -279,10 +300,15 @@ class JobManager:
         return [j.view() for j in jobs[:limit]]
 
     def cancel(self, config: TrainConfig) -> None:
-        """Stop a run (the explicit Stop button); the next submit starts it afresh."""
+        """Stop a run (the explicit Stop button): at once restartable (the next submit starts it afresh), and out
+        of the queue, so the runs behind it move up. Its worker stops at the next batch."""
         job = self.get(config)
-        if job is not None and job.status in ("queued", "running"):
-            job.cancel()
+        if job is None:
+            return
+        job.cancel()
+        with self.lock:
+            if job in self.queue:
+                self.queue.remove(job)
 
     def _work(self, job: Job) -> None:
         """Worker thread: wait for a slot (a thread slot or a training process), train, record, save."""
@@ -313,12 +339,14 @@ class JobManager:
         with self.lock:
             if job in self.queue:
                 self.queue.remove(job)
-        if job.cancel_event.is_set():
+        with job.lock:
+            stopped = job.cancel_event.is_set()
+            if not stopped:
+                job.status = "running"
+                job.started = time.perf_counter() if worker is None else 0.0
+        if stopped:
             self._finish(job, "cancelled")
             return
-        with job.lock:
-            job.status = "running"
-            job.started = time.perf_counter() if worker is None else 0.0
         try:
             data = job.data if job.data is not None else self.digits_for(job.config)
             if worker is None:
@@ -328,14 +356,18 @@ class JobManager:
                 fingerprint = job.fingerprint or self.fingerprint(data)
                 self.pool.run(worker, id(job), job.config, fingerprint, data, lambda rec: self._record(job, rec),
                               job.cancel_event.is_set)
-            cancelled = job.done is not None and job.done.reason == "cancelled"
-            if not cancelled:
-                self._save(job)
-            self._finish(job, "cancelled" if cancelled else "done")
-        except Exception as exc:  # a worker must never die silently: the page shows the reason
+            if job.done is None:
+                raise RuntimeError("training ended without a final record")
+        except Exception as exc:  # a worker must never die silently: the page shows why, translated
+            log.warning("training run %s failed", job.key, exc_info=True)
             with job.lock:
-                job.error = f"{type(exc).__name__}: {exc}"
+                job.error, job.failure = f"{type(exc).__name__}: {exc}", failure_of(exc)
             self._finish(job, "failed")
+            return
+        cancelled = job.done.reason == "cancelled"
+        if not cancelled:
+            self._save(job)  # never raises: a run that cannot be saved stays in memory, with a warning
+        self._finish(job, "cancelled" if cancelled else "done")
 
     def shutdown(self) -> None:
         """Cancel every run and stop the training processes (server shutdown, cache cleared)."""
@@ -347,28 +379,35 @@ class JobManager:
             self.pool.shutdown()
 
     def _save(self, job: Job) -> None:
-        """Write the finished run's checkpoint (in the worker, before it is marked done)."""
+        """Write the finished run's checkpoint (in the worker, before it is marked done). Never raises: whatever
+        goes wrong, the trained model stays in memory and the page says it was not saved."""
         if self.store is None or job.done is None or job.done.reason not in REASONS or not job.fingerprint:
             return
+        problem = None
+        try:
+            with job.lock:
+                d = job.done
+                ckpt = Checkpoint(job.config, d.model, tuple(job.epochs), tuple(job.losses), job.batches_per_epoch,
+                                  d.reason, d.epochs_run, d.best_epoch, d.diverged_step,
+                                  time.perf_counter() - job.started)
+            saved = self.store.save(ckpt, job.fingerprint)
+        except Exception as exc:  # noqa: BLE001 - a finished run is never lost to its checkpoint
+            log.warning("saving run %s failed", job.key, exc_info=True)
+            saved = False
+            problem = exc if isinstance(exc, LabError) and exc.code.startswith("checkpoint.") else \
+                LabError("checkpoint.save_failed", f"{type(exc).__name__}: {exc}")
         with job.lock:
-            d = job.done
-            ckpt = Checkpoint(job.config, d.model, tuple(job.epochs), tuple(job.losses), job.batches_per_epoch,
-                              d.reason, d.epochs_run, d.best_epoch, d.diverged_step,
-                              time.perf_counter() - job.started)
-        saved = self.store.save(ckpt, job.fingerprint)
-        with job.lock:
-            job.saved = saved
+            job.saved, job.save_problem = saved, problem
 
     def _finish(self, job: Job, status: str) -> None:
         with job.lock:
             job.status, job.finished, job.stamp = status, time.perf_counter(), time.time()
             job.data = None  # the dataset is shared and cached elsewhere; do not pin it
         with self.lock:
-            if status == "cancelled" and self.jobs.get(job.config) is job:
-                del self.jobs[job.config]
-            finished = [j for j in self.jobs.values() if j.status == "done" and j.saved]
-            for old in sorted(finished, key=lambda j: j.finished)[: max(0, len(finished) - MAX_FINISHED_IN_MEMORY)]:
-                del self.jobs[old.config]  # safe on disk: view() reloads it when asked
+            # A cancelled run stays (restartable) so that everyone watching it reads "stopped", not "not trained".
+            idle = [j for j in self.jobs.values() if (j.status == "done" and j.saved) or j.status in RESTARTABLE]
+            for old in sorted(idle, key=lambda j: j.finished)[: max(0, len(idle) - MAX_FINISHED_IN_MEMORY)]:
+                del self.jobs[old.config]  # safe on disk (view() reloads it when asked), or nothing worth keeping
 
 
 def stop_all(timeout: float = 5.0) -> None:

@@ -145,8 +145,10 @@ def status_text(view: JobView | None) -> str:
         speed = view.samples_per_sec
         return t("training.status_running", epoch=epoch, epochs=view.config.epochs,
                  speed=f"{speed:,.0f}" if speed else "–", left=_seconds(view.eta_seconds))
-    if view.status == "failed":
-        return t("training.status_failed", detail=view.error or "")
+    if view.status == "failed":  # the translated reason; the raw exception text stays in the server log
+        failure = view.failure
+        detail = t(f"errors.{failure.code}", **failure.params) if failure is not None else t("errors.train.failed")
+        return t("training.status_failed", detail=detail)
     if view.status == "cancelled" or view.done is None:
         return t("training.status_cancelled")
     held = held_epoch(view)
@@ -166,6 +168,10 @@ def progress_panel(configs: list[TrainConfig], views: list[JobView | None],
         st.progress(view.progress if view else 0.0, text=status_text(view))
         if view is not None and view.requests > 1:
             st.caption(t("training.shared", n=view.requests))
+        if view is not None and view.status == "cancelled":  # also for those who did not press Stop themselves
+            st.caption(t("training.stopped_note"))
+        if view is not None and view.save_problem is not None:
+            st.warning(t(f"errors.{view.save_problem.code}", **view.save_problem.params), icon=":material/save:")
         if view is not None and view.notice is not None:
             st.warning(t(f"errors.{view.notice.code}", **view.notice.params) + " " + t("training.retrained"),
                        icon=":material/build:")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from core.data import Digits
+from core.errors import LabError
 from core.training import BatchRecord, DoneRecord, EpochRecord, TrainConfig
 
 CTX = mp.get_context("spawn")  # a fresh interpreter: no forked OpenMP pools or server threads
@@ -40,6 +41,28 @@ def _start(process: mp.Process) -> None:
 
 class WorkerDied(RuntimeError):
     """The training process ended in the middle of a run (killed, out of memory...)."""
+
+
+OUT_OF_MEMORY = ("out of memory", "can't allocate memory", "cannot allocate memory")  # torch's allocator messages
+
+
+def failure_of(exc: BaseException) -> LabError:
+    """What a failed run tells the page: a translation code (and its params), the raw text only as the message."""
+    detail = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, LabError):
+        return exc
+    if isinstance(exc, WorkerDied):
+        return LabError("train.worker_died", detail)
+    if isinstance(exc, MemoryError) or any(s in str(exc).lower() for s in OUT_OF_MEMORY):
+        return LabError("train.out_of_memory", detail)
+    return LabError("train.failed", detail)
+
+
+def rebuilt(code: str, params: dict, detail: str) -> LabError:
+    """A LabError sent from a training process as plain (code, params, detail)."""
+    err = LabError("train.failed", detail)
+    err.code, err.params = code, dict(params)
+    return err
 
 
 def _serve(inbox, outbox, cancel, threads: int) -> None:
@@ -84,9 +107,11 @@ def _serve(inbox, outbox, cancel, threads: int) -> None:
                 if isinstance(rec, EpochRecord) or time.monotonic() - flushed > SEND_EVERY:
                     outbox.put((job_id, pending))
                     pending, flushed = [], time.monotonic()
-        except Exception as exc:  # reported to the page by the parent
+        except Exception as exc:  # reported to the page by the parent, as a translation code
+            failure = failure_of(exc)
+            params = {k: v if isinstance(v, (int, float, str)) else str(v) for k, v in failure.params.items()}
             outbox.put((job_id, pending))
-            outbox.put((job_id, ("error", f"{type(exc).__name__}: {exc}")))
+            outbox.put((job_id, ("error", failure.code, params, f"{type(exc).__name__}: {exc}")))
 
 
 @dataclass(eq=False)
@@ -139,7 +164,7 @@ class WorkerPool:
     def run(self, worker: Worker, job_id: int, config: TrainConfig, fingerprint: str, data: Digits,
             on_record: Callable[[BatchRecord | EpochRecord | DoneRecord], None],
             cancelled: Callable[[], bool]) -> None:
-        """Train config on worker, calling on_record for every record; raises WorkerDied or RuntimeError."""
+        """Train config on worker, calling on_record for every record; raises WorkerDied or LabError."""
         from core.lenet import build_lenet
 
         send = None if fingerprint in worker.known else data
@@ -161,7 +186,7 @@ class WorkerPool:
             if tag != job_id:
                 continue  # "ready", or a late record of an earlier run
             if isinstance(payload, tuple) and payload[0] == "error":
-                raise RuntimeError(payload[1])
+                raise rebuilt(*payload[1:])
             if isinstance(payload, tuple) and payload[0] == "done":
                 _, reason, epochs_run, best_epoch, diverged_step, state = payload
                 model = build_lenet(config.lenet, config.seed)

@@ -171,6 +171,53 @@ def test_unwritable_folder_raises_oserror_and_leaves_nothing(tmp_path, small, ck
         save_checkpoint(blocker / "cache", ckpt, data_fingerprint(small))
 
 
+def test_crash_while_overwriting_leaves_the_previous_checkpoint_loadable(tmp_path, small, ckpt, monkeypatch):
+    import core.checkpoint as module
+
+    fp = data_fingerprint(small)
+    path = save_checkpoint(tmp_path, ckpt, fp)
+    before = path.read_bytes()
+    real_save = torch.save
+
+    def half_then_crash(obj, fh, *args, **kwargs):
+        real_save(obj, fh, *args, **kwargs)
+        fh.seek(0)
+        fh.truncate(len(before) // 2)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(module.torch, "save", half_then_crash)
+    with pytest.raises(OSError):
+        save_checkpoint(tmp_path, ckpt, fp)
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == [path.name]
+    assert load_checkpoint(path, fp, ckpt.config).losses == ckpt.losses
+
+
+@pytest.mark.parametrize("exc", [TypeError("bad"), OverflowError("huge"), MemoryError(), KeyError("x"),
+                                 RuntimeError("odd"), AttributeError("y"), NotImplementedError("z")])
+def test_anything_torch_load_raises_is_a_damaged_file(tmp_path, small, ckpt, monkeypatch, exc):
+    fp = data_fingerprint(small)
+    path = save_checkpoint(tmp_path, ckpt, fp)
+
+    def broken(*args, **kwargs):
+        raise exc
+
+    monkeypatch.setattr(torch, "load", broken)
+    _expect(path, fp, "checkpoint.damaged")
+
+
+@pytest.mark.parametrize("field, value", [("seconds", 10**400), ("epochs_run", float("inf")),
+                                          ("batches_per_epoch", float("nan")), ("losses", torch.zeros(2, 2, 2))])
+def test_absurd_fields_are_refused_without_a_traceback(tmp_path, small, ckpt, field, value):
+    fp = data_fingerprint(small)
+    payload = to_payload(ckpt, fp)
+    payload[field] = value
+    path = tmp_path / file_name(payload["key"])
+    torch.save(payload, path)
+    with pytest.raises(LabError) as info:
+        load_checkpoint(path, fp, ckpt.config)
+    assert info.value.code in ("checkpoint.damaged", "checkpoint.foreign")
+
+
 def test_newer_pickle_protocols_never_run_either(tmp_path, small):
     """Pickle protocol 4+ framing is refused by the weights-only reader before it sees any object: no code runs."""
     MARKER.unlink(missing_ok=True)

@@ -1,18 +1,30 @@
 """Jobs + checkpoints: a restart finds finished runs on disk, bad files are reported and retrained, a read-only
 folder degrades to memory, other pages get only finished models."""
+import os
+import pickle
 import time
+from pathlib import Path
 
 import pytest
 import torch
 
 from core.checkpoint import data_fingerprint, file_name, run_key
 from core.data import Digits, load_digits
+from core.errors import LabError
 from core.training import TrainConfig
 from lab import cache, jobs
 from lab.checkpoints import CheckpointStore
 from lab.jobs import JobManager, run_label
 
 CFG = TrainConfig(epochs=1, train_size=128, batch_size=64)
+MARKER = Path("/tmp/lenet-job-store-malicious-marker")
+
+
+class Evil:
+    """Unpickling this would write a marker file: the job store must refuse it without running it."""
+
+    def __reduce__(self):
+        return (Path.write_text, (MARKER, "pwned"))
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +60,10 @@ def test_restart_finds_the_run_on_disk_without_training(tmp_path, small):
     torch.testing.assert_close(job.done.model(x), first.get(CFG).done.model(x))
 
 
-@pytest.mark.parametrize("damage", ["truncate", "garbage"])
-def test_bad_checkpoint_is_reported_then_retrained_and_replaced(tmp_path, small, damage):
+@pytest.mark.parametrize("damage, code", [("truncate", "checkpoint.damaged"), ("garbage", "checkpoint.damaged"),
+                                          ("malicious", "checkpoint.unsafe"),
+                                          ("malicious_legacy", "checkpoint.unsafe")])
+def test_bad_checkpoint_is_reported_then_retrained_and_replaced(tmp_path, small, damage, code):
     fp = data_fingerprint(small)
     path = tmp_path / file_name(run_key(CFG, fp))
     JobManager(small, 1, CheckpointStore(tmp_path)).submit(CFG)
@@ -57,17 +71,117 @@ def test_bad_checkpoint_is_reported_then_retrained_and_replaced(tmp_path, small,
     mgr0 = JobManager(small, 1, CheckpointStore(tmp_path))
     wait(mgr0, CFG)
     good = path.read_bytes()
-    path.write_bytes(good[: len(good) // 3] if damage == "truncate" else b"\x00garbage" * 10)
+    MARKER.unlink(missing_ok=True)
+    if damage == "malicious":
+        torch.save({"format": 1, "state_dict": Evil()}, path)  # a zip checkpoint whose pickle would run code
+    elif damage == "malicious_legacy":
+        path.write_bytes(pickle.dumps({"state_dict": Evil()}, protocol=2))
+    else:
+        path.write_bytes(good[: len(good) // 3] if damage == "truncate" else b"\x00garbage" * 10)
     mgr = JobManager(small, 1, CheckpointStore(tmp_path))
     assert mgr.view(CFG) is None  # not shown as trained
     problem = mgr.problem(CFG)
-    assert problem is not None and problem.code == "checkpoint.damaged"
+    assert problem is not None and problem.code == code
+    assert not MARKER.exists()  # refused, never run
     job = mgr.submit(CFG)
     assert not job.from_disk and job.notice is problem  # the page says why it trains again
     view = wait(mgr, CFG)
     assert view.status == "done" and view.saved and view.notice is not None
     fresh = JobManager(small, 1, CheckpointStore(tmp_path)).view(CFG)
     assert fresh is not None and fresh.from_disk  # the file was replaced by a good one
+    assert not MARKER.exists()
+
+
+def test_a_checkpoint_of_the_second_dataset_is_found_by_key(tmp_path, small):
+    """Deep links try every dataset's fingerprint: a file foreign to the first must not spoil it for the second."""
+    d = load_digits()
+    mnist = Digits(d.train_images[1000:1128], d.train_labels[1000:1128], d.test_images[64:128], d.test_labels[64:128],
+                   "mnist")
+    data = lambda name: mnist if name == "mnist" else small  # noqa: E731
+    cfg = CFG.but(dataset="mnist")
+    first = JobManager(data, 1, CheckpointStore(tmp_path))
+    first.submit(cfg)
+    assert wait(first, cfg).saved
+    fps = [data_fingerprint(small), data_fingerprint(mnist)]  # the embedded digits come first
+    mgr = JobManager(data, 1, CheckpointStore(tmp_path))  # after a restart
+    found = mgr.find(mgr.key(cfg), fps)
+    assert found is not None and found.config == cfg and found.from_disk
+    restarted = JobManager(data, 1, CheckpointStore(tmp_path))
+    assert restarted.find(restarted.key(cfg), fps) is not None
+    restarted.jobs.clear()  # memory dropped it (MAX_FINISHED_IN_MEMORY): the file is read again
+    view = restarted.view(cfg)
+    assert view is not None and view.from_disk and restarted.problem(cfg) is None
+    job = restarted.submit(cfg)
+    assert job.from_disk and restarted.queue == []  # not retrained
+
+
+@pytest.mark.parametrize("error", [pickle.PicklingError("cannot pickle"), TypeError("odd tensor"),
+                                   RuntimeError("serialisation failed"), LabError("checkpoint.not_finished")])
+def test_a_run_that_cannot_be_saved_stays_in_memory_with_a_warning(tmp_path, small, monkeypatch, error):
+    def broken(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr("lab.checkpoints.save_checkpoint", broken)
+    mgr = JobManager(small, 1, CheckpointStore(tmp_path))
+    job = mgr.submit(CFG)
+    view = wait(mgr, CFG)
+    assert view.status == "done" and view.usable and not view.saved and view.failure is None
+    assert view.save_problem is not None and view.save_problem.code.startswith("checkpoint.")
+    assert mgr.submit(CFG) is job  # shared from memory, not retrained
+    assert mgr.trained([data_fingerprint(small)])[0].key == view.key  # other pages can use it
+
+
+def test_anything_raised_while_saving_keeps_the_model(tmp_path, small, monkeypatch):
+    mgr = JobManager(small, 1, CheckpointStore(tmp_path))
+    monkeypatch.setattr(mgr.store, "save", lambda *a: 1 / 0)
+    mgr.submit(CFG)
+    view = wait(mgr, CFG)
+    assert view.status == "done" and view.usable and not view.saved
+    assert view.save_problem.code == "checkpoint.save_failed" and "ZeroDivisionError" not in str(view.failure)
+
+
+def test_crash_in_the_middle_of_a_save_keeps_the_previous_checkpoint(tmp_path, small, monkeypatch):
+    import core.checkpoint as ckpt_module
+
+    first = JobManager(small, 1, CheckpointStore(tmp_path))
+    first.submit(CFG)
+    good = wait(first, CFG)
+    path = tmp_path / file_name(good.key)
+    before = path.read_bytes()
+    real_save = torch.save
+
+    def half_then_crash(obj, fh, *args, **kwargs):
+        real_save(obj, fh, *args, **kwargs)
+        fh.seek(0)
+        fh.truncate(len(before) // 2)
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(ckpt_module.torch, "save", half_then_crash)
+    again = JobManager(small, 1, CheckpointStore(tmp_path))
+    again.jobs.clear()
+    again.submit(CFG.but(seed=9))  # another run crashes while saving
+    assert not wait(again, CFG.but(seed=9)).saved
+    fp = data_fingerprint(small)
+    stored = again.store.load(CFG, fp)
+    with pytest.raises(LabError) as info:  # the same run saved again (a retrain): the crash hits its own file
+        again.store.save(stored, fp)
+    assert info.value.code == "checkpoint.save_failed" and again.store.writable
+    assert path.read_bytes() == before and again.store.load(CFG, fp).losses == good.losses  # untouched, loadable
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no half-written temporary file left
+    monkeypatch.setattr(ckpt_module.torch, "save", real_save)
+    restarted = JobManager(small, 1, CheckpointStore(tmp_path))
+    assert restarted.view(CFG).from_disk and restarted.view(CFG.but(seed=9)) is None
+
+
+def test_old_temporary_files_of_a_crash_are_removed_on_start(tmp_path):
+    old, young, other = tmp_path / ".tmp-abc123.pt", tmp_path / ".tmp-def456.pt", tmp_path / "notes.txt"
+    for p in (old, young, other):
+        p.write_bytes(b"half a checkpoint")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    store = CheckpointStore(tmp_path)  # the server starts
+    assert not old.exists() and young.exists() and other.exists()  # a young one may be a save in progress
+    assert store.clean_temporary(older_than=0) == 1 and not young.exists()
+    assert CheckpointStore(tmp_path / "missing").clean_temporary() == 0
 
 
 def test_read_only_folder_keeps_working_in_memory(tmp_path, small):
@@ -128,10 +242,28 @@ def test_failed_job_is_reported_and_can_be_started_again(small, monkeypatch):
     mgr = JobManager(small, 1)
     first = mgr.submit(CFG)
     view = wait(mgr, CFG)
-    assert view.status == "failed" and "disk on fire" in view.error and not view.usable
+    assert view.status == "failed" and not view.usable
+    assert view.failure.code == "train.failed" and "disk on fire" not in str(view.failure.params)
+    assert "disk on fire" in view.error  # the raw text, for the server log only
     monkeypatch.setattr(jobs, "train", real_train)
     again = mgr.submit(CFG)
     assert again is not first and wait(mgr, CFG).status == "done"
+
+
+@pytest.mark.parametrize("exc, code", [(MemoryError(), "train.out_of_memory"),
+                                       (RuntimeError("DefaultCPUAllocator: can't allocate memory"),
+                                        "train.out_of_memory"),
+                                       (LabError("train.no_mnist"), "train.no_mnist"), (KeyError("x"), "train.failed")])
+def test_failures_carry_a_translation_code(small, monkeypatch, exc, code):
+    def broken(*args, **kwargs):
+        raise exc
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(jobs, "train", broken)
+    mgr = JobManager(small, 1)
+    mgr.submit(CFG)
+    view = wait(mgr, CFG)
+    assert view.status == "failed" and view.failure.code == code
 
 
 def test_labels_are_short_and_distinct():

@@ -40,6 +40,44 @@ def test_queue_and_cancel(small):
     mgr.submit(second)
     time.sleep(0.2)
     assert mgr.view(second).status == "queued" and mgr.view(second).queue_position == 1
+    cancelled = mgr.get(first)
     mgr.cancel(first)
     assert wait(mgr, second).status == "done"
-    assert mgr.get(first) is None  # a cancelled run is forgotten: the next submit starts afresh
+    assert mgr.get(first) is cancelled and cancelled.status == "cancelled"  # watchers read "stopped"
+    assert mgr.submit(first) is not cancelled  # the next submit starts afresh
+    mgr.cancel(first)
+
+
+def test_start_after_stop_starts_a_fresh_run_and_the_queue_moves_up(small):
+    mgr = JobManager(small, max_parallel=1)
+    long, a, b = (TrainConfig(epochs=200, train_size=256, seed=s) for s in (20, 21, 22))
+    running = mgr.submit(long)
+    queued_a, _ = mgr.submit(a), mgr.submit(b)
+    while running.view().status != "running":
+        time.sleep(0.01)
+    assert (mgr.view(a).queue_position, mgr.view(b).queue_position) == (1, 2)
+    mgr.cancel(a)  # a queued run: out of the queue at once
+    assert mgr.view(a).status == "cancelled" and not mgr.view(a).active and mgr.view(b).queue_position == 1
+    again = mgr.submit(a)  # Start right after Stop
+    assert again is not queued_a and again.status == "queued" and mgr.view(a).queue_position == 2
+    mgr.cancel(long)  # a running run: restartable at once, before its worker has even noticed
+    assert mgr.view(long).status == "cancelled"
+    restarted = mgr.submit(long)
+    assert restarted is not running and restarted.status == "queued" and mgr.view(long).queue_position == 3
+    assert wait(mgr, a).status == "done" and wait(mgr, b).status == "done"
+    assert wait(mgr, long, ("running",)).status == "running"  # the new Start does train
+    mgr.cancel(long)
+    assert running.done.reason == "cancelled" and queued_a.done is None  # the old jobs never trained on
+
+
+def test_identical_trainings_share_one_job(small):
+    mgr = JobManager(small, max_parallel=1)
+    adam = TrainConfig(epochs=1, train_size=256, seed=30)
+    job = mgr.submit(adam)
+    assert mgr.submit(adam.but(momentum=0.5)) is job  # Adam ignores momentum
+    assert mgr.submit(adam.but(train_size=10_000)) is job  # only 256 digits exist: the same training
+    assert mgr.key(adam.but(momentum=0.1, train_size=999)) == mgr.key(adam) == job.key
+    assert job.requests == 3 and len(mgr.jobs) == 1
+    sgd = adam.but(optimizer="sgd", lr=0.01)
+    assert mgr.submit(sgd.but(momentum=0.5)) is not mgr.submit(sgd)  # SGD uses it
+    assert wait(mgr, adam.but(momentum=0.2)).status == "done"

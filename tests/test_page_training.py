@@ -108,10 +108,41 @@ def test_stop_button_cancels():
     at.button(key="tr_start").click().run()
     job = jobs.manager().get(config)
     at.button(key="tr_stop").click().run()
+    assert job.status == "cancelled"  # at once: Start right now would start afresh
+    other = run_app("en", page=PAGE, params=params)  # a classmate watching the same run
+    assert "Stopped." in other.get("progress")[0].proto.text and "Not trained yet" not in page_text(other)
+    assert "Someone pressed Stop" in page_text(other) and not other.exception
+    at.button(key="tr_start").click().run()  # Start after Stop: a fresh run
+    again = jobs.manager().get(config)
+    assert again is not job and again.status in ("queued", "running")
+    at.button(key="tr_stop").click().run()
     job.thread.join(30)
-    assert job.status == "cancelled" and jobs.manager().get(config) is None
-    at.run()
-    assert "Not trained yet" in at.get("progress")[0].proto.text
+    again.thread.join(30)
+    assert job.done is None or job.done.reason == "cancelled"
+
+
+@pytest.mark.parametrize("lang, code, words", [("en", "train.out_of_memory", "ran out of memory"),
+                                               ("zh", "train.out_of_memory", "内存不足"),
+                                               ("en", "train.worker_died", "stopped in the middle"),
+                                               ("zh", "train.failed", "意外问题")])
+def test_a_failed_run_is_explained_in_the_students_language(lang, code, words):
+    from core.errors import LabError
+    from lab.jobs import Job
+
+    config = TrainConfig(train_size=100, epochs=1, seed=31)
+    mgr = jobs.manager()
+    failed = Job(mgr.canonical(config), "failed", error="MemoryError: Traceback (most recent call last)",
+                 failure=LabError(code, "raw detail"), key=mgr.key(config))
+    with mgr.lock:
+        mgr.jobs[failed.config] = failed
+    try:
+        at = run_app(lang, page=PAGE, params={**TINY, "tr_seed": 31})
+        status = at.get("progress")[0].proto.text
+        assert words in status and "MemoryError" not in page_text(at) + status and "Traceback" not in status
+        assert not at.exception
+    finally:
+        with mgr.lock:
+            mgr.jobs.pop(failed.config, None)
 
 
 def test_diverging_learning_rate_from_the_url_is_explained():

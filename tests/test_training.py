@@ -6,8 +6,8 @@ import torch
 
 from core.data import Digits, load_digits
 from core.errors import LabError
-from core.training import (BatchRecord, DoneRecord, EpochRecord, TrainConfig, bucket_means, preset_configs,
-                           run_to_end, train)
+from core.training import (BatchRecord, DoneRecord, EpochRecord, TrainConfig, bucket_means, evaluate,
+                           preset_configs, run_to_end, train)
 
 
 @pytest.fixture(scope="module")
@@ -66,13 +66,34 @@ def test_cancel_stops_at_next_batch(small):
 
 
 def test_early_stopping_restores_best(small):
-    cfg = TrainConfig(optimizer="sgd", lr=0.5, momentum=0.9, epochs=8, train_size=256, patience=1)
+    """64 digits are memorised within a few epochs, after which the test loss can only rise: it must stop early."""
+    cfg = TrainConfig(optimizer="adam", lr=1e-2, epochs=40, train_size=64, batch_size=16, patience=3, seed=0)
     epochs, done = run_to_end(cfg, small)
-    if done.reason == "early_stop":
-        assert done.best_epoch < done.epochs_run
-        assert epochs[done.best_epoch - 1].best
-    else:
-        assert done.reason in ("finished", "diverged")
+    assert done.reason == "early_stop" and done.best_epoch < done.epochs_run < cfg.epochs
+    assert done.epochs_run - done.best_epoch == cfg.patience and len(epochs) == done.epochs_run
+    best = epochs[done.best_epoch - 1]
+    assert best.best and best.test_loss == min(e.test_loss for e in epochs)
+    assert epochs[-1].test_loss > best.test_loss  # the last weights are worse than the ones kept
+    from core.data import to_model_input
+    loss, acc, _ = evaluate(done.model, to_model_input(small.test_images), small.test_labels)
+    assert loss == pytest.approx(best.test_loss, rel=1e-5) and acc == pytest.approx(best.test_acc)  # best restored
+
+
+def test_normalized_merges_runs_that_train_identically(small):
+    n = len(small.train_labels)
+    adam = TrainConfig(epochs=1, train_size=256)
+    assert adam.normalized(n) == adam  # the defaults are canonical: existing checkpoint names stay valid
+    assert adam.but(momentum=0.5).normalized(n) == adam  # momentum is SGD's only
+    sgd = adam.but(optimizer="sgd", lr=0.01)
+    assert sgd.but(momentum=0.5).normalized(n).momentum == 0.5
+    assert TrainConfig(train_size=4000).normalized(n).train_size == n  # clamped as train() clamps it
+    assert TrainConfig(train_size=100, batch_size=512).normalized(n).batch_size == 100
+    assert TrainConfig(epochs=3, patience=3).normalized(n).patience == 0  # can never stop early
+    assert TrainConfig(epochs=4, patience=3).normalized(n).patience == 3
+    for cfg in (adam.but(momentum=0.5, train_size=10_000), TrainConfig(epochs=2, patience=5, batch_size=999)):
+        losses = [[r.loss for r in train(c, small) if isinstance(r, BatchRecord)] for c in (cfg, cfg.normalized(n))]
+        assert losses[0] == losses[1]  # the very same training
+    assert adam.but(momentum=0.5).normalized(n).normalized(n) == adam.normalized(n)
 
 
 @pytest.mark.parametrize("mistake", ["no_zero_grad", "optimizer_in_loop", "softmax_before_loss"])

@@ -54,8 +54,14 @@ def test_queue_and_cancel_through_processes(small, pool):
     assert mgr.view(short).status == "queued" and mgr.view(short).queue_position == 1
     for cfg in long:
         mgr.cancel(cfg)
+    assert all(mgr.view(cfg).status == "cancelled" for cfg in long)  # at once, before the processes notice
+    assert mgr.view(short).status in ("queued", "running")
     assert wait(mgr, short).status == "done"
-    assert all(mgr.get(cfg) is None for cfg in long)  # cancelled runs are forgotten
+    fresh = [mgr.submit(cfg) for cfg in long]  # Start after Stop: fresh runs that do train
+    assert all(job.status in ("queued", "running") for job in fresh)
+    for job in fresh:
+        mgr.cancel(job.config)
+        job.thread.join(30)
 
 
 def test_killed_process_fails_the_run_and_is_replaced(small, pool):
@@ -69,8 +75,19 @@ def test_killed_process_fails_the_run_and_is_replaced(small, pool):
     assert len(busy) == 1
     busy[0].process.kill()
     view = wait(mgr, cfg)
-    assert view.status == "failed" and "training process ended" in view.error
+    assert view.status == "failed" and "training process ended" in view.error  # raw text: the server log only
+    assert view.failure.code == "train.worker_died"
     time.sleep(0.2)
     assert len(pool.workers) == 2 and all(w.process.is_alive() for w in pool.workers)
     again = mgr.submit(cfg.but(epochs=1))
     assert wait(mgr, again.config).status == "done"
+
+
+def test_an_error_inside_the_process_comes_back_as_a_translation_code(small, pool):
+    mgr = JobManager(Digits(small.train_images[:, :5], small.train_labels, small.test_images, small.test_labels,
+                            "broken"), 2, None, pool)  # 5x28 images: LeNet cannot take them
+    cfg = TrainConfig(epochs=1, train_size=64, seed=21)
+    mgr.submit(cfg)
+    view = wait(mgr, cfg)
+    assert view.status == "failed" and view.failure.code == "train.failed" and view.error
+    assert all(isinstance(v, (int, float, str)) for v in view.failure.params.values())
