@@ -12,7 +12,7 @@ from plotly.subplots import make_subplots
 from core.errors import LabError
 from core.training import TrainConfig, bucket_means
 from lab.jobs import JobView, manager
-from lab.ui import lab_error, lang, t
+from lab.ui import error_text, lab_error, lang, t
 
 CORRECT, MISTAKE, THIRD = "#54a24b", "#e45756", "#4c78a8"
 LIVE_REFRESH = 1.0  # seconds between redraws while a run is queued or training
@@ -39,7 +39,7 @@ def status(view: JobView | None) -> str:
         return t("runs.running", epoch=min(len(view.epochs) + 1, view.config.epochs), epochs=view.config.epochs,
                  left="–" if left is None else f"{left:.0f}")
     if view.status == "failed":
-        return t("runs.failed", detail=view.error or "")
+        return t("runs.failed", detail=error_text(view.failure, "errors.train.failed"))  # raw text: server log only
     if view.done is None or view.status == "cancelled":
         return t("runs.cancelled")
     acc = f"{view.epochs[-1].test_acc:.1%}" if view.epochs else "–"

@@ -9,11 +9,12 @@ from core.lenet import ACTIVATIONS, POOLINGS
 from core.training import MISTAKES, EpochRecord, OPTIMIZERS, USUAL_LR, TrainConfig, bucket_means, preset_configs
 from lab import cache
 from lab.jobs import JobView, dataset as digits_of, run_label
-from lab.ui import lang, t, url_choice
+from lab.ui import error_text, lang, t, url_choice, url_number_refused
 
 COLORS = ("#4c78a8", "#f58518", "#54a24b", "#e45756")  # one per run, the same in every chart
 MAX_RUNS = len(COLORS)
 PRESETS = ("activation", "optimizer", "grid", "custom")
+LR_RANGE = (1e-6, 1e6)  # what the number boxes take: 1e6 is allowed, to show a diverging run
 FIXED_BY_PRESET = {"activation": {"activation"}, "optimizer": {"optimizer", "lr", "momentum"},
                    "grid": {"activation", "optimizer", "lr", "momentum"}}
 CUSTOM_DEFAULTS = (("relu", "adam"), ("tanh", "adam"), ("relu", "sgd"), ("tanh", "sgd"))  # starts as the 2x2
@@ -50,7 +51,8 @@ def shared_controls(fixed: set[str]) -> TrainConfig:
         st.markdown(f"**{t('training.group_optimizer')}**")
         opt = _choice("training.optimizer", OPTIMIZERS, "tr_opt", "adam", prefix="training.opt_",
                       disabled=off["optimizer"], help=note if off["optimizer"] else None)
-        lr = st.number_input(t("training.lr"), min_value=1e-6, max_value=1e6, value=1e-3, step=1e-4,
+        url_number_refused("tr_lr", LR_RANGE[0], LR_RANGE[1])
+        lr = st.number_input(t("training.lr"), min_value=LR_RANGE[0], max_value=LR_RANGE[1], value=1e-3, step=1e-4,
                              format="%g", key="tr_lr", bind="query-params", disabled=off["lr"],
                              help=note if off["lr"] else t("training.lr_help", usual=USUAL_LR[opt]))
         momentum = st.slider(t("training.momentum"), 0.0, 0.99, 0.9, 0.01, key="tr_mom", bind="query-params",
@@ -96,7 +98,9 @@ def custom_runs(base: TrainConfig) -> list[TrainConfig]:
             act = _choice("training.activation", list(ACTIVATIONS), f"tr_r{i + 1}_act", act0, prefix="training.act_")
         with cols[2]:
             opt = _choice("training.optimizer", OPTIMIZERS, f"tr_r{i + 1}_opt", opt0, prefix="training.opt_")
-        lr = cols[3].number_input(t("training.lr"), min_value=1e-6, max_value=1e6, value=USUAL_LR[opt0],
+        with cols[3]:
+            url_number_refused(f"tr_r{i + 1}_lr", LR_RANGE[0], LR_RANGE[1])
+        lr = cols[3].number_input(t("training.lr"), min_value=LR_RANGE[0], max_value=LR_RANGE[1], value=USUAL_LR[opt0],
                                   step=1e-4, format="%g", key=f"tr_r{i + 1}_lr", bind="query-params")
         seed = cols[4].number_input(t("training.seed"), 0, 9999, base.seed, key=f"tr_r{i + 1}_seed",
                                     bind="query-params")
@@ -146,9 +150,7 @@ def status_text(view: JobView | None) -> str:
         return t("training.status_running", epoch=epoch, epochs=view.config.epochs,
                  speed=f"{speed:,.0f}" if speed else "–", left=_seconds(view.eta_seconds))
     if view.status == "failed":  # the translated reason; the raw exception text stays in the server log
-        failure = view.failure
-        detail = t(f"errors.{failure.code}", **failure.params) if failure is not None else t("errors.train.failed")
-        return t("training.status_failed", detail=detail)
+        return t("training.status_failed", detail=error_text(view.failure, "errors.train.failed"))
     if view.status == "cancelled" or view.done is None:
         return t("training.status_cancelled")
     held = held_epoch(view)

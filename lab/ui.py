@@ -54,6 +54,21 @@ def url_choice(widget, label: str, options: Sequence[T], key: str, default: T | 
     return value
 
 
+def url_number_refused(key: str, low: float, high: float) -> None:
+    """Say so when a link asks for a number this widget cannot take (Streamlit drops it without a word).
+
+    Call it just before the number widget bound to ?key=; the note stays while the refused value is in the URL."""
+    raw = st.query_params.get(key)
+    if raw is None:
+        return
+    try:
+        ok = low <= float(raw) <= high  # False for NaN too
+    except ValueError:
+        ok = False
+    if not ok:
+        st.warning(t("app.url_refused", value=raw, low=f"{low:g}", high=f"{high:g}"), icon=":material/link_off:")
+
+
 def language_switch() -> None:
     """The 简体中文 / English switch; ?lang=zh or ?lang=en in a link chooses the language."""
     if "lang" not in st.session_state and st.query_params.get("lang") not in LANGUAGES:
@@ -104,6 +119,12 @@ def code_panel(code: str) -> None:
 def error(key: str, **fmt: object) -> None:
     """A translated error box, for bad input. Never a traceback."""
     st.error(t(key, **fmt), icon=":material/error:")
+
+
+def error_text(exc: Exception | None, fallback: str) -> str:
+    """A LabError's message in the session's language; `fallback` (a key) when there is no code to translate."""
+    code = getattr(exc, "code", None)
+    return t(f"errors.{code}", **getattr(exc, "params", {})) if code else t(fallback)
 
 
 def lab_error(exc: Exception) -> None:
