@@ -77,18 +77,11 @@ h, w = rgb.shape[:2]
 for key, top in (("it_row", h - 1), ("it_col", w - 1)):
     if st.session_state.get(key, 0) > top:  # a smaller picture than the last one
         st.session_state[key] = top
-
-
-def start(key: str, value: int) -> dict[str, int]:
-    """The slider's default only while Session State has no value of its own (else Streamlit warns on the page)."""
-    return {} if key in st.session_state else {"value": value}
-
-
 cols = st.columns([1, 1, 2])
-row = cols[0].slider(t("image_tensor.row"), 0, max(h - 1, 1), **start("it_row", min(18, h - 1)), key="it_row",
-                     bind="query-params", disabled=h == 1)
-col = cols[1].slider(t("image_tensor.col"), 0, max(w - 1, 1), **start("it_col", min(6, w - 1)), key="it_col",
-                     bind="query-params", disabled=w == 1)
+row = cols[0].slider(t("image_tensor.row"), 0, max(h - 1, 1), min(18, h - 1), key="it_row", bind="query-params",
+                     disabled=h == 1)
+col = cols[1].slider(t("image_tensor.col"), 0, max(w - 1, 1), min(6, w - 1), key="it_col", bind="query-params",
+                     disabled=w == 1)
 hwc_px, chw_px = pixel_both_ways(rgb, row, col)
 chw = to_tensor(rgb)
 with cols[2]:
