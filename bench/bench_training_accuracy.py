@@ -22,24 +22,35 @@ from core.training import TrainConfig, run_to_end  # noqa: E402
 TARGET = 0.96
 
 
-def run(seeds: tuple[int, ...] = (0, 1, 2), epochs: int = 10) -> dict[str, object]:
-    """Final and best held-out accuracy per seed; 'meets_96' is True only if every seed's final accuracy does."""
+def run(seeds: tuple[int, ...] = (0, 1, 2), epochs: int = 10, patience: int = 2) -> dict[str, object]:
+    """Per seed: the accuracy after each of 10 epochs (first epoch at 96%, final, best) and, as the training page
+    runs it with early stopping, the accuracy of the weights it keeps. 'meets_96' is the issue's target: every
+    seed reaches 96% within 10 epochs; 'final_epoch_all_96' is the stricter reading (the 10th epoch itself)."""
     data = load_digits()
     out: dict[str, object] = {"test_digits": len(data.test_labels), "train_digits": len(data.train_labels)}
-    finals = []
+    finals, reached, kept = [], [], []
     for seed in seeds:
         started = time.perf_counter()
-        epochs_run, done = run_to_end(TrainConfig(activation="relu", optimizer="adam", lr=1e-3, epochs=epochs,
-                                                  seed=seed), data)
+        config = TrainConfig(activation="relu", optimizer="adam", lr=1e-3, epochs=epochs, seed=seed)
+        epochs_run, done = run_to_end(config, data)
+        assert done.reason == "finished"
+        first = next((e.epoch for e in epochs_run if e.test_acc >= TARGET), None)
         finals.append(epochs_run[-1].test_acc)
+        reached.append(first is not None)
         out[f"seed{seed}_final_test_acc"] = epochs_run[-1].test_acc
         out[f"seed{seed}_best_test_acc"] = max(e.test_acc for e in epochs_run)
-        out[f"seed{seed}_first_epoch_reaching_96"] = next((e.epoch for e in epochs_run if e.test_acc >= TARGET), "never")
+        out[f"seed{seed}_first_epoch_reaching_96"] = first if first is not None else "never"
         out[f"seed{seed}_seconds"] = round(time.perf_counter() - started, 2)
-        assert done.reason == "finished"
+        stopped, done = run_to_end(config.but(patience=patience), data)  # what the page keeps with early stopping
+        held = next(e for e in stopped if e.epoch == done.best_epoch)
+        kept.append(held.test_acc)
+        out[f"seed{seed}_patience{patience}_kept_epoch"] = done.best_epoch
+        out[f"seed{seed}_patience{patience}_kept_test_acc"] = held.test_acc
     out["mean_final_test_acc"] = statistics.mean(finals)
     out["min_final_test_acc"] = min(finals)
-    out["meets_96"] = min(finals) >= TARGET
+    out[f"min_kept_test_acc_patience{patience}"] = min(kept)
+    out["meets_96"] = all(reached)
+    out["final_epoch_all_96"] = min(finals) >= TARGET
     return out
 
 

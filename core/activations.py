@@ -9,6 +9,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from core.errors import LabError
+from core.seeding import seeded
 
 
 @dataclass(frozen=True)
@@ -114,8 +115,7 @@ def deep_stack(name: str, depth: int, in_features: int = 784, width: int = 64, i
     gain_name = name if name in ("tanh", "sigmoid", "relu", "leaky_relu") else "relu"  # gelu/elu/silu: ReLU-like
     gain = nn.init.calculate_gain(gain_name, params.get("negative_slope", 0.01))
     layers: list[nn.Module] = []
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         for i in range(depth):
             lin = nn.Linear(in_features if i == 0 else width, width)
             if init == "scaled":  # Xavier/Glorot with the activation's gain, zero bias

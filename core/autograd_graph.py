@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from core.errors import LabError
+from core.seeding import seeded
 
 SECOND_PASS = ("retain_graph", "forward_again", "neither")  # how a second backward() can (or cannot) run
 MAX_CALLS = 10
@@ -31,8 +32,7 @@ class NotesExample:
 
 def _leaves(seed: int, x_requires_grad: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """x, y, w, b exactly as the notes make them after torch.manual_seed(seed) (the global generator is restored)."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         x = torch.ones(5, requires_grad=x_requires_grad)
         y = torch.zeros(3)
         w = torch.randn(5, 3, requires_grad=True)
@@ -232,8 +232,7 @@ def freeze_step(frozen: tuple[str, ...], seed: int = 0, lr: float = 0.1) -> Free
     model = build_lenet(seed=seed)
     for name in frozen:
         getattr(model, name).requires_grad_(False)  # the same as p.requires_grad = False for each parameter
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         x, labels = torch.randn(8, 1, 28, 28), torch.randint(0, 10, (8,))  # (8, 1, 28, 28), (8,)
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)  # given every parameter, frozen or not

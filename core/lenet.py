@@ -6,6 +6,7 @@ from typing import Callable
 
 import torch
 import torch.nn as nn
+from core.seeding import seeded
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "tanh": nn.Tanh,  # the original LeNet-5 squashing function
@@ -100,8 +101,7 @@ class LeNet5(nn.Module):
 
 def build_lenet(config: LeNetConfig = LeNetConfig(), seed: int = 0) -> LeNet5:
     """A freshly initialised LeNet-5; the same seed gives the same weights."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         return LeNet5(config, seed)
 
 

@@ -8,6 +8,7 @@ import torch
 import torch.nn as nn
 
 from core.errors import LabError
+from core.seeding import seeded
 
 MODES = ("train", "eval")
 
@@ -62,8 +63,7 @@ def repeat_forward(x: torch.Tensor, mode: str, repeats: int = 5, dropout: float 
     _check(dropout, momentum, repeats)
     if mode == "train" and len(x) < 2:
         raise LabError("modes.batch_of_one")
-    with torch.random.fork_rng(devices=[]), torch.no_grad():
-        torch.manual_seed(seed)
+    with seeded(seed), torch.no_grad():
         model = ModeNet(dropout, momentum).train(mode == "train")
         means, outs = [model.bn.running_mean.clone()], []
         for _ in range(repeats):
@@ -89,8 +89,7 @@ def running_stats(batches: list[torch.Tensor], eval_steps: int = 3, momentum: fl
     if not batches:
         raise LabError("modes.bad_repeats", repeats=0)
     seen: list[torch.Tensor] = []
-    with torch.random.fork_rng(devices=[]), torch.no_grad():
-        torch.manual_seed(seed)
+    with seeded(seed), torch.no_grad():
         model = ModeNet(0.0, momentum)
         hook = model.bn.register_forward_pre_hook(lambda _m, args: seen.append(args[0].mean((0, 2, 3))))
         means, variances = [model.bn.running_mean.clone()], [model.bn.running_var.clone()]

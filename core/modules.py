@@ -8,6 +8,7 @@ import torch
 import torch.nn as nn
 
 from core.errors import LabError
+from core.seeding import seeded
 
 MAX_BATCH = 64  # the page's N control: enough rows to see softmax per row, small enough to list them
 FEATURE_MAPS: dict[str, tuple[int, int, int]] = {"lenet": (16, 5, 5), "notes": (64, 7, 7)}  # (C, H, W) before Flatten
@@ -58,8 +59,7 @@ def network_and_input(seed: int, n: int) -> tuple[NeuralNetwork, torch.Tensor]:
     """torch.manual_seed(seed), then NeuralNetwork() and X = torch.rand(n, 28, 28); the global generator is restored."""
     if not 1 <= n <= MAX_BATCH:
         raise LabError("build.bad_batch", n=n, most=MAX_BATCH)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         model = NeuralNetwork()
         x = torch.rand(n, 28, 28)  # (N, 28, 28) pixels in [0, 1)
     return model, x
@@ -153,8 +153,7 @@ def flatten_demo(feature_map: str, batch: int = 1, seed: int = 0) -> FlattenDemo
     if feature_map not in FEATURE_MAPS:
         raise LabError("build.bad_map", name=feature_map)
     c, h, w = FEATURE_MAPS[feature_map]
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         x = torch.randn(batch, c, h, w)  # (B, C, H, W)
         head = nn.Linear(c * h * w, CLASSES)
         small_head = nn.Linear(c, CLASSES)

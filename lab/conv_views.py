@@ -125,7 +125,7 @@ def position(key_row: str, key_col: str, h: int, w: int, labels: tuple[str, str]
 
     `default` is the sliders' own default, so a link leaves it out of the address and still means the same cell."""
     for key, n in ((key_row, h), (key_col, w)):
-        if key in st.session_state:
+        if key in st.session_state and not 0 <= int(st.session_state[key]) <= n - 1:  # write only to clamp
             st.session_state[key] = min(max(int(st.session_state[key]), 0), n - 1)
     c1, c2 = where.columns(2)
     row = c1.slider(labels[0], 0, max(h - 1, 1), min(default[0], h - 1), key=key_row, bind="query-params",
