@@ -229,16 +229,18 @@ def run(sessions: int = 20, rounds: int = 5, trainings: int = 2, close_cycles: i
             result["trainings"] = trainings
             result["trainings_running_at_start"] = at_start.count("running")
             measure_started = time.perf_counter()
+            cpu_started = sum(proc.cpu_times()[:2])  # the server process itself (user + system), not its workers
             base = [len(c.latencies()) for c in clocks]
             timeouts = 0
             for r in range(rounds):
                 for tab in tabs:
                     slider = tab.locator("[data-testid='stSlider'] input[type='range']").first
                     slider.focus()
-                    slider.press("ArrowRight")
+                    slider.press("ArrowRight" if r % 2 == 0 else "ArrowLeft")  # back and forth: never stuck at max
                 left = max(5.0, min(60.0, deadline - time.time()))
                 timeouts += not wait_reruns(tabs[0], clocks, [b + r + 1 for b in base], timeout=left)
             result["measure_seconds"] = time.perf_counter() - measure_started
+            server_cpu = sum(proc.cpu_times()[:2]) - cpu_started
             at_end = [run_state(t) for t in train_tabs]
             result["trainings_running_at_end"] = at_end.count("running")
             result["training_states_start_end"] = f"{','.join(at_start) or '-'} -> {','.join(at_end) or '-'}"
@@ -247,6 +249,7 @@ def run(sessions: int = 20, rounds: int = 5, trainings: int = 2, close_cycles: i
             result["slider_samples"] = len(lat)
             result["slider_expected"] = sessions * rounds
             result["slider_timeouts"] = timeouts
+            result["server_cpu_s_per_rerun"] = server_cpu / len(lat) if lat else float("nan")  # for sizing
             result["slider_p50_s"] = statistics.median(lat) if lat else float("nan")
             result["slider_p95_s"] = statistics.quantiles(lat, n=20)[-1] if len(lat) >= 20 else max(lat, default=float("nan"))
             result["memory_with_sessions_mb"], result["threads_with_sessions"] = server_stats(proc)
