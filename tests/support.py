@@ -77,3 +77,14 @@ def assert_no_exception(tab) -> None:
     """No exception element and no traceback text on the page."""
     assert tab.locator("[data-testid='stException']").count() == 0
     assert "Traceback" not in tab.inner_text("body")
+
+
+def crashing_save(real_save, keep_bytes: int, error: Exception):
+    """A stand-in for torch.save that writes the file, cuts it to `keep_bytes` and raises `error`: a crash
+    (disk full, power cut) in the middle of saving a checkpoint."""
+    def save(obj, fh, *args, **kwargs):
+        real_save(obj, fh, *args, **kwargs)
+        fh.seek(0)
+        fh.truncate(keep_bytes)
+        raise error
+    return save

@@ -13,6 +13,7 @@ from core.data import Digits, load_digits
 from core.errors import LabError
 from core.lenet import LeNetConfig, build_lenet
 from core.training import TrainConfig, run_to_end
+from support import crashing_save
 
 MARKER = Path("/tmp/lenet-malicious-marker")
 
@@ -177,15 +178,7 @@ def test_crash_while_overwriting_leaves_the_previous_checkpoint_loadable(tmp_pat
     fp = data_fingerprint(small)
     path = save_checkpoint(tmp_path, ckpt, fp)
     before = path.read_bytes()
-    real_save = torch.save
-
-    def half_then_crash(obj, fh, *args, **kwargs):
-        real_save(obj, fh, *args, **kwargs)
-        fh.seek(0)
-        fh.truncate(len(before) // 2)
-        raise OSError("disk full")
-
-    monkeypatch.setattr(module.torch, "save", half_then_crash)
+    monkeypatch.setattr(module.torch, "save", crashing_save(torch.save, len(before) // 2, OSError("disk full")))
     with pytest.raises(OSError):
         save_checkpoint(tmp_path, ckpt, fp)
     assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == [path.name]

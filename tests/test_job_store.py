@@ -15,6 +15,7 @@ from core.training import TrainConfig
 from lab import cache, jobs
 from lab.checkpoints import CheckpointStore
 from lab.jobs import JobManager, run_label
+from support import crashing_save
 
 CFG = TrainConfig(epochs=1, train_size=128, batch_size=64)
 MARKER = Path("/tmp/lenet-job-store-malicious-marker")
@@ -148,15 +149,7 @@ def test_crash_in_the_middle_of_a_save_keeps_the_previous_checkpoint(tmp_path, s
     good = wait(first, CFG)
     path = tmp_path / file_name(good.key)
     before = path.read_bytes()
-    real_save = torch.save
-
-    def half_then_crash(obj, fh, *args, **kwargs):
-        real_save(obj, fh, *args, **kwargs)
-        fh.seek(0)
-        fh.truncate(len(before) // 2)
-        raise RuntimeError("power cut")
-
-    monkeypatch.setattr(ckpt_module.torch, "save", half_then_crash)
+    monkeypatch.setattr(ckpt_module.torch, "save", crashing_save(torch.save, len(before) // 2, RuntimeError("power cut")))
     again = JobManager(small, 1, CheckpointStore(tmp_path))
     again.jobs.clear()
     again.submit(CFG.but(seed=9))  # another run crashes while saving
@@ -168,7 +161,7 @@ def test_crash_in_the_middle_of_a_save_keeps_the_previous_checkpoint(tmp_path, s
     assert info.value.code == "checkpoint.save_failed" and again.store.writable
     assert path.read_bytes() == before and again.store.load(CFG, fp).losses == good.losses  # untouched, loadable
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no half-written temporary file left
-    monkeypatch.setattr(ckpt_module.torch, "save", real_save)
+    monkeypatch.undo()  # torch.save works again
     restarted = JobManager(small, 1, CheckpointStore(tmp_path))
     assert restarted.view(CFG).from_disk and restarted.view(CFG.but(seed=9)) is None
 

@@ -14,7 +14,6 @@ from core.errors import LabError
 from core.i18n import load_catalog, translate
 from core.images import safe_name
 from core.training import TrainConfig
-from lab import jobs, settings
 
 TRAINING = "app_pages/training.py"
 IMAGE = "app_pages/image_tensor.py"
@@ -23,16 +22,7 @@ HAN = re.compile(r"[\u4e00-\u9fff]")
 CATALOGS = {lang: load_catalog(lang) for lang in ("en", "zh")}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def fresh_manager(tmp_path_factory):
-    """A job manager of our own, saving into a temporary folder (never the repository's cache)."""
-    old = settings.CACHE_DIR
-    settings.CACHE_DIR = tmp_path_factory.mktemp("checkpoints")
-    jobs.manager.clear()
-    yield
-    jobs.stop_all()
-    settings.CACHE_DIR = old
-    jobs.manager.clear()
+pytestmark = pytest.mark.usefixtures("fresh_manager")  # a job manager of our own (conftest)
 
 
 def expected(lang: str, code: str, **params) -> str:

@@ -10,7 +10,7 @@ import pytest
 from conftest import page_text, run_app
 from core.evaluation import confusion_matrix, per_class_accuracy, predict
 from core.training import TrainConfig
-from lab import cache, jobs, settings
+from lab import cache, jobs
 
 PAGE = "app_pages/model_inspect.py"
 HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -25,15 +25,7 @@ def values(v) -> list:
     return list(v)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def fresh_manager(tmp_path_factory):
-    old = settings.CACHE_DIR
-    settings.CACHE_DIR = tmp_path_factory.mktemp("checkpoints")
-    jobs.manager.clear()
-    yield
-    jobs.stop_all()
-    settings.CACHE_DIR = old
-    jobs.manager.clear()
+pytestmark = pytest.mark.usefixtures("fresh_manager")  # a job manager of our own (conftest)
 
 
 @pytest.fixture(scope="module")

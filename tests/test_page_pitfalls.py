@@ -9,23 +9,14 @@ import pytest
 from conftest import page_text, run_app
 from core.data import load_digits
 from core.pitfalls import BASE, PITFALLS, grad_norms, pitfall_pair, repeated_test, softmax_loss_floor
-from lab import jobs, settings
+from lab import jobs
 
 PAGE = "app_pages/pitfalls.py"
 TINY = {"pf_epochs": 1, "pf_n": 500}
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def fresh_manager(tmp_path_factory):
-    """A job manager of our own, saving into a temporary folder (never the repository's cache)."""
-    old = settings.CACHE_DIR
-    settings.CACHE_DIR = tmp_path_factory.mktemp("checkpoints")
-    jobs.manager.clear()
-    yield
-    jobs.stop_all()
-    settings.CACHE_DIR = old
-    jobs.manager.clear()
+pytestmark = pytest.mark.usefixtures("fresh_manager")  # a job manager of our own (conftest)
 
 
 @pytest.fixture(scope="module")

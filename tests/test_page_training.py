@@ -17,16 +17,7 @@ TINY = {"tr_mode": "single", "tr_n": 100, "tr_ep": 1}
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def fresh_manager(tmp_path_factory):
-    """A job manager of our own, saving into a temporary folder (never the repository's cache)."""
-    old = settings.CACHE_DIR
-    settings.CACHE_DIR = tmp_path_factory.mktemp("checkpoints")
-    jobs.manager.clear()
-    yield
-    jobs.stop_all()
-    settings.CACHE_DIR = old
-    jobs.manager.clear()
+pytestmark = pytest.mark.usefixtures("fresh_manager")  # a job manager of our own (conftest)
 
 
 def wait_done(config: TrainConfig, timeout: float = 60):
