@@ -51,6 +51,7 @@ def live(was_active: bool) -> None:
     if not was_active and panels.state_of(now) != before:
         st.rerun()  # another student started (or finished) one of these runs: redraw all, then follow it live
     panels.progress_panel(configs, now, [mgr.problem(c) if v is None else None for c, v in zip(configs, now)])
+    panels.server_runs(mgr, now)
     st.plotly_chart(panels.curves_figure(configs, now, show_batches), width="stretch")
     if was_active and not any(v is not None and v.active for v in now):
         st.rerun()  # all finished: one full redraw shows the results and stops the polling

@@ -299,6 +299,12 @@ class JobManager:
         jobs.sort(key=lambda j: j.stamp, reverse=True)
         return [j.view() for j in jobs[:limit]]
 
+    def active(self) -> list[JobView]:
+        """Every run training or waiting on this server, the oldest first (whoever started it)."""
+        with self.lock:
+            jobs = sorted((j for j in self.jobs.values() if j.status in ("queued", "running")), key=lambda j: j.stamp)
+        return [self._view_of(j) for j in jobs]
+
     def cancel(self, config: TrainConfig) -> None:
         """Stop a run (the explicit Stop button): at once restartable (the next submit starts it afresh), and out
         of the queue, so the runs behind it move up. Its worker stops at the next batch."""

@@ -188,6 +188,23 @@ def progress_panel(configs: list[TrainConfig], views: list[JobView | None],
                        icon=":material/warning:")
 
 
+def server_runs(mgr, shown: list[JobView | None]) -> None:
+    """The runs training or waiting on this server that the controls do not show (started by another student, or
+    before a control moved): each with its status and a Stop button, so a run is never out of reach."""
+    here = {v.key for v in shown if v is not None}
+    others = [v for v in mgr.active() if v.key not in here]
+    if not others:
+        return
+    with st.expander(t("training.server_runs", n=len(others)), icon=":material/dns:"):
+        for view in others:
+            label, status, stop = st.columns([3, 3, 1], vertical_alignment="center")
+            label.code(run_label(view.config), language=None)
+            status.caption(status_text(view))
+            if stop.button(t("training.stop"), key=f"tr_stop_{view.key}", icon=":material/stop:"):
+                mgr.cancel(view.config)
+                st.rerun()
+
+
 def state_of(views: list[JobView | None]) -> tuple:
     """What the curves depend on, per run: enough to tell two moments of a run apart."""
     return tuple(None if v is None else (v.key, v.status, v.steps_done, len(v.epochs), v.done is not None)

@@ -37,6 +37,13 @@ def run_app(lang: str = "en", page: str | None = None, params: dict[str, object]
     return at
 
 
+def translated(lang: str, key: str, **fmt: object) -> str:
+    """What the app shows for a catalog key in a language (English as the fallback, like the app)."""
+    from core.i18n import load_catalog, translate
+
+    return translate(load_catalog(lang), key, load_catalog("en"), **fmt)
+
+
 def page_text(at) -> str:
     """All the visible text of an AppTest run, for language checks."""
     parts = []

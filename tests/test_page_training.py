@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import page_text, run_app
+from conftest import page_text, run_app, translated
 from core.training import TrainConfig
 from lab import jobs, settings
 
@@ -110,6 +110,25 @@ def test_stop_button_cancels():
     job.thread.join(30)
     again.thread.join(30)
     assert job.done is None or job.done.reason == "cancelled"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_run_out_of_view_is_listed_and_can_still_be_stopped(lang):
+    """Start, then change a setting: the controls now show another run, but the first one is listed with Stop."""
+    config = TrainConfig(train_size=4000, epochs=30, seed=40 + (lang == "zh"))
+    at = run_app(lang, page=PAGE, params={**TINY, "tr_n": 4000, "tr_ep": 30, "tr_seed": config.seed})
+    at.button(key="tr_start").click().run()
+    job = jobs.manager().get(config)
+    at.number_input(key="tr_seed").set_value(config.seed + 10).run()  # the controls now describe an unstarted run
+    assert not at.exception
+    title = translated(lang, "training.server_runs", n=1)
+    assert title in [e.label for e in at.expander]
+    stop = [b for b in at.button if (b.key or "").startswith("tr_stop_")]
+    assert [b.key for b in stop] == [f"tr_stop_{job.key}"]
+    stop[0].click().run()
+    assert job.status == "cancelled" and not at.exception
+    assert title not in [e.label for e in at.expander]  # nothing else trains: the list is gone
+    job.thread.join(30)
 
 
 @pytest.mark.parametrize("lang, code, words", [("en", "train.out_of_memory", "ran out of memory"),
@@ -256,3 +275,4 @@ def test_early_stopping_is_marked_on_the_curves():
     assert {s["x0"] for s in fig["layout"]["shapes"]} == {view.done.epochs_run}
     assert any(a["text"] == "early stop" for a in fig["layout"]["annotations"])
     assert list(at.dataframe[0].value["Test accuracy"]) == [f"{best.test_acc:.1%}"]  # the weights kept
+
