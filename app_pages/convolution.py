@@ -96,13 +96,19 @@ if picture is not None:
 channels = image.shape[0] if image is not None and image.dim() == 3 else 1
 
 # 2. the kernel (C, kh, kw) and bias
-bias = None
+bias, per_channel = None, False
 with col_k:
     if kname == "grid":
         k1, k2 = st.columns(2)
         kh = k1.number_input(t("conv.k_rows"), 1, 7, 3, key="conv_kh", bind="query-params")
         kw = k2.number_input(t("conv.k_cols"), 1, 7, 3, key="conv_kw", bind="query-params")
-        kernel2d = cv.url_grid(t("conv.kgrid_help"), "conv_kgrid", KERNELS["vertical"], int(kh), int(kw))
+        per_channel = channels > 1 and st.toggle(t("conv.per_channel"), False, key="conv_kper", bind="query-params",
+                                                 help=t("conv.per_channel_help"))
+        if per_channel:  # one grid per colour channel: three different slices of one kernel
+            kernel = torch.stack([cv.url_grid(t("conv.kgrid_channel", channel=n), f"conv_kgrid_{n.lower()}",
+                                              KERNELS["vertical"], int(kh), int(kw)) for n in "RGB"])  # (3, kh, kw)
+        else:
+            kernel2d = cv.url_grid(t("conv.kgrid_help"), "conv_kgrid", KERNELS["vertical"], int(kh), int(kw))
     elif kname == "lenet":
         k1, k2 = st.columns(2)
         label = url_choice(k1.selectbox, t("conv.model"), list(trained), key="conv_model")
@@ -112,7 +118,9 @@ with col_k:
         st.caption(t("conv.lenet_note", label=label))
     else:
         kernel2d = KERNELS[kname]
-    if channels > 1:
+    if per_channel:
+        st.caption(t("conv.rgb_kernel_own"))
+    elif channels > 1:
         st.caption(t("conv.rgb_kernel"))
         weights = [w.number_input(t(f"conv.weight_{n}"), -5.0, 5.0, 1.0, 0.5, key=f"conv_w{n}", bind="query-params")
                    for w, n in zip(st.columns(3), "rgb")]

@@ -190,3 +190,22 @@ def test_code_panel_reproduces_the_output():
     image = to_unit(colour_digit(cache.digits().test_images[0]))
     kernel = torch.stack([NOTES_KERNEL, NOTES_KERNEL * 0.5, NOTES_KERNEL])
     torch.testing.assert_close(namespace["result"], conv_trace(image, kernel, padding=2, stride=2).output)
+
+
+def test_each_colour_channel_can_have_its_own_kernel_slice():
+    lang = "en"  # AppTest cannot rerun this page's translated selectboxes in Chinese (the browser can)
+    slices = {"r": "1,0;0,0", "g": "0,2;0,0", "b": "0,0;-1,3"}
+    at = run_app(lang, PAGE, params={"conv_src": "colour", "conv_digit": 5, "conv_kernel": "grid", "conv_kh": 2,
+                                      "conv_kw": 2, "conv_kper": True, **{f"conv_kgrid_{c}": v for c, v in slices.items()}})
+    at.slider(key="conv_row").set_value(12).run()
+    at.slider(key="conv_col").set_value(10).run()
+    assert not at.exception
+    image = to_unit(colour_digit(cache.digits().test_images[5]))  # (3, 28, 28)
+    kernel = torch.tensor([[[1.0, 0.0], [0.0, 0.0]], [[0.0, 2.0], [0.0, 0.0]], [[0.0, 0.0], [-1.0, 3.0]]])
+    want = F.conv2d(image[None], kernel[None])[0, 0]  # torch itself, one output map from three slices
+    trace = conv_trace(image, kernel)
+    torch.testing.assert_close(trace.output, want)
+    step = trace.step(12, 10)
+    names = ("Sum of {}" if lang == "en" else "{} 通道之和")
+    assert {m.label: m.value for m in at.metric} == {names.format(n): fmt(float(v)) for n, v in zip("RGB", step.channel_sums)}
+    assert not any(n.key and n.key.startswith("conv_w") for n in at.number_input)  # no per-channel weights then
