@@ -4,7 +4,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from core.errors import LabError
-from core.losses import (MAX_CLASSES, batch_cross_entropy, cross_entropy_breakdown, double_softmax, label_formats,
+from core.losses import (MAX_CLASSES, ce_vs_mse, batch_cross_entropy, cross_entropy_breakdown, double_softmax, label_formats,
                          naive_cross_entropy, naive_softmax, parse_logits, softmax_breakdown, torch_reference_batch, torch_reference_loss)
 from lab.snippets.losses import batch_code, cross_entropy_code
 from lab.ui import code_panel, explain, lab_error, t
@@ -92,7 +92,7 @@ code_panel(batch_code(BATCH, BATCH_LABELS))
 
 # pitfalls, measured live
 st.subheader(t("sm.pitfalls"))
-tab1, tab2, tab3 = st.tabs([t("sm.pit_double"), t("sm.pit_overflow"), t("sm.pit_onehot")])
+tab1, tab2, tab3, tab4 = st.tabs([t("sm.pit_double"), t("sm.pit_overflow"), t("sm.pit_onehot"), t("sm.pit_mse")])
 with tab1:
     explain("sm.pit_double_intro")
     if ce is None:
@@ -124,3 +124,23 @@ with tab3:
     st.markdown(t("sm.onehot_result", idx=f"{f.with_indices:.4f}", hot=f"{f.with_one_hot_float:.4f}"))
     if f.one_hot_long_error:
         st.code(f"RuntimeError: {f.one_hot_long_error}", language=None)
+with tab4:
+    explain("sm.pit_mse_intro")
+    logits, target = (ce.softmax.logits, ce.target) if ce else (parse_logits(EXAMPLES["course"]), 0)
+    sweep = ce_vs_mse(logits, target)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=[t("sm.mse_losses"), t("sm.mse_grads")])
+    for name, loss, grad, color in (("CrossEntropyLoss", sweep.ce, sweep.ce_grad, "#4c78a8"),
+                                    ("MSELoss(softmax, one-hot)", sweep.mse, sweep.mse_grad, "#e45756")):
+        x = sweep.true_logit.tolist()
+        fig.add_scatter(x=x, y=loss.tolist(), name=name, line_color=color, row=1, col=1)
+        fig.add_scatter(x=x, y=grad.abs().clamp_min(1e-12).tolist(), name=name, line_color=color, showlegend=False,
+                        row=1, col=2)
+    for col in (1, 2):
+        fig.add_vline(x=float(logits[target]), line_dash="dot", line_color="gray", row=1, col=col)
+    fig.update_yaxes(type="log", row=1, col=2)
+    fig.update_xaxes(title_text=t("sm.mse_axis", target=target))
+    fig.update_layout(height=330, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.3))
+    st.plotly_chart(fig, width="stretch")
+    wrong = 0  # the left end of the sweep: the true class's logit at -10, the model confidently wrong
+    st.markdown(t("sm.mse_result", p=f"{float(sweep.p_true[wrong]):.2e}", ce=f"{float(sweep.ce_grad[wrong]):.4f}",
+                  mse=f"{float(sweep.mse_grad[wrong]):.2e}"))

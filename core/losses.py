@@ -221,3 +221,33 @@ def naive_cross_entropy(logits: torch.Tensor | list[float], target: int) -> floa
     _, probs = naive_softmax(logits)
     tgt = _check_target(target, probs.numel())
     return float(-torch.log(probs[tgt]))
+
+
+@dataclass(frozen=True)
+class LossSweep:
+    """Cross-entropy against MSE on the softmax probabilities, while the true class's logit sweeps (others fixed):
+    why classification uses cross-entropy and leaves MSE to regression."""
+
+    true_logit: torch.Tensor  # (K,) the swept logit of the true class
+    p_true: torch.Tensor  # (K,) softmax probability of the true class
+    ce: torch.Tensor  # (K,) F.cross_entropy
+    mse: torch.Tensor  # (K,) F.mse_loss(softmax(z), one_hot), mean over the classes as nn.MSELoss does
+    ce_grad: torch.Tensor  # (K,) d CE / d z_true, by autograd
+    mse_grad: torch.Tensor  # (K,) d MSE / d z_true, by autograd
+
+
+def ce_vs_mse(logits: torch.Tensor | list[float], target: int, low: float = -10.0, high: float = 10.0,
+              points: int = 201) -> LossSweep:
+    """Both losses and their gradients on the true logit, for `points` values of it from low to high."""
+    z0 = _check_logits(logits).flatten().double()
+    tgt = _check_target(target, z0.numel())
+    sweep = torch.linspace(low, high, points, dtype=torch.float64)
+    z = z0.repeat(points, 1)  # (K, C): one row per value of the true logit
+    z[:, tgt] = sweep
+    z.requires_grad_(True)
+    labels = torch.full((points,), tgt)
+    ce = F.cross_entropy(z, labels, reduction="none")  # (K,)
+    mse = F.mse_loss(z.softmax(1), one_hot(labels, z0.numel()).double(), reduction="none").mean(1)  # (K,)
+    (ce_grad,) = torch.autograd.grad(ce.sum(), z)  # rows are independent: the sum's gradient is each row's
+    (mse_grad,) = torch.autograd.grad(mse.sum(), z)
+    return LossSweep(sweep, z.detach().softmax(1)[:, tgt], ce.detach(), mse.detach(), ce_grad[:, tgt], mse_grad[:, tgt])

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.errors import LabError
-from core.losses import (batch_cross_entropy, cross_entropy_breakdown, double_softmax, label_formats,
+from core.losses import (ce_vs_mse, batch_cross_entropy, cross_entropy_breakdown, double_softmax, label_formats,
                          naive_softmax, one_hot, parse_logits, softmax_breakdown)
 
 BATCH = [[1.2, 0.8, 2.1, 0.5], [0.2, 2.5, 0.3, 1.0], [1.5, 0.2, 0.3, 3.1]]
@@ -134,3 +134,23 @@ def test_invalid_input_is_lab_error(bad, code):
     with pytest.raises(LabError) as info:
         bad()
     assert info.value.code == code
+
+
+def test_ce_vs_mse_against_the_formulas():
+    """d CE / d z_t = p_t - 1; d MSE / d z_t = (2 / C) * sum_i (p_i - y_i) * p_i * (delta_it - p_t)."""
+    logits, target = [2.0, 1.0, 0.1], 0
+    sweep = ce_vs_mse(logits, target, -10, 10, 41)
+    z = torch.tensor(logits, dtype=torch.float64).repeat(41, 1)
+    z[:, target] = sweep.true_logit
+    p = z.softmax(1)
+    y = torch.zeros(3, dtype=torch.float64)
+    y[target] = 1.0
+    torch.testing.assert_close(sweep.ce, -p[:, target].log())
+    torch.testing.assert_close(sweep.mse, ((p - y) ** 2).mean(1))
+    torch.testing.assert_close(sweep.ce_grad, p[:, target] - 1)
+    delta = torch.zeros(3, dtype=torch.float64)
+    delta[target] = 1.0
+    want = (2 / 3) * ((p - y) * p * (delta - p[:, target : target + 1])).sum(1)
+    torch.testing.assert_close(sweep.mse_grad, want)
+    # the lesson: confidently wrong (true logit -10), MSE's push almost vanishes while cross-entropy's stays near -1
+    assert sweep.ce_grad[0] < -0.99 and abs(sweep.mse_grad[0]) < 1e-3

@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 
 from conftest import page_text, run_app
-from core.losses import batch_cross_entropy, cross_entropy_breakdown
+from core.losses import batch_cross_entropy, ce_vs_mse, cross_entropy_breakdown
 
 PAGE = "app_pages/softmax.py"
 HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -89,3 +89,13 @@ def test_underflow_note_and_finite_loss():
     assert not at.exception and not at.error
     assert metrics(at)["Loss, step by step"] == "2000.0000" == metrics(at)["nn.CrossEntropyLoss()"]
     assert "rounds to exactly 0" in page_text(at)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_why_not_mse_shows_cores_gradients(lang):
+    at = run_app(lang, PAGE)
+    assert not at.exception
+    sweep = ce_vs_mse([2.0, 1.0, 0.1], 0)
+    ce, mse = f"{float(sweep.ce_grad[0]):.4f}", f"{float(sweep.mse_grad[0]):.2e}"
+    assert any(f"**{ce}**" in m.value and f"**{mse}**" in m.value for m in at.markdown)
+    assert float(ce) < -0.99 and abs(float(mse)) < 1e-3  # the lesson the text draws
