@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.errors import LabError
 from core.modules import (FEATURE_MAPS, MAX_BATCH, NeuralNetwork, call_vs_forward, conv_params, count_params,
+                          weight_sharing,
                           flatten_demo, network_and_input, parameter_table, predict, state_dict_round_trip)
 from lab.snippets.modules import modules_script
 from lab.ui import code_panel, explain, lab_error, t, url_choice
@@ -68,6 +69,16 @@ if cc is not None:
             f"bias:   {cc.bias}\ntotal:  {cc.total:,}", language=None)
     st.metric(t("build.conv_total"), f"{cc.total:,}")
 explain("build.groups_explain")
+
+st.subheader(t("build.share_header"))
+explain("build.share_explain")
+share = weight_sharing()
+s1, s2, s3, s4 = st.columns(4)
+s1.metric(t("build.share_conv"), f"{share.conv_params:,}")
+s2.metric(t("build.share_dense"), f"{share.dense_params:,}")
+s3.metric(t("build.share_seen_conv"), share.conv_inputs_seen)
+s4.metric(t("build.share_seen_dense"), share.dense_inputs_seen)
+st.caption(t("build.share_note", ratio=f"{share.dense_params / share.conv_params:,.0f}"))
 
 st.subheader(t("build.flatten_header"))
 explain("build.flatten_explain")

@@ -129,6 +129,33 @@ def conv_params(in_channels: int, out_channels: int, kernel: int, bias: bool = T
     return ConvCount(in_channels // groups, tuple(layer.weight.shape), layer.weight.numel(), b, layer.weight.numel() + b)
 
 
+@dataclass(frozen=True)
+class Sharing:
+    """LeNet's first convolution against a fully connected layer with the same input and output sizes: the prior
+    (inductive bias) a convolution builds in, weight sharing and locality, in numbers."""
+
+    conv_params: int  # nn.Conv2d(1, 6, 5, padding=2): 6 kernels of 5x5 plus 6 biases, reused at every position
+    dense_params: int  # nn.Linear(28 * 28, 6 * 28 * 28): every output its own weight for every pixel
+    conv_inputs_seen: int  # pixels one output cell depends on, found by autograd: its 5x5 window
+    dense_inputs_seen: int  # pixels one output of the dense layer depends on: all of them
+
+
+def weight_sharing(seed: int = 0, row: int = 14, col: int = 14) -> Sharing:
+    """Count both layers' parameters (the dense one built on the meta device: no memory) and, by a backward pass
+    from one output cell, how many input pixels it depends on."""
+    with seeded(seed):
+        conv = nn.Conv2d(1, 6, 5, padding=2)
+        dense_row = nn.Linear(28 * 28, 1)  # one output of the dense layer: each depends on the whole picture
+        x = torch.randn(1, 1, 28, 28)  # (N, C, H, W)
+    dense = nn.Linear(28 * 28, 6 * 28 * 28, device="meta")
+    seen = []
+    for forward in (lambda v: conv(v)[0, 0, row, col], lambda v: dense_row(v.flatten(1))[0, 0]):
+        v = x.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(forward(v), v)
+        seen.append(int((grad != 0).sum()))
+    return Sharing(count_params(conv), count_params(dense), seen[0], seen[1])
+
+
 @dataclass(frozen=True, eq=False)
 class FlattenDemo:
     """A feature map (B, C, H, W) flattened two ways, then a Linear head or global average pooling and a smaller head."""

@@ -4,7 +4,7 @@ import torch
 import torch.nn as nn
 
 from core.errors import LabError
-from core.modules import (FEATURE_MAPS, NeuralNetwork, call_vs_forward, conv_params, count_params, flatten_demo,
+from core.modules import (weight_sharing, FEATURE_MAPS, NeuralNetwork, call_vs_forward, conv_params, count_params, flatten_demo,
                           network_and_input, parameter_table, predict, state_dict_round_trip)
 
 
@@ -100,3 +100,12 @@ def test_state_dict_round_trip_gives_identical_outputs():
     assert rt.keys == tuple((k, tuple(v.shape)) for k, v in model.state_dict().items())
     assert rt.fresh_differs and rt.identical and rt.max_difference == 0.0
     assert rt.saved_bytes > count_params(model) * 4  # float32 values plus the archive's bookkeeping
+
+
+def test_weight_sharing_counts_and_windows():
+    share = weight_sharing()
+    assert share.conv_params == 6 * 5 * 5 + 6 == 156
+    assert share.dense_params == 784 * 4704 + 4704 == 3_692_640
+    assert share.conv_inputs_seen == 25  # an interior cell sees its 5x5 window only
+    assert share.dense_inputs_seen == 784
+    assert weight_sharing(row=0, col=0).conv_inputs_seen == 9  # at the corner, padding leaves a 3x3 of real pixels

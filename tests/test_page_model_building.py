@@ -6,7 +6,7 @@ import pytest
 
 from conftest import page_text, run_app
 from core.autograd_graph import freeze_step, vector_jacobian
-from core.modules import conv_params, network_and_input, predict
+from core.modules import conv_params, network_and_input, predict, weight_sharing
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 PAGE, AUTOGRAD = "app_pages/model_building.py", "app_pages/autograd.py"
@@ -23,6 +23,9 @@ def test_page_runs_in_both_languages(lang):
     assert any(e.label == ("PyTorch 代码" if lang == "zh" else "PyTorch code") for e in at.expander)
     metrics = [m.value for m in at.metric]
     assert metrics[0] == "669,706" and metrics[4] == "221,312"  # the notes' 3x3, 192 -> 128 convolution
+    share = weight_sharing()
+    assert metrics[5:9] == [f"{share.conv_params:,}", f"{share.dense_params:,}", str(share.conv_inputs_seen),
+                            str(share.dense_inputs_seen)] == ["156", "3,692,640", "25", "784"]
 
 
 def test_controls_change_the_numbers():
