@@ -4,6 +4,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from core.augment import augment
 from core.errors import LabError
 from core.images import load_picture
 from core.pitfalls import BASE, pitfall_pair
@@ -105,6 +106,28 @@ fig.update_xaxes(showticklabels=False)
 fig.update_layout(height=260, margin=dict(l=10, r=10, t=40, b=10))
 st.plotly_chart(fig, width="stretch")
 explain("image_tensor.layout_explain")
+
+st.subheader(t("image_tensor.aug_header"))
+explain("image_tensor.aug_intro")
+a1, a2, a3, a4 = st.columns(4)
+degrees = a1.slider(t("image_tensor.aug_degrees"), 0, 45, 15, key="it_aug_deg", bind="query-params")
+shift = a2.slider(t("image_tensor.aug_shift"), 0.0, 0.3, 0.1, 0.05, key="it_aug_shift", bind="query-params")
+zoom = a3.slider(t("image_tensor.aug_zoom"), 0.0, 0.3, 0.1, 0.05, key="it_aug_zoom", bind="query-params")
+aug_seed = int(a4.number_input(t("image_tensor.seed"), 0, 99, 0, key="it_aug_seed", bind="query-params"))
+aug = augment(data.test_images[index], 8, float(degrees), float(shift), float(zoom), aug_seed)
+titles = [t("image_tensor.aug_original")] + [f"{a:+.0f}° ({dx:+d}, {dy:+d}) ×{z:.2f}"
+                                             for a, (dx, dy), z in zip(aug.angles, aug.shifts, aug.scales)]
+fig = make_subplots(rows=1, cols=9, subplot_titles=titles, horizontal_spacing=0.01)
+for i, img in enumerate([aug.original, *aug.variants], start=1):
+    fig.add_trace(go.Heatmap(z=img.numpy(), colorscale="gray", zmin=0, zmax=1, showscale=False, hoverinfo="skip"), 1, i)
+fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False)
+fig.update_xaxes(showticklabels=False)
+fig.update_annotations(font_size=10)
+fig.update_layout(height=190, margin=dict(l=5, r=5, t=30, b=5))
+st.plotly_chart(fig, width="stretch")
+st.code(f"transform = v2.RandomAffine(degrees={degrees}, translate=({shift:g}, {shift:g}), "
+        f"scale=({1 - zoom:g}, {1 + zoom:g}))\ntorch.manual_seed({aug_seed})\n"
+        f"copies = [transform(x) for _ in range(8)]  # x: the digit after ToTensor, [1, 28, 28]", language="python")
 
 st.subheader(t("image_tensor.why_header"))
 explain("image_tensor.why_intro")

@@ -146,3 +146,17 @@ def test_presenter_mode_folds_every_explanation(page, intro):
     assert folded and any(m.value == text for e in folded for m in e.markdown)
     outside = [m.value for m in at.main.markdown if m.value == text]  # at.main walks into expanders too
     assert len(outside) == 1  # only the copy inside the expander
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_augmented_copies_are_cores(lang):
+    from core.augment import augment
+
+    at = run_app(lang, "app_pages/image_tensor.py", params={"it_digit": 4, "it_aug_deg": 30, "it_aug_seed": 5})
+    assert not at.exception
+    figs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    fig = next(f for f in figs if len(f["data"]) == 9 and all(d["type"] == "heatmap" for d in f["data"]))
+    aug = augment(load_digits().test_images[4], 8, 30.0, 0.1, 0.1, 5)
+    titles = [a["text"] for a in fig["layout"]["annotations"]]
+    assert titles[1:] == [f"{a:+.0f}° ({dx:+d}, {dy:+d}) ×{z:.2f}" for a, (dx, dy), z in zip(aug.angles, aug.shifts, aug.scales)]
+    assert any("RandomAffine(degrees=30" in c.value for c in at.code)
