@@ -4,7 +4,7 @@ import streamlit as st
 import torch
 from plotly.subplots import make_subplots
 
-from core.activations import NAMES, evaluate, feature_map, saturated_ranges
+from core.activations import NAMES, evaluate, feature_map, prelu_alpha_grad, saturated_ranges
 from core.data import to_model_input
 from core.errors import LabError
 from core.lenet import LeNetConfig
@@ -13,7 +13,7 @@ from lab.inspect_panels import url_multiselect
 from lab.snippets.activations import stack_code, values_code
 from lab.ui import code_panel, explain, lab_error, t, url_choice
 
-COLORS = dict(zip(NAMES, ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#9d755d"]))
+COLORS = dict(zip(NAMES, ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#eeca3b", "#b279a2", "#9d755d"]))
 STACK_ACTS = ("tanh", "relu", "sigmoid")
 
 st.title(t("act.title"))
@@ -24,7 +24,7 @@ chosen = url_multiselect(t("act.choose"), list(NAMES), "act_set", ["tanh", "relu
 c1, c2 = st.columns(2)
 slope = c1.slider(t("act.slope"), 0.0, 0.5, 0.1, 0.01, key="act_slope", bind="query-params", help=t("act.slope_help"))
 span = c2.slider(t("act.range"), 1.0, 10.0, 5.0, 0.5, key="act_range", bind="query-params")
-params = {"leaky_relu": {"negative_slope": slope}}
+params = {"leaky_relu": {"negative_slope": slope}, "prelu": {"init": slope}}  # PReLU starts from the same slope
 x = torch.linspace(-span, span, 401)
 fig = go.Figure()
 try:
@@ -41,6 +41,9 @@ fig.update_layout(height=380, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="
                   legend=dict(orientation="h", y=1.02, yanchor="bottom"))
 st.plotly_chart(fig, width="stretch")
 st.caption(t("act.saturation_note"))
+if "prelu" in chosen:
+    alpha, alpha_grad = prelu_alpha_grad(x, init=slope)
+    st.info(t("act.prelu_note", alpha=f"{alpha:g}", grad=f"{alpha_grad:.4g}", span=f"{span:g}"), icon=":material/tune:")
 
 # 2. the course's values, computed
 st.subheader(t("act.course_values"))

@@ -29,6 +29,7 @@ REGISTRY: dict[str, ActivationSpec] = {
     "leaky_relu": ActivationSpec("leaky_relu", lambda negative_slope: nn.LeakyReLU(negative_slope),
                                  {"negative_slope": 0.01}),  # torch's default slope
     "elu": ActivationSpec("elu", lambda alpha: nn.ELU(alpha), {"alpha": 1.0}),
+    "prelu": ActivationSpec("prelu", lambda init: nn.PReLU(init=init), {"init": 0.25}),  # alpha learned; torch's start
     "gelu": ActivationSpec("gelu", nn.GELU),
     "silu": ActivationSpec("silu", nn.SiLU),
 }
@@ -69,6 +70,17 @@ def evaluate(name: str, x: torch.Tensor | list[float], **params: float) -> Activ
     y = fn(x)
     (dy,) = torch.autograd.grad(y.sum(), x)  # each y_i depends only on x_i, so grad of the sum is f'(x_i)
     return ActivationValues(name, x.detach(), y.detach(), dy.detach())
+
+
+def prelu_alpha_grad(x: torch.Tensor | list[float], init: float = 0.25) -> tuple[float, float]:
+    """PReLU's slope alpha is a weight of the network: (alpha, d sum(PReLU(x)) / d alpha) after one backward pass.
+    Only the negative inputs reach it, so the gradient is the sum of the negative x."""
+    x = torch.as_tensor(x, dtype=torch.float32).detach().flatten()
+    if not torch.isfinite(x).all():
+        raise LabError("act.not_finite")
+    layer = module("prelu", init=init)
+    layer(x).sum().backward()
+    return float(layer.weight.detach()), float(layer.weight.grad)
 
 
 def saturated_ranges(values: ActivationValues, threshold: float = 0.05) -> list[tuple[float, float]]:

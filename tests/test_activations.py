@@ -8,20 +8,22 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.activations import (NAMES, deep_stack, evaluate, feature_map, lenet_dead_fraction, module,
+from core.activations import (NAMES, deep_stack, evaluate, feature_map, lenet_dead_fraction, module, prelu_alpha_grad,
                               saturated_ranges, stack_gradients)
 from core.data import load_digits, to_model_input
 from core.errors import LabError
 from core.lenet import LeNetConfig, build_lenet
 
 TORCH = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": F.relu, "leaky_relu": F.leaky_relu,
-         "elu": F.elu, "gelu": F.gelu, "silu": F.silu}
+         "elu": F.elu, "gelu": F.gelu, "silu": F.silu,
+         "prelu": lambda x: F.prelu(x, torch.tensor([0.25]))}
 HAND_DERIV = {  # closed forms, only to check autograd; the app never uses them
     "tanh": lambda x: 1 - torch.tanh(x) ** 2,
     "sigmoid": lambda x: torch.sigmoid(x) * (1 - torch.sigmoid(x)),
     "relu": lambda x: (x > 0).float(),
     "leaky_relu": lambda x: torch.where(x > 0, 1.0, 0.01),
     "elu": lambda x: torch.where(x > 0, 1.0, torch.exp(x)),
+    "prelu": lambda x: torch.where(x > 0, 1.0, 0.25),
     "silu": lambda x: torch.sigmoid(x) * (1 + x * (1 - torch.sigmoid(x))),
 }
 
@@ -144,3 +146,11 @@ def test_lenet_dead_fraction(digits):
     shifted = lenet_dead_fraction(model, x, bias_shift=-3.0)
     assert all(shifted[k] >= got[k] for k in got) and shifted["fc1"] > got["fc1"]
     torch.testing.assert_close(model.forward_all(x)["fc1"], outs["fc1"])  # the model is untouched
+
+
+def test_prelu_alpha_is_a_weight_with_a_gradient():
+    x = [-3.0, -1.0, 0.5, 2.0]
+    alpha, grad = prelu_alpha_grad(x, init=0.1)
+    assert alpha == pytest.approx(0.1) and grad == pytest.approx(-4.0)  # only -3 and -1 reach alpha
+    torch.testing.assert_close(evaluate("prelu", x, init=0.1).y, torch.tensor([-0.3, -0.1, 0.5, 2.0]))
+    assert list(dict(nn.PReLU().named_parameters())) == ["weight"]  # learned, like any other weight

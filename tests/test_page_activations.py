@@ -70,3 +70,13 @@ def test_bias_shift_kills_units_as_core_says():
                                to_model_input(cache.digits().test_images[:256]), bias_shift=-2.0)
     assert fig["data"][0]["text"] == [f"{v:.1%}" for v in want.values()]
     assert "untrained ReLU LeNet-5" in page_text(at)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_prelu_shows_its_learned_slope_and_gradient(lang):
+    from core.activations import prelu_alpha_grad
+
+    at = run_app(lang, PAGE, params={"act_set": ["prelu", "relu"], "act_slope": 0.2, "act_range": 4.0})
+    assert not at.exception
+    _, grad = prelu_alpha_grad(torch.linspace(-4.0, 4.0, 401), init=0.2)
+    assert any(f"**{grad:.4g}**" in i.value and "PReLU" in i.value for i in at.info)
