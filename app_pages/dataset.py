@@ -94,8 +94,14 @@ else:
         shown = list(first[:SHOWN])
         st.markdown(t("dataset.first_batch", epoch=epoch, size=len(first), shown=len(shown)))
         st.plotly_chart(digit_strip(data.train_images[shown], [str(int(data.train_labels[i])) for i in shown]),
-                        width="stretch")
+                        width="stretch", key=f"ds_first_{epoch}")  # without shuffle both epochs' figures are equal
     explain(f"dataset.order_{'shuffled' if shuffle else 'fixed'}")
+    st.markdown(t("dataset.sampler_intro"))
+    st.code(f"loader.sampler        # {plan.sampler}: the order of the indices\n"
+            f"loader.batch_sampler  # {plan.batch_sampler}: groups them {batch} at a time\n"
+            f"first batch's indices # {list(plan.first_batches[0][:12])}{' ...' if len(plan.first_batches[0]) > 12 else ''}",
+            language="python")
+    explain("dataset.workers")
     shapes = shapes_of(int(n), int(batch), bool(shuffle), bool(drop_last), int(seed))
     st.markdown(t("dataset.shapes_intro"))
     st.code(f"x, y = next(iter(loader))\nx.shape  # torch.Size({list(shapes.first[0])})\ny.shape  # torch.Size({list(shapes.first[1])})\n"

@@ -73,6 +73,8 @@ class EpochPlan:
     batch_sizes: tuple[int, ...]  # of the first epoch
     dropped: int  # samples never seen in an epoch because of drop_last
     first_batches: tuple[tuple[int, ...], ...]  # indices of the first batch of epoch 1, 2, ...
+    sampler: str = ""  # type(loader.sampler).__name__: RandomSampler when shuffling, else SequentialSampler
+    batch_sampler: str = ""  # type(loader.batch_sampler).__name__: groups the sampler's indices into batches
 
 
 class _Indices(Dataset):
@@ -95,7 +97,8 @@ def epoch_plan(n: int, batch_size: int, shuffle: bool, drop_last: bool, seed: in
     epoch_batches = [[b.tolist() for b in loader] for _ in range(epochs)]
     sizes = tuple(len(b) for b in epoch_batches[0])
     firsts = tuple(tuple(e[0]) if e else () for e in epoch_batches)
-    return EpochPlan(len(loader), sizes, n - sum(sizes), firsts)
+    return EpochPlan(len(loader), sizes, n - sum(sizes), firsts, type(loader.sampler).__name__,
+                     type(loader.batch_sampler).__name__)
 
 
 @dataclass(frozen=True)

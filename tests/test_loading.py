@@ -129,3 +129,9 @@ def test_test_batch_size_changes_only_the_time(digits):
     assert passes[2].mean_of_batch_means == pytest.approx(sum(means) / 3, rel=1e-6)
     assert passes[2].mean_of_batch_means != pytest.approx(passes[2].mean_loss, rel=1e-5)
     assert passes[0].mean_of_batch_means == pytest.approx(passes[0].mean_loss, rel=1e-6)  # equal batches: no slip
+
+
+def test_epoch_plan_names_the_samplers():
+    assert (epoch_plan(10, 4, True, False, 0).sampler, epoch_plan(10, 4, False, False, 0).sampler) == \
+        ("RandomSampler", "SequentialSampler")
+    assert epoch_plan(10, 4, True, False, 0).batch_sampler == "BatchSampler"

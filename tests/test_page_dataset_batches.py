@@ -34,3 +34,10 @@ def test_shapes_test_table_and_noise_counts(lang, digits):
     assert notes[2] in text and str(len(digits.test_labels)) in text
     noise = gradient_noise(digits.train_images[:2000], digits.train_labels[:2000], (8, 16, 32, 64, 128, 256, 512), 12, 0)
     assert ", ".join(f"{g.batch_size} → {len(g.deviations)}" for g in noise) in text and "256 → 7" in text
+
+
+def test_sampler_and_batch_sampler_are_the_loaders_own():
+    at = run_app("en", "app_pages/dataset.py", params={"ds_shuffle": False, "ds_bs": 8})
+    assert not at.exception
+    code = next(c.value for c in at.code if "loader.sampler" in c.value)
+    assert "SequentialSampler" in code and "BatchSampler" in code and "[0, 1, 2, 3, 4, 5, 6, 7]" in code
