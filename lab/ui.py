@@ -82,8 +82,9 @@ PRESENTER_CSS = """<style>
 .stMainBlockContainer p,.stMainBlockContainer li,.stMainBlockContainer label p{font-size:1.3rem}
 .stMainBlockContainer h1{font-size:3rem} .stMainBlockContainer h2{font-size:2.3rem} .stMainBlockContainer h3{font-size:1.9rem}
 .stMainBlockContainer pre,.stMainBlockContainer code{font-size:1.15rem}
-.stMainBlockContainer [data-testid="stMetricValue"]{font-size:2.6rem}
-.stMainBlockContainer [data-testid="stMetricLabel"] p,.stMainBlockContainer [data-testid="stCaptionContainer"]{font-size:1.15rem}
+.stMainBlockContainer [data-testid="stMetricValue"] p{font-size:2.8rem}
+.stMainBlockContainer [data-testid="stMetricLabel"] p,.stMainBlockContainer [data-testid="stCaptionContainer"],
+.stMainBlockContainer [data-testid="stCaptionContainer"] p{font-size:1.15rem}
 </style>"""  # a projector at the back of a room: text, code and metrics larger (charts keep their own sizes)
 
 

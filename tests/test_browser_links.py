@@ -93,6 +93,11 @@ def test_presenter_mode_from_the_url_folds_explanations(srv, page):
     size = page.evaluate("parseFloat(getComputedStyle(document.querySelector('.stMainBlockContainer p')).fontSize)")
     assert size >= 20  # larger type for the projector
     page.screenshot(path=str(SHOTS / "present_pitfalls.png"), full_page=True)
+    page.goto(f"{srv.url}/softmax?present=true")  # metrics and code grow too (the paragraph rule once shrank them)
+    wait_for_app(page)
+    metric = page.evaluate("parseFloat(getComputedStyle(document.querySelector(\"[data-testid='stMetricValue'] p\")).fontSize)")
+    code = page.evaluate("parseFloat(getComputedStyle(document.querySelector('.stMainBlockContainer pre code')).fontSize)")
+    assert metric >= 40 and code >= 17, (metric, code)
     page.goto(f"{srv.url}/pitfalls?pf_which=softmax_before_loss")
     wait_for_app(page)
     assert page.get_by_text(intro).is_visible()  # not presenting: the explanation is open text
