@@ -59,13 +59,22 @@ dataset = DigitDataset(data.train_images, data.train_labels)
 
 st.subheader(t("dataset.one_header"))
 explain("dataset.one_intro")
-index = st.slider(t("dataset.index"), 0, len(dataset) - 1, 0, key="ds_index", bind="query-params")
-x, y = dataset[index]
-left, right = st.columns([1, 2])
-left.plotly_chart(value_grid(x[0], 1, height=330, zrange=(-1.0, 1.0)).update_traces(texttemplate=None), width="stretch")
-right.code(f"len(dataset)  # {len(dataset)}\nx, y = dataset[{index}]  # __getitem__({index})\n"
-           f"x.shape, x.dtype  # {tuple(x.shape)}, {x.dtype}\nx.min(), x.max()  # {float(x.min()):.1f}, {float(x.max()):.1f}\n"
-           f"y  # {y}", language="python")
+
+
+@st.fragment
+def one_sample() -> None:
+    """dataset[index]: its own fragment, so moving the index reruns only this part, not the loaders and runs below."""
+    index = st.slider(t("dataset.index"), 0, len(dataset) - 1, 0, key="ds_index", bind="query-params")
+    x, y = dataset[index]
+    left, right = st.columns([1, 2])
+    left.plotly_chart(value_grid(x[0], 1, height=330, zrange=(-1.0, 1.0)).update_traces(texttemplate=None),
+                      width="stretch")
+    right.code(f"len(dataset)  # {len(dataset)}\nx, y = dataset[{index}]  # __getitem__({index})\n"
+               f"x.shape, x.dtype  # {tuple(x.shape)}, {x.dtype}\n"
+               f"x.min(), x.max()  # {float(x.min()):.1f}, {float(x.max()):.1f}\ny  # {y}", language="python")
+
+
+one_sample()
 
 st.subheader(t("dataset.loader_header"))
 explain("dataset.loader_intro")
