@@ -115,7 +115,7 @@ shift = a2.slider(t("image_tensor.aug_shift"), 0.0, 0.3, 0.1, 0.05, key="it_aug_
 zoom = a3.slider(t("image_tensor.aug_zoom"), 0.0, 0.3, 0.1, 0.05, key="it_aug_zoom", bind="query-params")
 aug_seed = int(a4.number_input(t("image_tensor.seed"), 0, 99, 0, key="it_aug_seed", bind="query-params"))
 aug = augment(data.test_images[index], 8, float(degrees), float(shift), float(zoom), aug_seed)
-titles = [t("image_tensor.aug_original")] + [f"{a:+.0f}° ({dx:+d}, {dy:+d}) ×{z:.2f}"
+titles = [t("image_tensor.aug_original")] + [f"{a:+.1f}° ({dx:+d}, {dy:+d}) ×{z:.2f}"
                                              for a, (dx, dy), z in zip(aug.angles, aug.shifts, aug.scales)]
 fig = make_subplots(rows=1, cols=9, subplot_titles=titles, horizontal_spacing=0.01)
 for i, img in enumerate([aug.original, *aug.variants], start=1):

@@ -158,5 +158,5 @@ def test_augmented_copies_are_cores(lang):
     fig = next(f for f in figs if len(f["data"]) == 9 and all(d["type"] == "heatmap" for d in f["data"]))
     aug = augment(load_digits().test_images[4], 8, 30.0, 0.1, 0.1, 5)
     titles = [a["text"] for a in fig["layout"]["annotations"]]
-    assert titles[1:] == [f"{a:+.0f}° ({dx:+d}, {dy:+d}) ×{z:.2f}" for a, (dx, dy), z in zip(aug.angles, aug.shifts, aug.scales)]
+    assert titles[1:] == [f"{a:+.1f}° ({dx:+d}, {dy:+d}) ×{z:.2f}" for a, (dx, dy), z in zip(aug.angles, aug.shifts, aug.scales)]
     assert any("RandomAffine(degrees=30" in c.value for c in at.code)
