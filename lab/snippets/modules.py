@@ -1,7 +1,11 @@
 """Code panel of the model-building page: the course's NeuralNetwork, a Conv2d's parameters, flattening, state_dict."""
 from __future__ import annotations
 
-from core.modules import FEATURE_MAPS
+import inspect
+
+from core.modules import FEATURE_MAPS, NeuralNetwork
+
+NETWORK_SOURCE = inspect.getsource(NeuralNetwork)  # the page's own class, so the panel cannot drift from it
 
 
 def modules_script(seed: int, n: int, in_channels: int, out_channels: int, kernel: int, bias: bool, groups: int,
@@ -14,23 +18,7 @@ import torch
 import torch.nn as nn
 
 
-class NeuralNetwork(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.flatten = nn.Flatten()
-        self.linear_relu_stack = nn.Sequential(
-            nn.Linear(28 * 28, 512),
-            nn.ReLU(),
-            nn.Linear(512, 512),
-            nn.ReLU(),
-            nn.Linear(512, 10),
-        )
-
-    def forward(self, x):
-        x = self.flatten(x)
-        logits = self.linear_relu_stack(x)
-        return logits
-
+{NETWORK_SOURCE}
 
 torch.manual_seed({seed})
 model = NeuralNetwork()
