@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import statistics
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,7 +17,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from bench.browser_load import RerunClock, wait_reruns  # noqa: E402
 from bench.training_ui import progress_texts, start_training  # noqa: E402
-from support import CHROMIUM, CHROMIUM_ARGS, Server, wait_for_app  # noqa: E402
+from support import server_and_browser, wait_for_app  # noqa: E402
 
 SLIDER_PAGES = ("convolution", "pooling", "activations", "softmax", "optimizers", "home")  # the first one built
 
@@ -55,33 +53,24 @@ def run(moves: int = 10, epochs: int = 30) -> dict[str, object]:
     """Slider rerun latency on another page: idle; while two runs train with their two tabs open and redrawing
     live charts (those tabs' browser shares this machine's two cores: pessimistic); and with those tabs closed
     (the runs go on in the background: the server's own latency)."""
-    from playwright.sync_api import sync_playwright
-
     out: dict[str, object] = {}
-    with tempfile.TemporaryDirectory() as folder:
-        srv = Server(env={"LENET_CACHE_DIR": folder})
-        try:
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                ctx = browser.new_context(viewport={"width": 1300, "height": 900})
-                tab = ctx.new_page()
-                clock = RerunClock()
-                clock.attach(tab)
-                page = slider_page()
-                tab.goto(f"{srv.url}/{'' if page == 'home' else page}")  # home is "/": /home is "page not found"
-                wait_for_app(tab, timeout=120_000)
-                out["page"] = page
-                out.update(summary("idle", measure(tab, clock, moves)))
-                trainers = [start_training(browser, srv.url, seed=500 + i, epochs=epochs) for i in range(2)]
-                tab.bring_to_front()
-                out.update(summary("training_tabs_open", measure(tab, clock, moves)))
-                for t in trainers:
-                    t.context.close()
-                out.update(summary("training_tabs_closed", measure(tab, clock, moves)))
-                out["runs_still_training_after"] = 2 - len(list(Path(folder).glob("lenet-*.pt")))
-                browser.close()
-        finally:
-            srv.stop()
+    with server_and_browser() as (srv, browser, folder):
+        ctx = browser.new_context(viewport={"width": 1300, "height": 900})
+        tab = ctx.new_page()
+        clock = RerunClock()
+        clock.attach(tab)
+        page = slider_page()
+        tab.goto(f"{srv.url}/{'' if page == 'home' else page}")  # home is "/": /home is "page not found"
+        wait_for_app(tab, timeout=120_000)
+        out["page"] = page
+        out.update(summary("idle", measure(tab, clock, moves)))
+        trainers = [start_training(browser, srv.url, seed=500 + i, epochs=epochs) for i in range(2)]
+        tab.bring_to_front()
+        out.update(summary("training_tabs_open", measure(tab, clock, moves)))
+        for t in trainers:
+            t.context.close()
+        out.update(summary("training_tabs_closed", measure(tab, clock, moves)))
+        out["runs_still_training_after"] = 2 - len(list(folder.glob("lenet-*.pt")))
     out["under_1s_p95_tabs_closed"] = out["training_tabs_closed_p95_s"] < 1.0
     out["under_1s_p95_tabs_open"] = out["training_tabs_open_p95_s"] < 1.0
     return out

@@ -100,41 +100,32 @@ def browser_reruns(moves: int = 6) -> Rows:
     """Each page in headless Chromium: its first slider moved back and forth, slider press to the server's
     'script finished' (from the websocket frames), median and worst of `moves`; the server idle otherwise."""
     import statistics
-    import tempfile
-
-    from playwright.sync_api import sync_playwright
 
     from bench.bench_training_latency import measure
     from bench.browser_load import RerunClock
     from lab.nav import PAGES
-    from support import CHROMIUM, CHROMIUM_ARGS, Server, wait_for_app
+    from support import server_and_browser, wait_for_app
 
     rows: Rows = []
-    with tempfile.TemporaryDirectory() as folder:
-        srv = Server(env={"LENET_CACHE_DIR": folder})
-        try:
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                for spec in PAGES:
-                    tab = browser.new_page(viewport={"width": 1300, "height": 900})
-                    clock = RerunClock()
-                    clock.attach(tab)
-                    tab.goto(f"{srv.url}/{'' if spec.url_path == 'home' else spec.url_path}")
-                    wait_for_app(tab, timeout=120_000)
-                    try:  # a page's sliders can arrive after its first text settles
-                        tab.wait_for_selector("[data-testid='stSlider'] input[type='range']", timeout=5_000)
-                    except Exception:
-                        pass
-                    if not tab.locator("[data-testid='stSlider'] input[type='range']").count():
-                        rows.append(("browser rerun", spec.url_path, "no slider"))
-                    else:
-                        lat = measure(tab, clock, moves)
-                        rows.append(("browser rerun", spec.url_path,
-                                     f"median {statistics.median(lat) * 1000:.0f} ms, worst {max(lat) * 1000:.0f} ms"))
-                    tab.close()
-                browser.close()
-        finally:
-            srv.stop()
+    slider = "[data-testid='stSlider'] input[type='range']"
+    with server_and_browser() as (srv, browser, _):
+        for spec in PAGES:
+            tab = browser.new_page(viewport={"width": 1300, "height": 900})
+            clock = RerunClock()
+            clock.attach(tab)
+            tab.goto(f"{srv.url}/{'' if spec.url_path == 'home' else spec.url_path}")
+            wait_for_app(tab, timeout=120_000)
+            try:  # a page's sliders can arrive after its first text settles
+                tab.wait_for_selector(slider, timeout=5_000)
+            except Exception:
+                pass
+            if not tab.locator(slider).count():
+                rows.append(("browser rerun", spec.url_path, "no slider"))
+            else:
+                lat = measure(tab, clock, moves)
+                rows.append(("browser rerun", spec.url_path,
+                             f"median {statistics.median(lat) * 1000:.0f} ms, worst {max(lat) * 1000:.0f} ms"))
+            tab.close()
     return rows
 
 

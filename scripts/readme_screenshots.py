@@ -8,7 +8,6 @@ live curves in English and the convolution page in Chinese.
 from __future__ import annotations
 
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -16,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from bench.training_ui import START, progress_texts, training_url  # noqa: E402
-from support import CHROMIUM, CHROMIUM_ARGS, Server, wait_for_app  # noqa: E402
+from support import server_and_browser, wait_for_app  # noqa: E402
 
 OUT = ROOT / "assets" / "screenshots"
 
@@ -32,35 +31,25 @@ def wait_done(tab, runs: int, timeout: float = 300) -> None:
 
 
 def main() -> None:
-    from playwright.sync_api import sync_playwright
-
     OUT.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as folder:
-        srv = Server(env={"LENET_CACHE_DIR": folder})
-        try:
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                tab = browser.new_page(viewport={"width": 1500, "height": 2600})
-                tab.goto(training_url(srv.url, seed=0, epochs=6, train_size=4000, mode="compare", tr_preset="grid")
-                         + "&lang=en")
-                wait_for_app(tab, timeout=120_000)
-                tab.locator(START).click()
-                wait_done(tab, 4)
-                wait_for_app(tab)
-                tab.wait_for_timeout(1500)
-                top = tab.locator(".st-key-tr_start").bounding_box()  # from the Start button ...
-                chart = tab.locator("[data-testid='stPlotlyChart']").first.bounding_box()  # ... to the curves
-                tab.screenshot(path=str(OUT / "training_compare_en.png"),
-                               clip={"x": chart["x"] - 20, "y": top["y"] - 10, "width": chart["width"] + 40,
-                                     "height": chart["y"] + chart["height"] - top["y"] + 20})
-                tab.goto(f"{srv.url}/convolution?lang=zh&conv_row=1&conv_col=1")
-                wait_for_app(tab, timeout=120_000)
-                tab.set_viewport_size({"width": 1500, "height": 1900})
-                tab.wait_for_timeout(1000)
-                tab.screenshot(path=str(OUT / "convolution_zh.png"))
-                browser.close()
-        finally:
-            srv.stop()
+    with server_and_browser() as (srv, browser, _):
+        tab = browser.new_page(viewport={"width": 1500, "height": 2600})
+        tab.goto(training_url(srv.url, seed=0, epochs=6, train_size=4000, mode="compare", tr_preset="grid") + "&lang=en")
+        wait_for_app(tab, timeout=120_000)
+        tab.locator(START).click()
+        wait_done(tab, 4)
+        wait_for_app(tab)
+        tab.wait_for_timeout(1500)
+        top = tab.locator(".st-key-tr_start").bounding_box()  # from the Start button ...
+        chart = tab.locator("[data-testid='stPlotlyChart']").first.bounding_box()  # ... to the curves
+        tab.screenshot(path=str(OUT / "training_compare_en.png"),
+                       clip={"x": chart["x"] - 20, "y": top["y"] - 10, "width": chart["width"] + 40,
+                             "height": chart["y"] + chart["height"] - top["y"] + 20})
+        tab.goto(f"{srv.url}/convolution?lang=zh&conv_row=1&conv_col=1")
+        wait_for_app(tab, timeout=120_000)
+        tab.set_viewport_size({"width": 1500, "height": 1900})
+        tab.wait_for_timeout(1000)
+        tab.screenshot(path=str(OUT / "convolution_zh.png"))
     print("wrote", *sorted(p.name for p in OUT.glob("*.png")))
 
 

@@ -8,7 +8,9 @@ import sys
 import tempfile
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
@@ -88,3 +90,22 @@ def crashing_save(real_save, keep_bytes: int, error: Exception):
         fh.truncate(keep_bytes)
         raise error
     return save
+
+
+@contextmanager
+def server_and_browser(env: dict[str, str] | None = None) -> Iterator[tuple[Server, object, Path]]:
+    """A fresh server saving checkpoints into a temporary folder, and headless Chromium: (server, browser, folder).
+    Both are stopped, and the folder removed, at the end (benchmarks and screenshot scripts)."""
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as folder:
+        srv = Server(env={"LENET_CACHE_DIR": folder, **(env or {})})
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                try:
+                    yield srv, browser, Path(folder)
+                finally:
+                    browser.close()
+        finally:
+            srv.stop()
