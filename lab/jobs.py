@@ -300,9 +300,9 @@ class JobManager:
         return [j.view() for j in jobs[:limit]]
 
     def active(self) -> list[JobView]:
-        """Every run training or waiting on this server, the oldest first (whoever started it)."""
-        with self.lock:
-            jobs = sorted((j for j in self.jobs.values() if j.status in ("queued", "running")), key=lambda j: j.stamp)
+        """Every run training or waiting on this server, in the order they were submitted (whoever started it)."""
+        with self.lock:  # stamp is set only when a run finishes: the dict's own order is the submission order
+            jobs = [j for j in self.jobs.values() if j.status in ("queued", "running")]
         return [self._view_of(j) for j in jobs]
 
     def cancel(self, config: TrainConfig) -> None:
