@@ -60,9 +60,7 @@ def failure_of(exc: BaseException) -> LabError:
 
 def rebuilt(code: str, params: dict, detail: str) -> LabError:
     """A LabError sent from a training process as plain (code, params, detail)."""
-    err = LabError("train.failed", detail)
-    err.code, err.params = code, dict(params)
-    return err
+    return LabError(code, detail, **params)
 
 
 def _serve(inbox, outbox, cancel, threads: int) -> None:
