@@ -56,6 +56,11 @@ def grad_norms(images: torch.Tensor, labels: torch.Tensor, zero_grad: bool, step
     return out
 
 
+def _flat_weights(params: list[torch.Tensor]) -> torch.Tensor:
+    """Every weight as one vector (P,), detached: to measure how far a step moved them."""
+    return torch.cat([p.detach().flatten() for p in params])
+
+
 def step_lengths(images: torch.Tensor, labels: torch.Tensor, recreate: bool, steps: int = 30, batch: int = 64,
                  config: TrainConfig = BASE) -> list[float]:
     """How far config's optimizer moves the weights at each step; a new optimizer every step forgets its state
@@ -67,11 +72,11 @@ def step_lengths(images: torch.Tensor, labels: torch.Tensor, recreate: bool, ste
     for xb, yb in _batches(images, labels, steps, batch):
         if recreate:
             optimizer = make_optimizer(config, params)
-        before = torch.cat([p.detach().flatten() for p in params])
+        before = _flat_weights(params)
         optimizer.zero_grad()
         F.cross_entropy(model(xb), yb).backward()
         optimizer.step()
-        out.append(float((torch.cat([p.detach().flatten() for p in params]) - before).norm()))
+        out.append(float((_flat_weights(params) - before).norm()))
     return out
 
 
@@ -226,7 +231,7 @@ def accumulation(images: torch.Tensor, labels: torch.Tensor, k: int, config: Tra
             if u == 0:
                 grads[how] = _flat_grad(params).clone()
             optimizer.step()
-        weights[how] = torch.cat([p.detach().flatten() for p in params])
+        weights[how] = _flat_weights(params)
     gap = {how: float((weights[how] - weights["big"]).abs().max()) for how in ("accumulated", "undivided")}
     return Accumulation(k, micro, grads["accumulated"], grads["big"], grads["undivided"], gap["accumulated"],
                         gap["undivided"])
