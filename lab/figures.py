@@ -1,0 +1,88 @@
+"""The one path from a figure to the page: plain dicts in, no second Plotly validation, presenter sizes applied here.
+
+Measured (FINDINGS.md): building figures through go.Figure's update_* calls and letting st.plotly_chart validate a
+dict again was 48-70% of a rerun. Views build plain dicts; this module wraps them in a go.Figure made without
+validation (st.plotly_chart then skips its own), and in presenter mode scales every font in the dict (titles, tick
+labels, legends, annotations, the numbers written inside heatmap cells) so a back-row student can read them.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any, Callable
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from lab.ui import presenting
+
+PRESENTER_SCALE = 1.6  # presenter mode: chart text this much larger (a 1920 projector read from the back row)
+BASE_FONT = 12  # Plotly's default font size: what un-sized text inherits
+
+
+def scaled(fig: dict, factor: float) -> dict:
+    """A copy of a figure dict with every font size multiplied by factor (unset sizes start from Plotly's 12)."""
+    out = copy.deepcopy(fig)
+    layout = out.setdefault("layout", {})
+    _grow(layout.setdefault("font", {}), factor)
+    for name, part in list(layout.items()):
+        if not isinstance(part, dict):
+            continue
+        if name.startswith(("xaxis", "yaxis")) or name in ("legend", "coloraxis", "polar", "scene"):
+            _grow(part.setdefault("tickfont", {}), factor, default=None)
+            _grow(part.get("font") or {}, factor, default=None)
+            title = part.get("title")
+            if isinstance(title, dict):
+                _grow(title.get("font") or {}, factor, default=None)
+        if name == "title":
+            _grow(part.setdefault("font", {}), factor, default=None)
+    for note in layout.get("annotations", ()):
+        _grow(note.setdefault("font", {}), factor, default=None)
+    for slider in layout.get("sliders", ()):
+        _grow(slider.setdefault("font", {}), factor, default=None)
+        _grow((slider.get("currentvalue") or {}).get("font") or {}, factor, default=None)
+    for trace in out.get("data", ()):
+        for key in ("textfont", "insidetextfont", "outsidetextfont"):
+            if isinstance(trace.get(key), dict):
+                _grow(trace[key], factor, default=None)
+        bar = trace.get("colorbar")
+        if isinstance(bar, dict):
+            _grow(bar.setdefault("tickfont", {}), factor, default=None)
+    for frame in out.get("frames", ()):
+        for trace in frame.get("data", ()):
+            if isinstance(trace.get("textfont"), dict):
+                _grow(trace["textfont"], factor, default=None)
+    if isinstance(layout.get("height"), (int, float)):
+        layout["height"] = int(layout["height"] * (1 + (factor - 1) / 2))  # room for the larger text
+    return out
+
+
+def _grow(font: dict, factor: float, default: float | None = BASE_FONT) -> None:
+    """Multiply a font dict's size in place (set it from `default` when it has none and a default is given)."""
+    size = font.get("size", default)
+    if isinstance(size, (int, float)):
+        font["size"] = round(size * factor, 1)
+
+
+def as_dict(fig: dict | go.Figure) -> dict:
+    """A figure as a plain dict (a go.Figure from an older view is converted once)."""
+    return fig.to_plotly_json() if isinstance(fig, go.Figure) else fig
+
+
+def show(fig: dict | go.Figure, where: Any = st, *, key: str | None = None, static: bool = False,
+         on_select: Callable[[], None] | str | None = None, selection_mode: str | tuple[str, ...] | None = None,
+         config: dict | None = None, width: str | int = "stretch") -> Any:
+    """Draw a figure dict in `where` (st, a column, a container): unvalidated, presenter-sized when presenting."""
+    spec = as_dict(fig)
+    if presenting():
+        spec = scaled(spec, PRESENTER_SCALE)
+    config = dict(config or {})
+    if static:
+        config["staticPlot"] = True
+    kwargs: dict[str, Any] = {"width": width, "config": config}
+    if key is not None:
+        kwargs["key"] = key
+    if on_select is not None:
+        kwargs["on_select"] = on_select
+        if selection_mode is not None:
+            kwargs["selection_mode"] = selection_mode
+    return where.plotly_chart(go.Figure(spec, _validate=False), **kwargs)
