@@ -117,7 +117,7 @@ def test_a_checkpoint_of_the_second_dataset_is_found_by_key(tmp_path, small):
 
 
 @pytest.mark.parametrize("error", [pickle.PicklingError("cannot pickle"), TypeError("odd tensor"),
-                                   RuntimeError("serialisation failed"), LabError("checkpoint.not_finished")])
+                                   RuntimeError("serialisation failed"), LabError("checkpoint.not_finished", reason="cancelled")])
 def test_a_run_that_cannot_be_saved_stays_in_memory_with_a_warning(tmp_path, small, monkeypatch, error):
     def broken(*args, **kwargs):
         raise error
