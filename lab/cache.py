@@ -72,7 +72,7 @@ def trained_models(limit: int = 8) -> dict[str, LeNet5]:
 
     out: dict[str, LeNet5] = {}
     for view in jobs.manager().trained(jobs.fingerprints(), limit):
-        label = jobs.run_label(view.config)
+        label = view.config.run_label
         out[label if label not in out else f"{label} #{view.key[:4]}"] = view.done.model
     return out
 

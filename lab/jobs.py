@@ -435,19 +435,6 @@ def stop_all(timeout: float = 5.0) -> None:
 atexit.register(stop_all)
 
 
-def run_label(config: TrainConfig) -> str:
-    """A short, language-neutral name in the code's own terms: activation, optimizer and lr, then every field
-    that differs from TrainConfig's defaults (momentum only for SGD, where it is used)."""
-    base = TrainConfig()
-    parts = [config.activation, f"{config.optimizer} lr={config.lr:g}"]
-    for name in ("pooling", "momentum", "weight_decay", "batch_size", "epochs", "train_size", "normalize", "seed",
-                 "patience", "dropout", "mistake", "dataset"):
-        value = getattr(config, name)
-        if value != getattr(base, name) and not (name == "momentum" and config.optimizer != "sgd"):
-            parts.append(f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}")
-    return " · ".join(parts)
-
-
 def dataset(name: str) -> Digits:
     """TrainConfig.dataset -> the digits (LabError when full MNIST is asked for but not available)."""
     if name == "mnist":

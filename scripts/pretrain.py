@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"checkpoints in {folder} · dataset {dataset} · {torch.get_num_threads()} torch threads")
     failures = 0
     for cfg in configs_for(presets, base):
-        label = jobs.run_label(cfg)
+        label = cfg.run_label
         view = mgr.view(cfg)  # from disk when already saved
         if view is not None and view.from_disk and view.usable:
             print(f"skip    {label}: already saved, test accuracy {view.epochs[-1].test_acc:.1%} "

@@ -14,7 +14,7 @@ from core.errors import LabError
 from core.training import TrainConfig
 from lab import cache, jobs
 from lab.checkpoints import CheckpointStore
-from lab.jobs import JobManager, run_label
+from lab.jobs import JobManager
 from support import crashing_save
 
 CFG = TrainConfig(epochs=1, train_size=128, batch_size=64)
@@ -221,7 +221,7 @@ def test_trained_models_for_other_pages(tmp_path, small, monkeypatch):
     mgr.submit(CFG)
     wait(mgr, CFG)
     models = cache.trained_models()
-    assert list(models) == [run_label(CFG)] and not models[run_label(CFG)].training
+    assert list(models) == [CFG.run_label] and not models[CFG.run_label].training
 
 
 def test_failed_job_is_reported_and_can_be_started_again(small, monkeypatch):
@@ -257,14 +257,6 @@ def test_failures_carry_a_translation_code(small, monkeypatch, exc, code):
     mgr.submit(CFG)
     view = wait(mgr, CFG)
     assert view.status == "failed" and view.failure.code == code
-
-
-def test_labels_are_short_and_distinct():
-    assert run_label(TrainConfig()) == "relu · adam lr=0.001"
-    assert run_label(TrainConfig(optimizer="sgd", lr=0.01, momentum=0.5, epochs=3)) == \
-        "relu · sgd lr=0.01 · momentum=0.5 · epochs=3"
-    assert run_label(TrainConfig(seed=2, dataset="mnist", momentum=0.5)) == "relu · adam lr=0.001 · seed=2 · dataset=mnist"
-    assert run_label(TrainConfig(normalize=False, dropout=0.25)) == "relu · adam lr=0.001 · normalize=False · dropout=0.25"
 
 
 @pytest.mark.parametrize("key", ["../../etc/passwd", "ABCDEF0123456789", "0123", "0123456789abcdef/", ""])

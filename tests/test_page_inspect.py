@@ -76,7 +76,7 @@ def test_digit_slider_moves_the_feature_maps(trained):
 def test_trained_model_is_offered_by_default_and_for_other_pages(trained):
     at = run_app("en", page=PAGE)  # no link: the newest trained runs are chosen
     assert at.multiselect(key="insp_runs").value == [trained.key]
-    assert jobs.run_label(CFG) in cache.trained_models()
+    assert CFG.run_label in cache.trained_models()
 
 
 def test_unknown_key_in_the_link_is_ignored(trained):
