@@ -5,7 +5,7 @@ import streamlit as st
 from core.errors import LabError
 from core.images import canvas_to_digit
 from lab import inspect_panels as panels
-from lab.jobs import fingerprints, manager
+from lab.cache import fingerprints, manager
 from lab.nav import page_for
 from lab.snippets.training import inspect_script, training_script
 from lab.ui import code_panel, explain, lab_error, t, url_choice

@@ -11,7 +11,7 @@ from core.pitfalls import (BASE, ORDERS, PITFALLS, PROBES, OrderRun, RepeatedTes
 from core.training import USUAL_LR, TrainConfig
 from lab import cache
 from lab.basics_views import lines
-from lab.jobs import manager
+from lab.cache import manager
 from lab.nav import page_for
 from lab.run_compare import CORRECT, MISTAKE, Run, compare
 from lab.snippets.pitfalls import diff_lines, pitfall_script

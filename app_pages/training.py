@@ -5,7 +5,7 @@ import streamlit as st
 from core.errors import LabError
 from core.training import USUAL_LR
 from lab import training_panels as panels
-from lab.jobs import manager
+from lab.cache import manager
 from lab.nav import page_for
 from lab.snippets.training import training_script
 from lab.ui import code_panel, explain, lab_error, t

@@ -24,10 +24,10 @@ import torch.nn.functional as F  # noqa: E402
 from core.data import load_digits, to_model_input  # noqa: E402
 from core.lenet import build_lenet  # noqa: E402
 from core.training import TrainConfig  # noqa: E402
-from lab import settings  # noqa: E402
-from lab.checkpoints import CheckpointStore  # noqa: E402
-from lab.jobs import JobManager  # noqa: E402
-from lab.workers import WorkerPool  # noqa: E402
+from runtime import settings  # noqa: E402
+from runtime.checkpoints import CheckpointStore  # noqa: E402
+from runtime.jobs import JobManager  # noqa: E402
+from runtime.workers import WorkerPool  # noqa: E402
 
 
 def bare_loop(config: TrainConfig, data) -> float:

@@ -1,4 +1,4 @@
-"""Server-wide caches: data and models shared by every session (read-only!)."""
+"""Server-wide caches: data, models and the job manager shared by every session (read-only!)."""
 from __future__ import annotations
 
 import gc
@@ -8,8 +8,12 @@ import torch
 
 from core.activations import StackGradients, deep_stack, stack_gradients as measure_stack
 from core.data import Digits, load_digits, to_model_input
+from core.errors import LabError
 from core.lenet import LeNet5, LeNetConfig, build_lenet
-from lab import settings
+from runtime import settings
+from runtime.checkpoints import CheckpointStore
+from runtime.jobs import JobManager, labelled_models
+from runtime.workers import WorkerPool
 
 
 def _warm_up() -> None:
@@ -30,9 +34,7 @@ def _configure_torch() -> int:
     """Set torch's intra-op thread pool once for the whole server (and warm torch.optim up in the background)."""
     torch.set_num_threads(settings.THREADS)
     threading.Thread(target=_warm_up, daemon=True, name="torch-warm-up").start()
-    from lab import jobs  # jobs imports this module
-
-    jobs.manager()  # start the training processes now: they take a few seconds to import torch
+    manager()  # start the training processes now: they take a few seconds to import torch
     return settings.THREADS
 
 
@@ -68,13 +70,30 @@ def trained_models(limit: int = 8) -> dict[str, LeNet5]:
 
     A run still training is never included: only runs whose worker has finished (finished or early-stopped).
     """
-    from lab import jobs  # jobs imports this module
+    return labelled_models(manager().trained(fingerprints(), limit))
 
-    out: dict[str, LeNet5] = {}
-    for view in jobs.manager().trained(jobs.fingerprints(), limit):
-        label = view.config.run_label
-        out[label if label not in out else f"{label} #{view.key[:4]}"] = view.done.model
-    return out
+
+def dataset(name: str) -> Digits:
+    """TrainConfig.dataset -> the digits (LabError when full MNIST is asked for but not available)."""
+    if name == "mnist":
+        if not mnist_available():
+            raise LabError("train.no_mnist")
+        return digits(settings.MNIST_DIR)
+    return embedded_digits()
+
+
+def fingerprints() -> list[str]:
+    """Fingerprints of the datasets this server has, for finding checkpoints by key."""
+    mgr = manager()
+    names = ["embedded"] + (["mnist"] if mnist_available() else [])
+    return [mgr.fingerprint(dataset(n)) for n in names]
+
+
+@st.cache_resource(show_spinner=False, on_release=lambda mgr: mgr.shutdown())
+def manager() -> JobManager:
+    """The one job manager of this server: MAX_JOBS training processes, checkpoints under CACHE_DIR."""
+    return JobManager(dataset, settings.MAX_JOBS, CheckpointStore(settings.CACHE_DIR),
+                      WorkerPool(settings.MAX_JOBS, settings.TRAIN_THREADS))
 
 
 @st.cache_data(show_spinner=False, max_entries=128)

@@ -8,8 +8,9 @@ from core.errors import LabError
 from core.lenet import ACTIVATIONS, POOLINGS
 from core.training import MISTAKES, EpochRecord, OPTIMIZERS, USUAL_LR, TrainConfig, bucket_means, preset_configs
 from lab import cache
-from lab.jobs import JobView, dataset as digits_of
+from lab.cache import dataset as digits_of
 from lab.ui import error_text, lang, t, url_choice, url_number_refused
+from runtime.jobs import JobView
 
 COLORS = ("#4c78a8", "#f58518", "#54a24b", "#e45756")  # one per run, the same in every chart
 MAX_RUNS = len(COLORS)

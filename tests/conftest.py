@@ -55,15 +55,16 @@ def page_text(at) -> str:
 @pytest.fixture(scope="module")
 def fresh_manager(tmp_path_factory):
     """A job manager of the module's own, saving into a temporary folder (never the repository's cache)."""
-    from lab import jobs, settings
+    from lab import cache
+    from runtime import jobs, settings
 
     old = settings.CACHE_DIR
     settings.CACHE_DIR = tmp_path_factory.mktemp("checkpoints")
-    jobs.manager.clear()
+    cache.manager.clear()
     yield
     jobs.stop_all()
     settings.CACHE_DIR = old
-    jobs.manager.clear()
+    cache.manager.clear()
 
 
 @pytest.fixture(scope="module")

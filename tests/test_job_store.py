@@ -12,9 +12,9 @@ from core.checkpoint import data_fingerprint, file_name, run_key
 from core.data import Digits, load_digits
 from core.errors import LabError
 from core.training import TrainConfig
-from lab import cache, jobs
-from lab.checkpoints import CheckpointStore
-from lab.jobs import JobManager
+from runtime import jobs
+from runtime.checkpoints import CheckpointStore
+from runtime.jobs import JobManager, labelled_models
 from support import crashing_save
 
 CFG = TrainConfig(epochs=1, train_size=128, batch_size=64)
@@ -122,7 +122,7 @@ def test_a_run_that_cannot_be_saved_stays_in_memory_with_a_warning(tmp_path, sma
     def broken(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr("lab.checkpoints.save_checkpoint", broken)
+    monkeypatch.setattr("runtime.checkpoints.save_checkpoint", broken)
     mgr = JobManager(small, 1, CheckpointStore(tmp_path))
     job = mgr.submit(CFG)
     view = wait(mgr, CFG)
@@ -213,15 +213,19 @@ def test_trained_lists_only_finished_models_newest_first(tmp_path, small):
     assert restarted.find(mgr.key(a), fps).config == a
 
 
-def test_trained_models_for_other_pages(tmp_path, small, monkeypatch):
+def test_trained_models_for_other_pages(tmp_path, small):
     mgr = JobManager(small, 1, CheckpointStore(tmp_path))
-    monkeypatch.setattr(jobs, "manager", lambda: mgr)
-    monkeypatch.setattr(jobs, "fingerprints", lambda: [data_fingerprint(small)])
-    assert cache.trained_models() == {}
+    fps = [data_fingerprint(small)]
+    assert labelled_models(mgr.trained(fps)) == {}
     mgr.submit(CFG)
+    mgr.submit(CFG.but(seed=3))
     wait(mgr, CFG)
-    models = cache.trained_models()
-    assert list(models) == [CFG.run_label] and not models[CFG.run_label].training
+    wait(mgr, CFG.but(seed=3))
+    models = labelled_models(mgr.trained(fps))
+    assert list(models) == [CFG.but(seed=3).run_label, CFG.run_label]  # newest first
+    assert not any(m.training for m in models.values())
+    twice = labelled_models([mgr.view(CFG), mgr.view(CFG)])  # the same label twice: told apart by the key
+    assert list(twice) == [CFG.run_label, f"{CFG.run_label} #{mgr.key(CFG)[:4]}"]
 
 
 def test_failed_job_is_reported_and_can_be_started_again(small, monkeypatch):

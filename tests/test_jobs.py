@@ -5,7 +5,7 @@ import pytest
 
 from core.data import Digits, load_digits
 from core.training import TrainConfig
-from lab.jobs import JobManager
+from runtime.jobs import JobManager
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """Server settings from the environment: a typo in a number is ignored with a console note, never a crash."""
 import importlib
 
-from lab import settings
+from runtime import settings
 
 
 def reload_with(monkeypatch, **env: str):

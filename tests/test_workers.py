@@ -5,8 +5,8 @@ import pytest
 
 from core.data import Digits, load_digits
 from core.training import BatchRecord, TrainConfig, train
-from lab.jobs import JobManager
-from lab.workers import WorkerPool
+from runtime.jobs import JobManager
+from runtime.workers import WorkerPool
 
 
 @pytest.fixture(scope="module")

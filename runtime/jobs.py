@@ -11,17 +11,16 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass, field
-from typing import Callable, Union
-
-import streamlit as st
+from typing import Callable, Iterable, Union
 
 from core.checkpoint import REASONS, Checkpoint, data_fingerprint, run_key
 from core.data import Digits
 from core.errors import LabError
+from core.lenet import LeNet5
 from core.training import BatchRecord, DoneRecord, EpochRecord, TrainConfig, train
-from lab import cache, settings
-from lab.checkpoints import CheckpointStore
-from lab.workers import Worker, WorkerPool, failure_of
+from runtime import settings
+from runtime.checkpoints import CheckpointStore
+from runtime.workers import Worker, WorkerPool, failure_of
 
 RESTARTABLE = ("cancelled", "failed")  # Start runs these again; every other job is shared as it is
 USABLE = ("finished", "early_stop")  # endings whose model other pages may show as "trained"
@@ -435,24 +434,10 @@ def stop_all(timeout: float = 5.0) -> None:
 atexit.register(stop_all)
 
 
-def dataset(name: str) -> Digits:
-    """TrainConfig.dataset -> the digits (LabError when full MNIST is asked for but not available)."""
-    if name == "mnist":
-        if not cache.mnist_available():
-            raise LabError("train.no_mnist")
-        return cache.digits(settings.MNIST_DIR)
-    return cache.embedded_digits()
-
-
-def fingerprints() -> list[str]:
-    """Fingerprints of the datasets this server has, for finding checkpoints by key."""
-    mgr = manager()
-    names = ["embedded"] + (["mnist"] if cache.mnist_available() else [])
-    return [mgr.fingerprint(dataset(n)) for n in names]
-
-
-@st.cache_resource(show_spinner=False, on_release=lambda mgr: mgr.shutdown())
-def manager() -> JobManager:
-    """The one job manager of this server: MAX_JOBS training processes, checkpoints under CACHE_DIR."""
-    return JobManager(dataset, settings.MAX_JOBS, CheckpointStore(settings.CACHE_DIR),
-                      WorkerPool(settings.MAX_JOBS, settings.TRAIN_THREADS))
+def labelled_models(views: Iterable[JobView]) -> dict[str, LeNet5]:
+    """Run label -> trained model of finished runs (JobManager.trained); a label taken twice gets its key's start."""
+    out: dict[str, LeNet5] = {}
+    for view in views:
+        label = view.config.run_label
+        out[label if label not in out else f"{label} #{view.key[:4]}"] = view.done.model
+    return out
