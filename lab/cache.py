@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import gc
 import threading
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Iterator
+
 import streamlit as st
 import torch
 
@@ -10,10 +14,31 @@ from core.activations import StackGradients, deep_stack, stack_gradients as meas
 from core.data import Digits, load_digits, to_model_input
 from core.errors import LabError
 from core.lenet import LeNet5, LeNetConfig, build_lenet
-from runtime import settings
 from runtime.checkpoints import CheckpointStore
 from runtime.jobs import JobManager, labelled_models
+from runtime.settings import SETTINGS, Settings
 from runtime.workers import WorkerPool
+
+_IN_FORCE: list[Settings] = [SETTINGS]  # the settings the caches below use; the last one wins (see use_settings)
+
+
+def settings() -> Settings:
+    """The settings in force: SETTINGS, read from the environment at start, unless a test chose others."""
+    return _IN_FORCE[-1]
+
+
+@contextmanager
+def use_settings(**changes: object) -> Iterator[Settings]:
+    """Run with some settings changed (tests: a checkpoint folder of their own, a fake MNIST folder). A job manager
+    made for them is shut down at the end; the server's own is left as it was."""
+    changed = replace(settings(), **changes)
+    _IN_FORCE.append(changed)
+    try:
+        yield changed
+    finally:
+        _IN_FORCE.remove(changed)
+        if _manager_key(changed) != _manager_key(settings()):
+            _manager.clear(*_manager_key(changed))  # its on_release stops its runs and training processes
 
 
 def _warm_up() -> None:
@@ -32,10 +57,10 @@ def _warm_up() -> None:
 @st.cache_resource(show_spinner=False)
 def _configure_torch() -> int:
     """Set torch's intra-op thread pool once for the whole server (and warm torch.optim up in the background)."""
-    torch.set_num_threads(settings.THREADS)
+    torch.set_num_threads(settings().threads)
     threading.Thread(target=_warm_up, daemon=True, name="torch-warm-up").start()
     manager()  # start the training processes now: they take a few seconds to import torch
-    return settings.THREADS
+    return settings().threads
 
 
 def configure_torch() -> int:
@@ -44,7 +69,7 @@ def configure_torch() -> int:
 
 
 @st.cache_resource(show_spinner=False)
-def digits(mnist_dir: str | None = settings.MNIST_DIR) -> Digits:
+def digits(mnist_dir: str | None = SETTINGS.mnist_dir) -> Digits:
     """The digits every page uses (full MNIST if LENET_MNIST_DIR points at it). Never mutate."""
     return load_digits(mnist_dir)
 
@@ -57,12 +82,13 @@ def untrained_lenet(config: LeNetConfig = LeNetConfig(), seed: int = 0) -> LeNet
 
 def embedded_digits() -> Digits:
     """The 5,000 embedded digits, whatever LENET_MNIST_DIR says (the same object as digits() when it is unset)."""
-    return digits() if not settings.MNIST_DIR else digits(None)
+    return digits() if not SETTINGS.mnist_dir else digits(None)
 
 
 def mnist_available() -> bool:
     """Full MNIST was configured (LENET_MNIST_DIR) and could be read."""
-    return bool(settings.MNIST_DIR) and digits(settings.MNIST_DIR).source == "mnist"
+    mnist_dir = settings().mnist_dir
+    return bool(mnist_dir) and digits(mnist_dir).source == "mnist"
 
 
 def trained_models(limit: int = 8) -> dict[str, LeNet5]:
@@ -78,7 +104,7 @@ def dataset(name: str) -> Digits:
     if name == "mnist":
         if not mnist_available():
             raise LabError("train.no_mnist")
-        return digits(settings.MNIST_DIR)
+        return digits(settings().mnist_dir)
     return embedded_digits()
 
 
@@ -89,11 +115,21 @@ def fingerprints() -> list[str]:
     return [mgr.fingerprint(dataset(n)) for n in names]
 
 
-@st.cache_resource(show_spinner=False, on_release=lambda mgr: mgr.shutdown())
 def manager() -> JobManager:
-    """The one job manager of this server: MAX_JOBS training processes, checkpoints under CACHE_DIR."""
-    return JobManager(dataset, settings.MAX_JOBS, CheckpointStore(settings.CACHE_DIR),
-                      WorkerPool(settings.MAX_JOBS, settings.TRAIN_THREADS))
+    """The one job manager of this server: max_jobs training processes, checkpoints under cache_dir."""
+    return _manager(*_manager_key(settings()))
+
+
+def _manager_key(s: Settings) -> tuple[str, int, int]:
+    """The settings a job manager is made of (one manager per checkpoint folder and limits)."""
+    return str(s.cache_dir), s.max_jobs, s.train_threads
+
+
+@st.cache_resource(show_spinner=False, on_release=lambda mgr: mgr.shutdown())
+def _manager(cache_dir: str, max_jobs: int, train_threads: int) -> JobManager:
+    """A job manager of max_jobs training processes saving into cache_dir (shut down when cleared)."""
+    return JobManager(data=dataset, max_parallel=max_jobs, store=CheckpointStore(cache_dir),
+                      pool=WorkerPool(max_jobs, train_threads))
 
 
 @st.cache_data(show_spinner=False, max_entries=128)

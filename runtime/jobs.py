@@ -18,8 +18,8 @@ from core.data import Digits
 from core.errors import LabError
 from core.lenet import LeNet5
 from core.training import BatchRecord, DoneRecord, EpochRecord, TrainConfig, train
-from runtime import settings
 from runtime.checkpoints import CheckpointStore
+from runtime.settings import SETTINGS
 from runtime.workers import Worker, WorkerPool, failure_of
 
 RESTARTABLE = ("cancelled", "failed")  # Start runs these again; every other job is shared as it is
@@ -141,7 +141,7 @@ class Job:
 class JobManager:
     """Runs TrainConfigs in daemon threads; identical configurations share one job (and one checkpoint)."""
 
-    def __init__(self, data: DataSource, max_parallel: int = settings.MAX_JOBS,
+    def __init__(self, data: DataSource, max_parallel: int = SETTINGS.max_jobs,
                  store: CheckpointStore | None = None, pool: WorkerPool | None = None) -> None:
         self.data = data  # the digits, or a function from TrainConfig.dataset to the digits
         self.store = store

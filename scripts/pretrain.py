@@ -65,7 +65,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from core.checkpoint import REASONS
     from lab import cache
-    from runtime import settings
     from runtime.checkpoints import CheckpointStore
     from runtime.jobs import JobManager
 
@@ -73,8 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in list(logging.root.manager.loggerDict):
         if name.startswith("streamlit"):
             logging.getLogger(name).setLevel(logging.ERROR)
-    torch.set_num_threads(settings.THREADS)
-    folder = Path(args.cache_dir) if args.cache_dir else settings.CACHE_DIR
+    torch.set_num_threads(cache.settings().threads)
+    folder = Path(args.cache_dir) if args.cache_dir else cache.settings().cache_dir
     dataset = args.dataset if args.dataset != "auto" else ("mnist" if cache.mnist_available() else "embedded")
     if dataset == "mnist" and not cache.mnist_available():
         print("full MNIST is not available (set LENET_MNIST_DIR to a readable MNIST folder)", file=sys.stderr)

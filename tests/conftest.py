@@ -56,15 +56,9 @@ def page_text(at) -> str:
 def fresh_manager(tmp_path_factory):
     """A job manager of the module's own, saving into a temporary folder (never the repository's cache)."""
     from lab import cache
-    from runtime import jobs, settings
 
-    old = settings.CACHE_DIR
-    settings.CACHE_DIR = tmp_path_factory.mktemp("checkpoints")
-    cache.manager.clear()
-    yield
-    jobs.stop_all()
-    settings.CACHE_DIR = old
-    cache.manager.clear()
+    with cache.use_settings(cache_dir=tmp_path_factory.mktemp("checkpoints")):
+        yield
 
 
 @pytest.fixture(scope="module")

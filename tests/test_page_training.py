@@ -11,7 +11,6 @@ import pytest
 from conftest import page_text, run_app, translated
 from core.training import TrainConfig
 from lab import cache
-from runtime import settings
 
 PAGE = "app_pages/training.py"
 TINY = {"tr_mode": "single", "tr_n": 100, "tr_ep": 1}
@@ -213,10 +212,7 @@ def test_damaged_checkpoint_is_reported_before_start_and_replaced():
 def test_read_only_cache_folder_warns_and_keeps_working(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    old = settings.CACHE_DIR
-    settings.CACHE_DIR = blocker / "cache"
-    cache.manager.clear()
-    try:
+    with cache.use_settings(cache_dir=blocker / "cache"):
         config = TrainConfig(train_size=100, epochs=1, seed=17)
         at = run_app("en", page=PAGE, params={**TINY, "tr_seed": 17})
         at.button(key="tr_start").click().run()
@@ -225,9 +221,6 @@ def test_read_only_cache_folder_warns_and_keeps_working(tmp_path):
         at.run()
         assert any("cannot be saved" in w.value for w in at.warning)
         assert "Done: test accuracy" in at.get("progress")[0].proto.text and not at.exception
-    finally:
-        settings.CACHE_DIR = old
-        cache.manager.clear()
 
 
 def write_idx(path, array) -> None:
@@ -239,7 +232,7 @@ def write_idx(path, array) -> None:
     path.write_bytes(header + array.tobytes())
 
 
-def test_full_mnist_is_offered_and_trains_when_present(tmp_path, monkeypatch):
+def test_full_mnist_is_offered_and_trains_when_present(tmp_path):
     from core.data import IDX_FILES, load_digits
 
     d = load_digits()
@@ -247,15 +240,15 @@ def test_full_mnist_is_offered_and_trains_when_present(tmp_path, monkeypatch):
     write_idx(tmp_path / IDX_FILES["train_labels"], d.train_labels[:300].numpy())
     write_idx(tmp_path / IDX_FILES["test_images"], d.test_images[:100].numpy())
     write_idx(tmp_path / IDX_FILES["test_labels"], d.test_labels[:100].numpy())
-    monkeypatch.setattr(settings, "MNIST_DIR", str(tmp_path))
-    at = run_app("en", page=PAGE, params={"tr_mode": "single", "tr_ep": 1, "tr_seed": 18})
-    assert at.selectbox(key="tr_data").value == "mnist"  # the default when it is there
-    assert at.slider(key="tr_n").max == 300
-    at.button(key="tr_start").click().run()
-    view = wait_done(TrainConfig(train_size=300, epochs=1, seed=18, dataset="mnist"))
-    assert view.status == "done" and view.epochs[0].test_acc > 0
-    at.run()
-    assert "mnist" in page_text(at) and not at.exception
+    with cache.use_settings(mnist_dir=str(tmp_path)):  # the same job manager: only the data differs
+        at = run_app("en", page=PAGE, params={"tr_mode": "single", "tr_ep": 1, "tr_seed": 18})
+        assert at.selectbox(key="tr_data").value == "mnist"  # the default when it is there
+        assert at.slider(key="tr_n").max == 300
+        at.button(key="tr_start").click().run()
+        view = wait_done(TrainConfig(train_size=300, epochs=1, seed=18, dataset="mnist"))
+        assert view.status == "done" and view.epochs[0].test_acc > 0
+        at.run()
+        assert "mnist" in page_text(at) and not at.exception
 
 
 def test_early_stopping_is_marked_on_the_curves():
