@@ -136,7 +136,7 @@ _SHOWN = {  # code -> the {placeholders} its message shows, space separated
     "train.out_of_memory": "",
     "train.worker_died": "",
 }
-CODES: Mapping[str, frozenset[str]] = MappingProxyType({code: frozenset(shown.split()) for code, shown in _SHOWN.items()})
+CODES: Mapping[str, frozenset[str]] = MappingProxyType({code: frozenset(v.split()) for code, v in _SHOWN.items()})
 
 
 class LabError(ValueError):

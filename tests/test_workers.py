@@ -1,4 +1,6 @@
 """Training processes: same numbers as training in this process, cancel, a killed process is reported and replaced."""
+import dataclasses
+import pickle
 import time
 
 import pytest
@@ -6,7 +8,7 @@ import pytest
 from core.data import Digits, load_digits
 from core.training import BatchRecord, TrainConfig, train
 from runtime.jobs import JobManager
-from runtime.workers import WorkerPool
+from runtime.workers import Failed, Finished, Records, WorkerPool, rebuilt
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +93,19 @@ def test_an_error_inside_the_process_comes_back_as_a_translation_code(small, poo
     view = wait(mgr, cfg)
     assert view.status == "failed" and view.failure.code == "train.failed" and view.error
     assert all(isinstance(v, (int, float, str)) for v in view.failure.params.values())
+
+
+def test_messages_are_frozen_dataclasses_that_survive_the_queue():
+    import torch
+
+    failed = Failed(job_id=7, code="train.bad_lr", params={"lr": -1.0}, detail="LabError: train.bad_lr")
+    records = Records(job_id=7, records=(BatchRecord(epoch=1, batch=1, batches=4, step=1, loss=2.3),))
+    finished = Finished(job_id=7, reason="finished", epochs_run=1, best_epoch=1, diverged_step=None,
+                        state={"w": torch.ones(2)})
+    for message in (failed, records):
+        assert pickle.loads(pickle.dumps(message)) == message
+    assert pickle.loads(pickle.dumps(finished)).state["w"].tolist() == [1.0, 1.0]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        failed.code = "train.failed"
+    err = rebuilt(failed.code, failed.params, failed.detail)  # the code is a variable: the registry checks it
+    assert (err.code, err.params, str(err)) == ("train.bad_lr", {"lr": -1.0}, "LabError: train.bad_lr")
