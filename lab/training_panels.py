@@ -82,8 +82,10 @@ def shared_controls(fixed: set[str]) -> TrainConfig:
         with st.expander(t("training.advanced")):
             mistake = _choice("training.mistake", MISTAKES, "tr_mistake", "none", prefix="training.mistake_",
                               help=t("training.mistake_help"))
-    return TrainConfig(act, pool, opt, float(lr), float(momentum), float(wd), int(batch), int(epochs), int(n),
-                       bool(norm), int(seed), int(patience), float(dropout), mistake, dataset)
+    return TrainConfig(activation=act, pooling=pool, optimizer=opt, lr=float(lr), momentum=float(momentum),
+                       weight_decay=float(wd), batch_size=int(batch), epochs=int(epochs), train_size=int(n),
+                       normalize=bool(norm), seed=int(seed), patience=int(patience), dropout=float(dropout),
+                       mistake=mistake, dataset=dataset)
 
 
 def custom_runs(base: TrainConfig) -> list[TrainConfig]:

@@ -141,8 +141,9 @@ def test_a_failed_run_is_explained_in_the_students_language(lang, code, words):
 
     config = TrainConfig(train_size=100, epochs=1, seed=31)
     mgr = cache.manager()
-    failed = Job(mgr.canonical(config), "failed", error="MemoryError: Traceback (most recent call last)",
-                 failure=LabError(code, "raw detail"), key=mgr.key(config))
+    failed = Job(config=mgr.canonical(config), status="failed",
+                 error="MemoryError: Traceback (most recent call last)", failure=LabError(code, "raw detail"),
+                 key=mgr.key(config))
     with mgr.lock:
         mgr.jobs[failed.config] = failed
     try:
