@@ -31,6 +31,7 @@ _SHOWN = {  # code -> the {placeholders} its message shows, space separated
     "build.bad_map": "name",
     # checkpoints of finished runs
     "checkpoint.damaged": "name",
+    "checkpoint.disk_full": "folder",
     "checkpoint.foreign": "name",
     "checkpoint.not_finished": "reason",
     "checkpoint.readonly": "folder",

@@ -1,5 +1,6 @@
 """Jobs + checkpoints: a restart finds finished runs on disk, bad files are reported and retrained, a read-only
-folder degrades to memory, other pages get only finished models."""
+folder or a full disk degrades to memory (and saving resumes when it can), other pages get only finished models."""
+import errno
 import os
 import pickle
 import time
@@ -175,6 +176,40 @@ def test_old_temporary_files_of_a_crash_are_removed_on_start(tmp_path):
     assert not old.exists() and young.exists() and other.exists()  # a young one may be a save in progress
     assert store.clean_temporary(older_than=0) == 1 and not young.exists()
     assert CheckpointStore(tmp_path / "missing").clean_temporary() == 0
+
+
+def _no_space() -> OSError:
+    return OSError(errno.ENOSPC, "No space left on device")
+
+
+def _wrapped_no_space() -> RuntimeError:
+    """What torch.save raises when it writes to a path on a full disk: its own error, the OSError inside."""
+    try:
+        raise _no_space()
+    except OSError as full:
+        try:
+            raise RuntimeError("PytorchStreamWriter failed writing file data/0: file write failed") from full
+        except RuntimeError as exc:
+            return exc
+
+
+@pytest.mark.parametrize("error", [_no_space, _wrapped_no_space])
+def test_a_full_disk_is_reported_as_full_and_saving_resumes_once_space_is_freed(tmp_path, small, monkeypatch, error):
+    import core.checkpoint as ckpt_module
+
+    monkeypatch.setattr(ckpt_module.torch, "save", crashing_save(torch.save, 100, error()))  # the disk fills up
+    mgr = JobManager(small, 1, CheckpointStore(tmp_path))
+    mgr.submit(CFG)
+    view = wait(mgr, CFG)
+    assert view.status == "done" and view.usable and not view.saved and view.save_problem is None
+    assert mgr.warning is not None and mgr.warning.code == "checkpoint.disk_full"  # not "read-only"
+    assert mgr.warning.params == {"folder": str(tmp_path)} and list(tmp_path.iterdir()) == []  # no half file
+    monkeypatch.undo()  # space is freed
+    second = CFG.but(seed=1)
+    mgr.submit(second)
+    assert wait(mgr, second).saved  # the next finished run is saved: no restart needed
+    assert mgr.warning is None and (tmp_path / file_name(mgr.key(second))).is_file()
+    assert mgr.submit(CFG) is mgr.get(CFG)  # the run that could not be saved is still shared from memory
 
 
 def test_read_only_folder_keeps_working_in_memory(tmp_path, small):
