@@ -68,10 +68,9 @@ def test_restart_finds_the_run_on_disk_without_training(tmp_path, small):
 def test_bad_checkpoint_is_reported_then_retrained_and_replaced(tmp_path, small, damage, code):
     fp = data_fingerprint(small)
     path = tmp_path / file_name(run_key(CFG, fp))
-    JobManager(small, 1, CheckpointStore(tmp_path)).submit(CFG)
-    time.sleep(0.01)
-    mgr0 = JobManager(small, 1, CheckpointStore(tmp_path))
-    wait(mgr0, CFG)
+    first = JobManager(small, 1, CheckpointStore(tmp_path))
+    first.submit(CFG)
+    assert wait(first, CFG).saved
     good = path.read_bytes()
     MARKER.unlink(missing_ok=True)
     if damage == "malicious":

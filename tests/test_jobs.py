@@ -40,7 +40,7 @@ def test_queue_and_cancel(small):
     first, second = TrainConfig(epochs=50, train_size=256), TrainConfig(epochs=1, train_size=256, seed=1)
     mgr.submit(first)
     mgr.submit(second)
-    time.sleep(0.2)
+    wait(mgr, first, ("running",))  # the one slot is taken
     assert mgr.view(second).status == "queued" and mgr.view(second).queue_position == 1
     cancelled = mgr.get(first)
     mgr.cancel(first)
@@ -55,8 +55,7 @@ def test_start_after_stop_starts_a_fresh_run_and_the_queue_moves_up(small):
     long, a, b = (TrainConfig(epochs=200, train_size=256, seed=s) for s in (20, 21, 22))
     running = mgr.submit(long)
     queued_a, _ = mgr.submit(a), mgr.submit(b)
-    while running.view().status != "running":
-        time.sleep(0.01)
+    wait(mgr, long, ("running",))
     assert (mgr.view(a).queue_position, mgr.view(b).queue_position) == (1, 2)
     mgr.cancel(a)  # a queued run: out of the queue at once
     assert mgr.view(a).status == "cancelled" and not mgr.view(a).active and mgr.view(b).queue_position == 1
