@@ -151,19 +151,19 @@ def _serve(inbox, outbox, cancel, threads: int) -> None:
             for rec in train(task.config, datasets[task.fingerprint], should_stop=stop):
                 if isinstance(rec, DoneRecord):
                     state = {k: v.detach().clone() for k, v in rec.model.state_dict().items()}
-                    outbox.put(Records(task.job_id, tuple(pending)))
+                    outbox.put(Records(job_id=task.job_id, records=tuple(pending)))
                     outbox.put(Finished(job_id=task.job_id, reason=rec.reason, epochs_run=rec.epochs_run,
                                         best_epoch=rec.best_epoch, diverged_step=rec.diverged_step, state=state))
                     pending = []
                     continue
                 pending.append(rec)
                 if isinstance(rec, EpochRecord) or time.monotonic() - flushed > SEND_EVERY:
-                    outbox.put(Records(task.job_id, tuple(pending)))
+                    outbox.put(Records(job_id=task.job_id, records=tuple(pending)))
                     pending, flushed = [], time.monotonic()
         except Exception as exc:  # reported to the page by the parent, as a translation code
             failure = failure_of(exc)
             params = {k: v if isinstance(v, (int, float, str)) else str(v) for k, v in failure.params.items()}
-            outbox.put(Records(task.job_id, tuple(pending)))
+            outbox.put(Records(job_id=task.job_id, records=tuple(pending)))
             outbox.put(Failed(job_id=task.job_id, code=failure.code, params=params,
                               detail=f"{type(exc).__name__}: {exc}"))
 
@@ -173,8 +173,8 @@ class Worker:
     """One training process and its pipes."""
 
     process: mp.Process
-    inbox: object  # mp.Queue: jobs in
-    outbox: object  # mp.Queue: records out
+    inbox: object  # mp.Queue: Task and Stop messages in
+    outbox: object  # mp.Queue: Ready, Records, Finished and Failed messages out
     cancel: object  # mp.Event: stop the current run at its next batch
     known: set[str] = field(default_factory=set)  # fingerprints of the datasets it already holds
 
