@@ -5,7 +5,7 @@ import streamlit as st
 from core.errors import LabError
 from core.images import canvas_to_digit
 from lab import inspect_panels as panels
-from lab.jobs import fingerprints, manager, run_label
+from lab.cache import fingerprints, manager
 from lab.nav import page_for
 from lab.snippets.training import inspect_script, training_script
 from lab.ui import code_panel, explain, lab_error, t, url_choice
@@ -29,12 +29,12 @@ if not known:
     st.stop()
 
 keys = panels.url_multiselect(t("inspect.runs"), list(known), "insp_runs", asked or list(known)[:2],
-                              format_func=lambda k: run_label(known[k].config), max_selections=4)
+                              format_func=lambda k: known[k].config.run_label, max_selections=4)
 if not keys:
     st.info(t("inspect.pick"), icon=":material/info:")
     st.stop()
 views = [known[k] for k in keys]
-names = [f"{t('training.run', n=i + 1)} ({run_label(v.config)})" for i, v in enumerate(views)]
+names = [f"{t('training.run', n=i + 1)} ({v.config.run_label})" for i, v in enumerate(views)]
 focus_key = url_choice(st.selectbox, t("inspect.focus"), keys, key="insp_focus",
                        format_func=lambda k: names[keys.index(k)], help=t("inspect.focus_help"))
 focus = known[focus_key]

@@ -4,14 +4,13 @@ gradient accumulation) measured on the spot. Every probe follows the page's acti
 import pandas as pd
 import streamlit as st
 
-from core.data import to_model_input
 from core.lenet import LeNetConfig
-from core.pitfalls import (BASE, ORDERS, PITFALLS, PROBES, OrderRun, RepeatedTest, accumulation, call_order_run,
-                           grad_norms, logit_grad_sizes, pitfall_pair, repeated_test, softmax_loss_floor, step_lengths)
+from core.pitfalls import (BASE, ORDERS, PITFALLS, PROBES, AccumulationSummary, OrderRun, Probe, RepeatedTest,
+                           accumulation, bug_probe, call_order_run, pitfall_pair, repeated_test, softmax_loss_floor)
 from core.training import USUAL_LR, TrainConfig
 from lab import cache
 from lab.basics_views import lines
-from lab.jobs import manager
+from lab.cache import manager
 from lab.nav import page_for
 from lab.run_compare import CORRECT, MISTAKE, Run, compare
 from lab.snippets.pitfalls import diff_lines, pitfall_script
@@ -23,24 +22,12 @@ MICRO, UPDATES = 16, 3  # accumulation: small-batch size, and updates of each lo
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def probe(name: str, source: str, config: TrainConfig, k: int = 1) -> dict[str, list[float]]:
+def probe(name: str, source: str, config: TrainConfig, k: int = 1) -> Probe | AccumulationSummary:
     """The bug's mechanism measured on real digits (a few steps of LeNet-5), once per pitfall, dataset and setting."""
     data = cache.digits()
-    images, labels = data.train_images, data.train_labels
-    if name == "no_zero_grad":
-        return {"correct": grad_norms(images, labels, True, PROBE_STEPS, PROBE_BATCH, config.seed, config.lenet),
-                "mistake": grad_norms(images, labels, False, PROBE_STEPS, PROBE_BATCH, config.seed, config.lenet)}
-    if name == "optimizer_in_loop":
-        return {"correct": step_lengths(images, labels, False, PROBE_STEPS, PROBE_BATCH, config),
-                "mistake": step_lengths(images, labels, True, PROBE_STEPS, PROBE_BATCH, config)}
-    if name == "softmax_before_loss":
-        logits = cache.untrained_lenet(config.lenet, config.seed)(to_model_input(data.test_images[:64])).detach()
-        plain, squashed = logit_grad_sizes(logits, data.test_labels[:64])
-        return {"correct": [plain], "mistake": [squashed]}
     if name == "accumulation":
-        a = accumulation(images, labels, k, config, MICRO, UPDATES)
-        return {"values": [a.difference, a.ratio, a.weight_gap, a.weight_gap_undivided]}
-    return {}
+        return accumulation(data.train_images, data.train_labels, k, config, MICRO, UPDATES).summary
+    return bug_probe(name, data, config, PROBE_STEPS, PROBE_BATCH)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -133,26 +120,26 @@ if name == "call_order":
                           (CORRECT, MISTAKE), t("pitfalls.step_axis"), t("pitfalls.probe_call_order_axis")), width="stretch")
 elif name == "accumulation":
     st.caption(t("pitfalls.probe_setup", steps=k * UPDATES, batch=MICRO, **setting))
-    diff, ratio, gap, gap_undivided = probe(name, data.source, probe_config, k)["values"]
+    acc = probe(name, data.source, probe_config, k)
     explain("pitfalls.probe_accumulation", k=k, micro=MICRO, big=k * MICRO, updates=UPDATES)
     m1, m2, m3, m4 = st.columns(4)
-    m1.metric(t("pitfalls.acc_difference"), f"{diff:.1e}")
-    m2.metric(t("pitfalls.acc_ratio"), f"{ratio:.3f}")
-    m3.metric(t("pitfalls.acc_weights", updates=UPDATES), f"{gap:.1e}")
-    m4.metric(t("pitfalls.acc_weights_undivided"), f"{gap_undivided:.1e}")
-    explain(f"pitfalls.probe_accumulation_{opt}", k=k, ratio=f"{ratio:.3f}", gap=f"{gap_undivided:.1e}")
+    m1.metric(t("pitfalls.acc_difference"), f"{acc.difference:.1e}")
+    m2.metric(t("pitfalls.acc_ratio"), f"{acc.ratio:.3f}")
+    m3.metric(t("pitfalls.acc_weights", updates=UPDATES), f"{acc.weight_gap:.1e}")
+    m4.metric(t("pitfalls.acc_weights_undivided"), f"{acc.weight_gap_undivided:.1e}")
+    explain(f"pitfalls.probe_accumulation_{opt}", k=k, ratio=f"{acc.ratio:.3f}", gap=f"{acc.weight_gap_undivided:.1e}")
 elif name in ("no_zero_grad", "optimizer_in_loop"):
     no_step = "_no_step" if name == "no_zero_grad" else ""  # backward() only: the optimizer plays no part
     st.caption(t(f"pitfalls.probe_setup{no_step}", steps=PROBE_STEPS, batch=PROBE_BATCH, **setting))
     values = probe(name, data.source, probe_config)
     suffix = "_adam" if name == "optimizer_in_loop" and opt == "adam" else ""
-    explain(f"pitfalls.probe_{name}{suffix}", steps=PROBE_STEPS, lr=USUAL_LR[opt], first=f"{values['correct'][0]:.3f}")
-    st.plotly_chart(lines({t(f"pitfalls.probe_{name}_correct"): values["correct"], t(f"pitfalls.probe_{name}_mistake"): values["mistake"]},
+    explain(f"pitfalls.probe_{name}{suffix}", steps=PROBE_STEPS, lr=USUAL_LR[opt], first=f"{values.correct[0]:.3f}")
+    st.plotly_chart(lines({t(f"pitfalls.probe_{name}_correct"): values.correct, t(f"pitfalls.probe_{name}_mistake"): values.mistake},
                           (CORRECT, MISTAKE), t("pitfalls.step_axis"), t(f"pitfalls.probe_{name}_axis")), width="stretch")
 elif name == "softmax_before_loss":
     values = probe(name, data.source, probe_config)
-    explain("pitfalls.probe_softmax_before_loss", act=act, floor=f"{floor:.4f}", plain=f"{values['correct'][0]:.5f}",
-            squashed=f"{values['mistake'][0]:.5f}", ratio=f"{values['correct'][0] / values['mistake'][0]:.1f}")
+    explain("pitfalls.probe_softmax_before_loss", act=act, floor=f"{floor:.4f}", plain=f"{values.correct[0]:.5f}",
+            squashed=f"{values.mistake[0]:.5f}", ratio=f"{values.correct[0] / values.mistake[0]:.1f}")
 elif name == "no_eval":
     scores = scores_without_eval(mistaken) if done else None
     if scores is None:

@@ -5,7 +5,7 @@ import streamlit as st
 from core.errors import LabError
 from core.training import USUAL_LR
 from lab import training_panels as panels
-from lab.jobs import manager, run_label
+from lab.cache import manager
 from lab.nav import page_for
 from lab.snippets.training import training_script
 from lab.ui import code_panel, explain, lab_error, t
@@ -65,7 +65,7 @@ finished = [v for v in views if v is not None and v.done is not None and not v.a
 if finished and len(finished) == len(views):
     st.subheader(t("training.results"))
     held = [panels.held_epoch(v) for v in views]  # after early stopping: the best epoch, whose weights are kept
-    rows = [{t("training.col_run"): t("training.run", n=i + 1), t("training.col_config"): run_label(v.config),
+    rows = [{t("training.col_run"): t("training.run", n=i + 1), t("training.col_config"): v.config.run_label,
              t("training.col_train_acc"): f"{held[i].train_acc:.1%}" if held[i] else "–",
              t("training.col_test_acc"): f"{held[i].test_acc:.1%}" if held[i] else "–",
              t("training.col_epochs"): v.done.epochs_run, t("training.col_ending"): t(f"training.end_{v.done.reason}"),

@@ -24,10 +24,10 @@ import torch.nn.functional as F  # noqa: E402
 from core.data import load_digits, to_model_input  # noqa: E402
 from core.lenet import build_lenet  # noqa: E402
 from core.training import TrainConfig  # noqa: E402
-from lab import settings  # noqa: E402
-from lab.checkpoints import CheckpointStore  # noqa: E402
-from lab.jobs import JobManager  # noqa: E402
-from lab.workers import WorkerPool  # noqa: E402
+from runtime.checkpoints import CheckpointStore  # noqa: E402
+from runtime.jobs import JobManager  # noqa: E402
+from runtime.settings import SETTINGS  # noqa: E402
+from runtime.workers import WorkerPool  # noqa: E402
 
 
 def bare_loop(config: TrainConfig, data) -> float:
@@ -63,7 +63,7 @@ def app_run(mgr: JobManager, config: TrainConfig) -> tuple[float, float]:
     return seconds, statistics.mean(e.samples_per_sec for e in view.epochs)
 
 
-def run(epochs: int = 5, rounds: int = 3, threads: int = settings.TRAIN_THREADS) -> dict[str, object]:
+def run(epochs: int = 5, rounds: int = 3, threads: int = SETTINGS.train_threads) -> dict[str, object]:
     """Throughput of both, in training digits per second, and their ratio (app / bare; the target is >= 0.8)."""
     torch.set_num_threads(threads)
     data = load_digits()
@@ -91,6 +91,6 @@ def run(epochs: int = 5, rounds: int = 3, threads: int = settings.TRAIN_THREADS)
 
 
 if __name__ == "__main__":
-    threads = int(sys.argv[1]) if len(sys.argv) > 1 else settings.TRAIN_THREADS
+    threads = int(sys.argv[1]) if len(sys.argv) > 1 else SETTINGS.train_threads
     for key, value in run(threads=threads).items():
         print(f"{key:32s} {value:.3f}" if isinstance(value, float) else f"{key:32s} {value}")

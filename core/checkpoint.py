@@ -149,9 +149,11 @@ def _check(path: Path, fingerprint: str, config: TrainConfig | None) -> Checkpoi
         model.load_state_dict(raw["state_dict"], strict=True)  # wrong layers or shapes raise here
         epochs = tuple(EpochRecord(**e) for e in raw["epochs"])
         losses = tuple(float(v) for v in raw["losses"].tolist())
-        ckpt = Checkpoint(stored, model.eval(), epochs, losses, int(raw["batches_per_epoch"]), str(raw["reason"]),
-                          int(raw["epochs_run"]), int(raw["best_epoch"]),
-                          None if raw["diverged_step"] is None else int(raw["diverged_step"]), float(raw["seconds"]))
+        diverged = raw["diverged_step"]
+        ckpt = Checkpoint(config=stored, model=model.eval(), epochs=epochs, losses=losses,
+                          batches_per_epoch=int(raw["batches_per_epoch"]), reason=str(raw["reason"]),
+                          epochs_run=int(raw["epochs_run"]), best_epoch=int(raw["best_epoch"]),
+                          diverged_step=None if diverged is None else int(diverged), seconds=float(raw["seconds"]))
         key = raw["key"]
     except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as exc:  # LabError is a ValueError
         raise foreign from exc

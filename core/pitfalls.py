@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from core.data import to_model_input
+from core.data import Digits, to_model_input
 from core.errors import LabError
 from core.lenet import LeNet5, LeNetConfig, build_lenet
 from core.training import TrainConfig, evaluate, loss_of, make_optimizer
@@ -78,6 +78,33 @@ def step_lengths(images: torch.Tensor, labels: torch.Tensor, recreate: bool, ste
         optimizer.step()
         out.append(float((_flat_weights(params) - before).norm()))
     return out
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A bug's mechanism measured on real digits, the correct code beside the mistaken one."""
+
+    correct: tuple[float, ...]  # one value per step, or a single value
+    mistake: tuple[float, ...]  # the same with the bug
+
+
+def bug_probe(name: str, data: Digits, config: TrainConfig = BASE, steps: int = 20, batch: int = 64) -> Probe:
+    """A few steps of LeNet-5 showing what the bug does: no_zero_grad, the gradient norm .grad holds after each
+    backward(); optimizer_in_loop, how far each step moves the weights; softmax_before_loss, the mean logit gradient
+    of the first `batch` test digits (one value each)."""
+    images, labels = data.train_images, data.train_labels
+    if name == "no_zero_grad":
+        return Probe(correct=tuple(grad_norms(images, labels, True, steps, batch, config.seed, config.lenet)),
+                     mistake=tuple(grad_norms(images, labels, False, steps, batch, config.seed, config.lenet)))
+    if name == "optimizer_in_loop":
+        return Probe(correct=tuple(step_lengths(images, labels, False, steps, batch, config)),
+                     mistake=tuple(step_lengths(images, labels, True, steps, batch, config)))
+    if name == "softmax_before_loss":
+        with torch.no_grad():
+            logits = build_lenet(config.lenet, config.seed).eval()(to_model_input(data.test_images[:batch]))
+        plain, squashed = logit_grad_sizes(logits, data.test_labels[:batch])
+        return Probe(correct=(plain,), mistake=(squashed,))
+    raise LabError("pitfalls.unknown", name=name)
 
 
 def softmax_loss_floor(classes: int = 10) -> float:
@@ -200,6 +227,22 @@ class Accumulation:
     def ratio(self) -> float:
         """||undivided|| / ||big||: k when the division is forgotten."""
         return float(self.undivided.norm() / self.big.norm())
+
+    @property
+    def summary(self) -> "AccumulationSummary":
+        """The four numbers the page shows, without the gradients."""
+        return AccumulationSummary(difference=self.difference, ratio=self.ratio, weight_gap=self.weight_gap,
+                                   weight_gap_undivided=self.weight_gap_undivided)
+
+
+@dataclass(frozen=True)
+class AccumulationSummary:
+    """Accumulation's numbers only: cheap to cache (no parameter-sized tensors)."""
+
+    difference: float  # largest |accumulated - big|: float rounding only
+    ratio: float  # ||undivided|| / ||big||: k when the division is forgotten
+    weight_gap: float  # max |w| difference after the updates: accumulating vs big batches
+    weight_gap_undivided: float  # the same without dividing the loss by k
 
 
 def _accumulate(model: LeNet5, micro_batches: list[tuple[torch.Tensor, torch.Tensor]], divide: bool) -> None:

@@ -83,6 +83,18 @@ class TrainConfig:
         return replace(self, **changes)
 
     @property
+    def run_label(self) -> str:
+        """A short, language-neutral name in the code's own terms: activation, optimizer and lr, then every field
+        that differs from the defaults (momentum only for SGD, where it is used)."""
+        parts = [self.activation, f"{self.optimizer} lr={self.lr:g}"]
+        for name in ("pooling", "momentum", "weight_decay", "batch_size", "epochs", "train_size", "normalize", "seed",
+                     "patience", "dropout", "mistake", "dataset"):
+            value = getattr(self, name)
+            if value != getattr(TrainConfig, name) and not (name == "momentum" and self.optimizer != "sgd"):
+                parts.append(f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}")
+        return " · ".join(parts)
+
+    @property
     def lr_is_risky(self) -> bool:
         """True when lr is so far above the optimizer's usual rate that the loss will probably diverge."""
         return self.lr >= RISKY_LR_FACTOR * USUAL_LR[self.optimizer]

@@ -1,1 +1,2 @@
-"""The imperative shell: Streamlit glue, caches and background jobs. Pages import from here and from core."""
+"""The Streamlit shell: translations in the UI, every cache (the job manager among them), shared widgets. Pages
+import from here, from core and from runtime."""

@@ -1,15 +1,44 @@
-"""Server-wide caches: data and models shared by every session (read-only!)."""
+"""Server-wide caches: data, models and the job manager shared by every session (read-only!)."""
 from __future__ import annotations
 
 import gc
 import threading
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Iterator
+
 import streamlit as st
 import torch
 
 from core.activations import StackGradients, deep_stack, stack_gradients as measure_stack
 from core.data import Digits, load_digits, to_model_input
+from core.errors import LabError
 from core.lenet import LeNet5, LeNetConfig, build_lenet
-from lab import settings
+from runtime.checkpoints import CheckpointStore
+from runtime.jobs import JobManager, labelled_models
+from runtime.settings import SETTINGS, Settings
+from runtime.workers import WorkerPool
+
+_IN_FORCE: list[Settings] = [SETTINGS]  # the settings the caches below use; the last one wins (see use_settings)
+
+
+def settings() -> Settings:
+    """The settings in force: SETTINGS, read from the environment at start, unless a test chose others."""
+    return _IN_FORCE[-1]
+
+
+@contextmanager
+def use_settings(**changes: object) -> Iterator[Settings]:
+    """Run with some settings changed (tests: a checkpoint folder of their own, a fake MNIST folder). A job manager
+    made for them is shut down at the end; the server's own is left as it was."""
+    changed = replace(settings(), **changes)
+    _IN_FORCE.append(changed)
+    try:
+        yield changed
+    finally:
+        _IN_FORCE.remove(changed)
+        if _manager_key(changed) != _manager_key(settings()):
+            _manager.clear(*_manager_key(changed))  # its on_release stops its runs and training processes
 
 
 def _warm_up() -> None:
@@ -28,12 +57,10 @@ def _warm_up() -> None:
 @st.cache_resource(show_spinner=False)
 def _configure_torch() -> int:
     """Set torch's intra-op thread pool once for the whole server (and warm torch.optim up in the background)."""
-    torch.set_num_threads(settings.THREADS)
+    torch.set_num_threads(settings().threads)
     threading.Thread(target=_warm_up, daemon=True, name="torch-warm-up").start()
-    from lab import jobs  # jobs imports this module
-
-    jobs.manager()  # start the training processes now: they take a few seconds to import torch
-    return settings.THREADS
+    manager()  # start the training processes now: they take a few seconds to import torch
+    return settings().threads
 
 
 def configure_torch() -> int:
@@ -42,7 +69,7 @@ def configure_torch() -> int:
 
 
 @st.cache_resource(show_spinner=False)
-def digits(mnist_dir: str | None = settings.MNIST_DIR) -> Digits:
+def digits(mnist_dir: str | None = SETTINGS.mnist_dir) -> Digits:
     """The digits every page uses (full MNIST if LENET_MNIST_DIR points at it). Never mutate."""
     return load_digits(mnist_dir)
 
@@ -55,12 +82,13 @@ def untrained_lenet(config: LeNetConfig = LeNetConfig(), seed: int = 0) -> LeNet
 
 def embedded_digits() -> Digits:
     """The 5,000 embedded digits, whatever LENET_MNIST_DIR says (the same object as digits() when it is unset)."""
-    return digits() if not settings.MNIST_DIR else digits(None)
+    return digits() if not SETTINGS.mnist_dir else digits(None)
 
 
 def mnist_available() -> bool:
     """Full MNIST was configured (LENET_MNIST_DIR) and could be read."""
-    return bool(settings.MNIST_DIR) and digits(settings.MNIST_DIR).source == "mnist"
+    mnist_dir = settings().mnist_dir
+    return bool(mnist_dir) and digits(mnist_dir).source == "mnist"
 
 
 def trained_models(limit: int = 8) -> dict[str, LeNet5]:
@@ -68,13 +96,40 @@ def trained_models(limit: int = 8) -> dict[str, LeNet5]:
 
     A run still training is never included: only runs whose worker has finished (finished or early-stopped).
     """
-    from lab import jobs  # jobs imports this module
+    return labelled_models(manager().trained(fingerprints(), limit))
 
-    out: dict[str, LeNet5] = {}
-    for view in jobs.manager().trained(jobs.fingerprints(), limit):
-        label = jobs.run_label(view.config)
-        out[label if label not in out else f"{label} #{view.key[:4]}"] = view.done.model
-    return out
+
+def dataset(name: str) -> Digits:
+    """TrainConfig.dataset -> the digits (LabError when full MNIST is asked for but not available)."""
+    if name == "mnist":
+        if not mnist_available():
+            raise LabError("train.no_mnist")
+        return digits(settings().mnist_dir)
+    return embedded_digits()
+
+
+def fingerprints() -> list[str]:
+    """Fingerprints of the datasets this server has, for finding checkpoints by key."""
+    mgr = manager()
+    names = ["embedded"] + (["mnist"] if mnist_available() else [])
+    return [mgr.fingerprint(dataset(n)) for n in names]
+
+
+def manager() -> JobManager:
+    """The one job manager of this server: max_jobs training processes, checkpoints under cache_dir."""
+    return _manager(*_manager_key(settings()))
+
+
+def _manager_key(s: Settings) -> tuple[str, int, int]:
+    """The settings a job manager is made of (one manager per checkpoint folder and limits)."""
+    return str(s.cache_dir), s.max_jobs, s.train_threads
+
+
+@st.cache_resource(show_spinner=False, on_release=lambda mgr: mgr.shutdown())
+def _manager(cache_dir: str, max_jobs: int, train_threads: int) -> JobManager:
+    """A job manager of max_jobs training processes saving into cache_dir (shut down when cleared)."""
+    return JobManager(data=dataset, max_parallel=max_jobs, store=CheckpointStore(cache_dir),
+                      pool=WorkerPool(max_jobs, train_threads))
 
 
 @st.cache_data(show_spinner=False, max_entries=128)

@@ -10,9 +10,10 @@ from plotly.subplots import make_subplots
 from core.evaluation import (Predictions, confusion_matrix, digit_probabilities, feature_maps, filter_change,
                              misclassified, per_class_accuracy, predict, tile_maps, top_confusions)
 from core.lenet import build_lenet
-from lab.jobs import JobView, dataset, fingerprints, manager
+from lab.cache import dataset, fingerprints, manager
 from lab.training_panels import COLORS
 from lab.ui import t
+from runtime.jobs import JobView
 
 MAP_LAYERS = (("input", 1), ("conv1", 6), ("act1", 6), ("pool1", 6), ("conv2", 8), ("act2", 8), ("pool2", 8))
 VECTOR_LAYERS = ("fc1", "act3", "fc2", "act4")

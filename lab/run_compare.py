@@ -11,8 +11,9 @@ from plotly.subplots import make_subplots
 
 from core.errors import LabError
 from core.training import TrainConfig, bucket_means
-from lab.jobs import JobView, manager
+from lab.cache import manager
 from lab.ui import error_text, lab_error, lang, t
+from runtime.jobs import JobView
 
 CORRECT, MISTAKE, THIRD = "#54a24b", "#e45756", "#4c78a8"
 LIVE_REFRESH = 1.0  # seconds between redraws while a run is queued or training

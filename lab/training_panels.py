@@ -8,8 +8,9 @@ from core.errors import LabError
 from core.lenet import ACTIVATIONS, POOLINGS
 from core.training import MISTAKES, EpochRecord, OPTIMIZERS, USUAL_LR, TrainConfig, bucket_means, preset_configs
 from lab import cache
-from lab.jobs import JobView, dataset as digits_of, run_label
+from lab.cache import dataset as digits_of
 from lab.ui import error_text, lang, t, url_choice, url_number_refused
+from runtime.jobs import JobView
 
 COLORS = ("#4c78a8", "#f58518", "#54a24b", "#e45756")  # one per run, the same in every chart
 MAX_RUNS = len(COLORS)
@@ -81,8 +82,10 @@ def shared_controls(fixed: set[str]) -> TrainConfig:
         with st.expander(t("training.advanced")):
             mistake = _choice("training.mistake", MISTAKES, "tr_mistake", "none", prefix="training.mistake_",
                               help=t("training.mistake_help"))
-    return TrainConfig(act, pool, opt, float(lr), float(momentum), float(wd), int(batch), int(epochs), int(n),
-                       bool(norm), int(seed), int(patience), float(dropout), mistake, dataset)
+    return TrainConfig(activation=act, pooling=pool, optimizer=opt, lr=float(lr), momentum=float(momentum),
+                       weight_decay=float(wd), batch_size=int(batch), epochs=int(epochs), train_size=int(n),
+                       normalize=bool(norm), seed=int(seed), patience=int(patience), dropout=float(dropout),
+                       mistake=mistake, dataset=dataset)
 
 
 def custom_runs(base: TrainConfig) -> list[TrainConfig]:
@@ -165,7 +168,7 @@ def progress_panel(configs: list[TrainConfig], views: list[JobView | None],
     """A column per run: its name, a progress bar with speed and time left, and what went wrong if anything did."""
     for i, (cfg, view, problem) in enumerate(zip(configs, views, problems)):
         name = t("training.run", n=i + 1)
-        st.markdown(f"<span style='color:{COLORS[i]};font-size:1.2em'>■</span> **{name}** · `{run_label(cfg)}`",
+        st.markdown(f"<span style='color:{COLORS[i]};font-size:1.2em'>■</span> **{name}** · `{cfg.run_label}`",
                     unsafe_allow_html=True)
         st.progress(view.progress if view else 0.0, text=status_text(view))
         if view is not None and view.requests > 1:
@@ -198,7 +201,7 @@ def server_runs(mgr, shown: list[JobView | None]) -> None:
     with st.expander(t("training.server_runs", n=len(others)), icon=":material/dns:"):
         for view in others:
             label, status, stop = st.columns([3, 3, 1], vertical_alignment="center")
-            label.code(run_label(view.config), language=None)
+            label.code(view.config.run_label, language=None)
             status.caption(status_text(view))
             if stop.button(t("training.stop"), key=f"tr_stop_{view.key}", icon=":material/stop:"):
                 mgr.cancel(view.config)

@@ -64,27 +64,28 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from core.checkpoint import REASONS
-    from lab import cache, jobs, settings
-    from lab.checkpoints import CheckpointStore
+    from lab import cache
+    from runtime.checkpoints import CheckpointStore
+    from runtime.jobs import JobManager
 
     logging.getLogger("streamlit").setLevel(logging.ERROR)  # streamlit sets its loggers up again on import
     for name in list(logging.root.manager.loggerDict):
         if name.startswith("streamlit"):
             logging.getLogger(name).setLevel(logging.ERROR)
-    torch.set_num_threads(settings.THREADS)
-    folder = Path(args.cache_dir) if args.cache_dir else settings.CACHE_DIR
+    torch.set_num_threads(cache.settings().threads)
+    folder = Path(args.cache_dir) if args.cache_dir else cache.settings().cache_dir
     dataset = args.dataset if args.dataset != "auto" else ("mnist" if cache.mnist_available() else "embedded")
     if dataset == "mnist" and not cache.mnist_available():
         print("full MNIST is not available (set LENET_MNIST_DIR to a readable MNIST folder)", file=sys.stderr)
         return 2
-    available = len(jobs.dataset(dataset).train_labels)
+    available = len(cache.dataset(dataset).train_labels)
     train_size = min(args.train_size or 4000, available // 100 * 100 or available)
     base = page_base_config(dataset, args.epochs, train_size)
-    mgr = jobs.JobManager(jobs.dataset, 1, CheckpointStore(folder))  # trains here, saves as the app does
+    mgr = JobManager(cache.dataset, 1, CheckpointStore(folder))  # trains here, saves as the app does
     print(f"checkpoints in {folder} · dataset {dataset} · {torch.get_num_threads()} torch threads")
     failures = 0
     for cfg in configs_for(presets, base):
-        label = jobs.run_label(cfg)
+        label = cfg.run_label
         view = mgr.view(cfg)  # from disk when already saved
         if view is not None and view.from_disk and view.usable:
             print(f"skip    {label}: already saved, test accuracy {view.epochs[-1].test_acc:.1%} "

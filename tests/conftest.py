@@ -55,15 +55,10 @@ def page_text(at) -> str:
 @pytest.fixture(scope="module")
 def fresh_manager(tmp_path_factory):
     """A job manager of the module's own, saving into a temporary folder (never the repository's cache)."""
-    from lab import jobs, settings
+    from lab import cache
 
-    old = settings.CACHE_DIR
-    settings.CACHE_DIR = tmp_path_factory.mktemp("checkpoints")
-    jobs.manager.clear()
-    yield
-    jobs.stop_all()
-    settings.CACHE_DIR = old
-    jobs.manager.clear()
+    with cache.use_settings(cache_dir=tmp_path_factory.mktemp("checkpoints")):
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -28,8 +28,10 @@ def small() -> Digits:
 def ckpt(small) -> Checkpoint:
     cfg = TrainConfig(epochs=2, train_size=256, seed=3)
     epochs, done = run_to_end(cfg, small)
-    return Checkpoint(cfg, done.model, tuple(epochs), (2.3, 2.1, 1.9, 1.7, 1.5, 1.4, 1.3, 1.2), 4, done.reason,
-                      done.epochs_run, done.best_epoch, done.diverged_step, 0.5)
+    return Checkpoint(config=cfg, model=done.model, epochs=tuple(epochs),
+                      losses=(2.3, 2.1, 1.9, 1.7, 1.5, 1.4, 1.3, 1.2), batches_per_epoch=4, reason=done.reason,
+                      epochs_run=done.epochs_run, best_epoch=done.best_epoch, diverged_step=done.diverged_step,
+                      seconds=0.5)
 
 
 def test_round_trip(tmp_path, small, ckpt):

@@ -1,5 +1,6 @@
 """Jobs + checkpoints: a restart finds finished runs on disk, bad files are reported and retrained, a read-only
-folder degrades to memory, other pages get only finished models."""
+folder or a full disk degrades to memory (and saving resumes when it can), other pages get only finished models."""
+import errno
 import os
 import pickle
 import time
@@ -12,9 +13,9 @@ from core.checkpoint import data_fingerprint, file_name, run_key
 from core.data import Digits, load_digits
 from core.errors import LabError
 from core.training import TrainConfig
-from lab import cache, jobs
-from lab.checkpoints import CheckpointStore
-from lab.jobs import JobManager, run_label
+from runtime import jobs
+from runtime.checkpoints import CheckpointStore
+from runtime.jobs import JobManager, labelled_models
 from support import crashing_save
 
 CFG = TrainConfig(epochs=1, train_size=128, batch_size=64)
@@ -67,10 +68,9 @@ def test_restart_finds_the_run_on_disk_without_training(tmp_path, small):
 def test_bad_checkpoint_is_reported_then_retrained_and_replaced(tmp_path, small, damage, code):
     fp = data_fingerprint(small)
     path = tmp_path / file_name(run_key(CFG, fp))
-    JobManager(small, 1, CheckpointStore(tmp_path)).submit(CFG)
-    time.sleep(0.01)
-    mgr0 = JobManager(small, 1, CheckpointStore(tmp_path))
-    wait(mgr0, CFG)
+    first = JobManager(small, 1, CheckpointStore(tmp_path))
+    first.submit(CFG)
+    assert wait(first, CFG).saved
     good = path.read_bytes()
     MARKER.unlink(missing_ok=True)
     if damage == "malicious":
@@ -117,12 +117,12 @@ def test_a_checkpoint_of_the_second_dataset_is_found_by_key(tmp_path, small):
 
 
 @pytest.mark.parametrize("error", [pickle.PicklingError("cannot pickle"), TypeError("odd tensor"),
-                                   RuntimeError("serialisation failed"), LabError("checkpoint.not_finished")])
+                                   RuntimeError("serialisation failed"), LabError("checkpoint.not_finished", reason="cancelled")])
 def test_a_run_that_cannot_be_saved_stays_in_memory_with_a_warning(tmp_path, small, monkeypatch, error):
     def broken(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr("lab.checkpoints.save_checkpoint", broken)
+    monkeypatch.setattr("runtime.checkpoints.save_checkpoint", broken)
     mgr = JobManager(small, 1, CheckpointStore(tmp_path))
     job = mgr.submit(CFG)
     view = wait(mgr, CFG)
@@ -177,6 +177,40 @@ def test_old_temporary_files_of_a_crash_are_removed_on_start(tmp_path):
     assert CheckpointStore(tmp_path / "missing").clean_temporary() == 0
 
 
+def _no_space() -> OSError:
+    return OSError(errno.ENOSPC, "No space left on device")
+
+
+def _wrapped_no_space() -> RuntimeError:
+    """What torch.save raises when it writes to a path on a full disk: its own error, the OSError inside."""
+    try:
+        raise _no_space()
+    except OSError as full:
+        try:
+            raise RuntimeError("PytorchStreamWriter failed writing file data/0: file write failed") from full
+        except RuntimeError as exc:
+            return exc
+
+
+@pytest.mark.parametrize("error", [_no_space, _wrapped_no_space])
+def test_a_full_disk_is_reported_as_full_and_saving_resumes_once_space_is_freed(tmp_path, small, monkeypatch, error):
+    import core.checkpoint as ckpt_module
+
+    monkeypatch.setattr(ckpt_module.torch, "save", crashing_save(torch.save, 100, error()))  # the disk fills up
+    mgr = JobManager(small, 1, CheckpointStore(tmp_path))
+    mgr.submit(CFG)
+    view = wait(mgr, CFG)
+    assert view.status == "done" and view.usable and not view.saved and view.save_problem is None
+    assert mgr.warning is not None and mgr.warning.code == "checkpoint.disk_full"  # not "read-only"
+    assert mgr.warning.params == {"folder": str(tmp_path)} and list(tmp_path.iterdir()) == []  # no half file
+    monkeypatch.undo()  # space is freed
+    second = CFG.but(seed=1)
+    mgr.submit(second)
+    assert wait(mgr, second).saved  # the next finished run is saved: no restart needed
+    assert mgr.warning is None and (tmp_path / file_name(mgr.key(second))).is_file()
+    assert mgr.submit(CFG) is mgr.get(CFG)  # the run that could not be saved is still shared from memory
+
+
 def test_read_only_folder_keeps_working_in_memory(tmp_path, small):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
@@ -213,15 +247,19 @@ def test_trained_lists_only_finished_models_newest_first(tmp_path, small):
     assert restarted.find(mgr.key(a), fps).config == a
 
 
-def test_trained_models_for_other_pages(tmp_path, small, monkeypatch):
+def test_trained_models_for_other_pages(tmp_path, small):
     mgr = JobManager(small, 1, CheckpointStore(tmp_path))
-    monkeypatch.setattr(jobs, "manager", lambda: mgr)
-    monkeypatch.setattr(jobs, "fingerprints", lambda: [data_fingerprint(small)])
-    assert cache.trained_models() == {}
+    fps = [data_fingerprint(small)]
+    assert labelled_models(mgr.trained(fps)) == {}
     mgr.submit(CFG)
+    mgr.submit(CFG.but(seed=3))
     wait(mgr, CFG)
-    models = cache.trained_models()
-    assert list(models) == [run_label(CFG)] and not models[run_label(CFG)].training
+    wait(mgr, CFG.but(seed=3))
+    models = labelled_models(mgr.trained(fps))
+    assert list(models) == [CFG.but(seed=3).run_label, CFG.run_label]  # newest first
+    assert not any(m.training for m in models.values())
+    twice = labelled_models([mgr.view(CFG), mgr.view(CFG)])  # the same label twice: told apart by the key
+    assert list(twice) == [CFG.run_label, f"{CFG.run_label} #{mgr.key(CFG)[:4]}"]
 
 
 def test_failed_job_is_reported_and_can_be_started_again(small, monkeypatch):
@@ -257,14 +295,6 @@ def test_failures_carry_a_translation_code(small, monkeypatch, exc, code):
     mgr.submit(CFG)
     view = wait(mgr, CFG)
     assert view.status == "failed" and view.failure.code == code
-
-
-def test_labels_are_short_and_distinct():
-    assert run_label(TrainConfig()) == "relu · adam lr=0.001"
-    assert run_label(TrainConfig(optimizer="sgd", lr=0.01, momentum=0.5, epochs=3)) == \
-        "relu · sgd lr=0.01 · momentum=0.5 · epochs=3"
-    assert run_label(TrainConfig(seed=2, dataset="mnist", momentum=0.5)) == "relu · adam lr=0.001 · seed=2 · dataset=mnist"
-    assert run_label(TrainConfig(normalize=False, dropout=0.25)) == "relu · adam lr=0.001 · normalize=False · dropout=0.25"
 
 
 @pytest.mark.parametrize("key", ["../../etc/passwd", "ABCDEF0123456789", "0123", "0123456789abcdef/", ""])

@@ -1,11 +1,13 @@
-"""The job manager: identical configs share one run, runs finish in the background, cancel works, queue bounded."""
+"""The job manager: identical configs share one run, runs finish in the background, cancel works, queue bounded;
+any pool with JobManager's four methods can train its runs."""
+import queue
 import time
 
 import pytest
 
 from core.data import Digits, load_digits
-from core.training import TrainConfig
-from lab.jobs import JobManager
+from core.training import TrainConfig, train
+from runtime.jobs import JobManager
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +40,7 @@ def test_queue_and_cancel(small):
     first, second = TrainConfig(epochs=50, train_size=256), TrainConfig(epochs=1, train_size=256, seed=1)
     mgr.submit(first)
     mgr.submit(second)
-    time.sleep(0.2)
+    wait(mgr, first, ("running",))  # the one slot is taken
     assert mgr.view(second).status == "queued" and mgr.view(second).queue_position == 1
     cancelled = mgr.get(first)
     mgr.cancel(first)
@@ -53,8 +55,7 @@ def test_start_after_stop_starts_a_fresh_run_and_the_queue_moves_up(small):
     long, a, b = (TrainConfig(epochs=200, train_size=256, seed=s) for s in (20, 21, 22))
     running = mgr.submit(long)
     queued_a, _ = mgr.submit(a), mgr.submit(b)
-    while running.view().status != "running":
-        time.sleep(0.01)
+    wait(mgr, long, ("running",))
     assert (mgr.view(a).queue_position, mgr.view(b).queue_position) == (1, 2)
     mgr.cancel(a)  # a queued run: out of the queue at once
     assert mgr.view(a).status == "cancelled" and not mgr.view(a).active and mgr.view(b).queue_position == 1
@@ -81,3 +82,51 @@ def test_identical_trainings_share_one_job(small):
     sgd = adam.but(optimizer="sgd", lr=0.01)
     assert mgr.submit(sgd.but(momentum=0.5)) is not mgr.submit(sgd)  # SGD uses it
     assert wait(mgr, adam.but(momentum=0.2)).status == "done"
+
+
+class InThreadPool:
+    """The smallest runtime.jobs.Pool: one worker that trains in the calling thread (a Ray backend would train
+    remotely behind the same four methods)."""
+
+    def __init__(self) -> None:
+        self.free: queue.Queue[str] = queue.Queue()
+        self.free.put("the worker")
+        self.closed = False
+        self.fingerprints: list[str] = []
+
+    def acquire(self) -> str | None:
+        while not self.closed:
+            try:
+                return self.free.get(timeout=0.02)
+            except queue.Empty:
+                pass
+        return None
+
+    def run(self, worker, job_id, config, fingerprint, data, on_record, cancelled) -> None:
+        self.fingerprints.append(fingerprint)
+        for rec in train(config, data, should_stop=cancelled):
+            on_record(rec)
+
+    def release(self, worker: str) -> None:
+        if not self.closed:
+            self.free.put(worker)
+
+    def shutdown(self) -> None:
+        self.closed = True
+
+
+def test_any_pool_with_the_four_methods_serves_the_manager(small):
+    pool = InThreadPool()
+    mgr = JobManager(small, 1, None, pool)
+    short, long, waiting = (TrainConfig(epochs=e, train_size=256, seed=s) for e, s in ((1, 40), (200, 41), (1, 42)))
+    mgr.submit(short)
+    assert wait(mgr, short).status == "done" and pool.fingerprints == [mgr.fingerprint(small)]
+    running = mgr.submit(long)
+    wait(mgr, long, ("running",))
+    queued = mgr.submit(waiting)
+    assert mgr.view(waiting).queue_position == 1
+    mgr.shutdown()  # the server stops: the running run is cancelled, the queued one gets no worker
+    running.thread.join(30)
+    queued.thread.join(30)
+    assert not running.thread.is_alive() and not queued.thread.is_alive()
+    assert (running.status, queued.status, queued.done) == ("cancelled", "cancelled", None)

@@ -10,7 +10,7 @@ import pytest
 from conftest import page_text, run_app
 from core.evaluation import confusion_matrix, per_class_accuracy, predict
 from core.training import TrainConfig
-from lab import cache, jobs
+from lab import cache
 
 PAGE = "app_pages/model_inspect.py"
 HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.usefixtures("fresh_manager")  # a job manager of our ow
 
 @pytest.fixture(scope="module")
 def trained(fresh_manager):
-    mgr = jobs.manager()
+    mgr = cache.manager()
     mgr.submit(CFG)
     deadline = time.time() + 60
     while mgr.view(CFG).active and time.time() < deadline:
@@ -76,7 +76,7 @@ def test_digit_slider_moves_the_feature_maps(trained):
 def test_trained_model_is_offered_by_default_and_for_other_pages(trained):
     at = run_app("en", page=PAGE)  # no link: the newest trained runs are chosen
     assert at.multiselect(key="insp_runs").value == [trained.key]
-    assert jobs.run_label(CFG) in cache.trained_models()
+    assert CFG.run_label in cache.trained_models()
 
 
 def test_unknown_key_in_the_link_is_ignored(trained):

@@ -9,7 +9,7 @@ import pytest
 from conftest import page_text, run_app
 from core.data import load_digits
 from core.pitfalls import BASE, PITFALLS, grad_norms, pitfall_pair, repeated_test, softmax_loss_floor
-from lab import jobs
+from lab import cache
 
 PAGE = "app_pages/pitfalls.py"
 TINY = {"pf_epochs": 1, "pf_n": 500}
@@ -27,7 +27,7 @@ def digits():
 def wait_done(config, timeout: float = 90):
     deadline = time.time() + timeout
     while time.time() < deadline:
-        view = jobs.manager().view(config)
+        view = cache.manager().view(config)
         if view is not None and not view.active:
             return view
         time.sleep(0.1)
@@ -46,7 +46,7 @@ def test_every_pitfall_page_runs(lang, which):
 def test_no_zero_grad_pair_trains_and_shows_results(digits):
     at = run_app("en", page=PAGE, params={**TINY, "pf_which": "no_zero_grad", "pf_seed": 5})
     correct, wrong = pitfall_pair("no_zero_grad", BASE.but(epochs=1, train_size=500, seed=5))
-    assert jobs.manager().view(correct) is None
+    assert cache.manager().view(correct) is None
     at.button(key="pf_start").click().run()
     assert not at.exception
     views = [wait_done(correct), wait_done(wrong)]

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import page_text, run_app, translated
 from core.training import TrainConfig
-from lab import jobs, settings
+from lab import cache
 
 PAGE = "app_pages/training.py"
 TINY = {"tr_mode": "single", "tr_n": 100, "tr_ep": 1}
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.usefixtures("fresh_manager")  # a job manager of our ow
 def wait_done(config: TrainConfig, timeout: float = 60):
     deadline = time.time() + timeout
     while time.time() < deadline:
-        view = jobs.manager().view(config)
+        view = cache.manager().view(config)
         if view is not None and not view.active:
             return view
         time.sleep(0.05)
@@ -68,14 +68,14 @@ def test_moving_widgets_never_restarts_or_duplicates_a_run():
     config = TrainConfig(train_size=2000, epochs=4, seed=11)
     at = run_app("en", page=PAGE, params=params)
     at.button(key="tr_start").click().run()
-    job = jobs.manager().get(config)
-    count = len(jobs.manager().jobs)
+    job = cache.manager().get(config)
+    count = len(cache.manager().jobs)
     at.toggle(key="tr_batches").set_value(False).run()
     at.slider(key="tr_ep").set_value(5).run()  # another configuration: shown as not started
     assert "Not trained yet" in at.get("progress")[0].proto.text
     at.slider(key="tr_ep").set_value(4).run()  # back: the same run, still going or done
     assert not at.exception
-    assert jobs.manager().get(config) is job and len(jobs.manager().jobs) == count and job.requests == 1
+    assert cache.manager().get(config) is job and len(cache.manager().jobs) == count and job.requests == 1
     view = wait_done(config)
     assert view.status == "done" and len(view.epochs) == 4 and view.done.reason == "finished"
 
@@ -97,14 +97,14 @@ def test_stop_button_cancels():
     config = TrainConfig(train_size=4000, epochs=30, seed=13)
     at = run_app("en", page=PAGE, params=params)
     at.button(key="tr_start").click().run()
-    job = jobs.manager().get(config)
+    job = cache.manager().get(config)
     at.button(key="tr_stop").click().run()
     assert job.status == "cancelled"  # at once: Start right now would start afresh
     other = run_app("en", page=PAGE, params=params)  # a classmate watching the same run
     assert "Stopped." in other.get("progress")[0].proto.text and "Not trained yet" not in page_text(other)
     assert "Someone pressed Stop" in page_text(other) and not other.exception
     at.button(key="tr_start").click().run()  # Start after Stop: a fresh run
-    again = jobs.manager().get(config)
+    again = cache.manager().get(config)
     assert again is not job and again.status in ("queued", "running")
     at.button(key="tr_stop").click().run()
     job.thread.join(30)
@@ -118,7 +118,7 @@ def test_a_run_out_of_view_is_listed_and_can_still_be_stopped(lang):
     config = TrainConfig(train_size=4000, epochs=30, seed=40 + (lang == "zh"))
     at = run_app(lang, page=PAGE, params={**TINY, "tr_n": 4000, "tr_ep": 30, "tr_seed": config.seed})
     at.button(key="tr_start").click().run()
-    job = jobs.manager().get(config)
+    job = cache.manager().get(config)
     at.number_input(key="tr_seed").set_value(config.seed + 10).run()  # the controls now describe an unstarted run
     assert not at.exception
     title = translated(lang, "training.server_runs", n=1)
@@ -137,12 +137,13 @@ def test_a_run_out_of_view_is_listed_and_can_still_be_stopped(lang):
                                                ("zh", "train.failed", "意外问题")])
 def test_a_failed_run_is_explained_in_the_students_language(lang, code, words):
     from core.errors import LabError
-    from lab.jobs import Job
+    from runtime.jobs import Job
 
     config = TrainConfig(train_size=100, epochs=1, seed=31)
-    mgr = jobs.manager()
-    failed = Job(mgr.canonical(config), "failed", error="MemoryError: Traceback (most recent call last)",
-                 failure=LabError(code, "raw detail"), key=mgr.key(config))
+    mgr = cache.manager()
+    failed = Job(config=mgr.canonical(config), status="failed",
+                 error="MemoryError: Traceback (most recent call last)", failure=LabError(code, "raw detail"),
+                 key=mgr.key(config))
     with mgr.lock:
         mgr.jobs[failed.config] = failed
     try:
@@ -197,7 +198,7 @@ def test_code_panel_shows_the_run():
 def test_damaged_checkpoint_is_reported_before_start_and_replaced():
     params = {**TINY, "tr_seed": 16}
     config = TrainConfig(train_size=100, epochs=1, seed=16)
-    mgr = jobs.manager()
+    mgr = cache.manager()
     path = mgr.store.path(mgr.key(config))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"PK\x03\x04 half a zip file")
@@ -212,10 +213,7 @@ def test_damaged_checkpoint_is_reported_before_start_and_replaced():
 def test_read_only_cache_folder_warns_and_keeps_working(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    old = settings.CACHE_DIR
-    settings.CACHE_DIR = blocker / "cache"
-    jobs.manager.clear()
-    try:
+    with cache.use_settings(cache_dir=blocker / "cache"):
         config = TrainConfig(train_size=100, epochs=1, seed=17)
         at = run_app("en", page=PAGE, params={**TINY, "tr_seed": 17})
         at.button(key="tr_start").click().run()
@@ -224,9 +222,6 @@ def test_read_only_cache_folder_warns_and_keeps_working(tmp_path):
         at.run()
         assert any("cannot be saved" in w.value for w in at.warning)
         assert "Done: test accuracy" in at.get("progress")[0].proto.text and not at.exception
-    finally:
-        settings.CACHE_DIR = old
-        jobs.manager.clear()
 
 
 def write_idx(path, array) -> None:
@@ -238,7 +233,7 @@ def write_idx(path, array) -> None:
     path.write_bytes(header + array.tobytes())
 
 
-def test_full_mnist_is_offered_and_trains_when_present(tmp_path, monkeypatch):
+def test_full_mnist_is_offered_and_trains_when_present(tmp_path):
     from core.data import IDX_FILES, load_digits
 
     d = load_digits()
@@ -246,15 +241,15 @@ def test_full_mnist_is_offered_and_trains_when_present(tmp_path, monkeypatch):
     write_idx(tmp_path / IDX_FILES["train_labels"], d.train_labels[:300].numpy())
     write_idx(tmp_path / IDX_FILES["test_images"], d.test_images[:100].numpy())
     write_idx(tmp_path / IDX_FILES["test_labels"], d.test_labels[:100].numpy())
-    monkeypatch.setattr(settings, "MNIST_DIR", str(tmp_path))
-    at = run_app("en", page=PAGE, params={"tr_mode": "single", "tr_ep": 1, "tr_seed": 18})
-    assert at.selectbox(key="tr_data").value == "mnist"  # the default when it is there
-    assert at.slider(key="tr_n").max == 300
-    at.button(key="tr_start").click().run()
-    view = wait_done(TrainConfig(train_size=300, epochs=1, seed=18, dataset="mnist"))
-    assert view.status == "done" and view.epochs[0].test_acc > 0
-    at.run()
-    assert "mnist" in page_text(at) and not at.exception
+    with cache.use_settings(mnist_dir=str(tmp_path)):  # the same job manager: only the data differs
+        at = run_app("en", page=PAGE, params={"tr_mode": "single", "tr_ep": 1, "tr_seed": 18})
+        assert at.selectbox(key="tr_data").value == "mnist"  # the default when it is there
+        assert at.slider(key="tr_n").max == 300
+        at.button(key="tr_start").click().run()
+        view = wait_done(TrainConfig(train_size=300, epochs=1, seed=18, dataset="mnist"))
+        assert view.status == "done" and view.epochs[0].test_acc > 0
+        at.run()
+        assert "mnist" in page_text(at) and not at.exception
 
 
 def test_early_stopping_is_marked_on_the_curves():

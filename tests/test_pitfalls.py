@@ -8,8 +8,8 @@ import torch.nn.functional as F
 from core.data import load_digits, to_model_input
 from core.errors import LabError
 from core.lenet import LeNetConfig, build_lenet
-from core.pitfalls import (BASE, ORDERS, PITFALLS, accumulation, call_order_run, grad_norms, logit_grad_sizes,
-                           pitfall_pair, repeated_test, softmax_loss_floor, step_lengths)
+from core.pitfalls import (BASE, ORDERS, PITFALLS, Probe, accumulation, bug_probe, call_order_run, grad_norms,
+                           logit_grad_sizes, pitfall_pair, repeated_test, softmax_loss_floor, step_lengths)
 from core.training import evaluate, run_to_end
 
 
@@ -73,6 +73,22 @@ def test_probes_follow_the_activation(digits):
     assert tanh != pytest.approx(relu)
 
 
+def test_bug_probe_is_the_three_measurements_by_name(digits):
+    cfg = BASE.but(activation="relu", seed=2)
+    x, y = digits.train_images, digits.train_labels
+    norms = Probe(correct=tuple(grad_norms(x, y, True, 3, 16, 2, cfg.lenet)),
+                  mistake=tuple(grad_norms(x, y, False, 3, 16, 2, cfg.lenet)))
+    assert bug_probe("no_zero_grad", digits, cfg, 3, 16) == norms
+    steps = Probe(correct=tuple(step_lengths(x, y, False, 3, 16, cfg)),
+                  mistake=tuple(step_lengths(x, y, True, 3, 16, cfg)))
+    assert bug_probe("optimizer_in_loop", digits, cfg, 3, 16) == steps
+    logits = build_lenet(cfg.lenet, 2)(to_model_input(digits.test_images[:16])).detach()
+    plain, squashed = logit_grad_sizes(logits, digits.test_labels[:16])
+    assert bug_probe("softmax_before_loss", digits, cfg, 3, 16) == Probe(correct=(plain,), mistake=(squashed,))
+    with pytest.raises(LabError, match="pitfalls.unknown"):
+        bug_probe("no_eval", digits, cfg)
+
+
 @pytest.mark.parametrize("opt,lr", [("sgd", 0.01), ("adam", 1e-3)])
 def test_call_order_which_gradient_each_step_used(digits, opt, lr):
     cfg = BASE.but(optimizer=opt, lr=lr, seed=1)
@@ -105,6 +121,8 @@ def test_accumulating_loss_over_k_equals_one_big_batch(digits, k, opt, lr):
     torch.testing.assert_close(a.accumulated, big)
     torch.testing.assert_close(a.undivided, k * big)
     assert a.ratio == pytest.approx(k, rel=1e-5) and a.difference < 1e-6
+    assert (a.summary.difference, a.summary.ratio, a.summary.weight_gap, a.summary.weight_gap_undivided) == \
+        (a.difference, a.ratio, a.weight_gap, a.weight_gap_undivided)
     if k > 1 and opt == "sgd":  # k times the gradient = k times the learning rate: the weights drift away
         assert a.weight_gap < 1e-5 and a.weight_gap_undivided > 50 * max(a.weight_gap, 1e-7)
     elif k > 1:  # Adam divides by the gradient's running size: scaling it by k almost cancels out

@@ -6,8 +6,9 @@ import pytest
 
 from conftest import run_app
 from core.training import TrainConfig
-from lab import jobs, settings
-from lab.checkpoints import CheckpointStore
+from lab import cache
+from runtime.checkpoints import CheckpointStore
+from runtime.jobs import JobManager
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--presets", "tanh_relu", "--epochs", "1", "--train-size", "100", "--dataset", "embedded"]
@@ -46,22 +47,15 @@ def test_runs_are_saved_and_a_second_call_skips_them(pretrained, capsys):
 
 
 def test_the_apps_job_store_finds_them(pretrained):
-    mgr = jobs.JobManager(jobs.dataset, 1, CheckpointStore(pretrained))  # a fresh server on the same folder
+    mgr = JobManager(cache.dataset, 1, CheckpointStore(pretrained))  # a fresh server on the same folder
     for act in ("tanh", "relu"):
         view = mgr.view(TrainConfig(activation=act, epochs=1, train_size=100))
         assert view is not None and view.from_disk and view.usable and view.saved
 
 
 def test_the_training_page_shows_them_without_training(pretrained):
-    old = settings.CACHE_DIR
-    settings.CACHE_DIR = pretrained
-    jobs.manager.clear()
-    try:
+    with cache.use_settings(cache_dir=pretrained):
         at = run_app("en", page="app_pages/training.py", params={"tr_ep": 1, "tr_n": 100})
         texts = [p.proto.text for p in at.get("progress")]
         assert len(texts) == 2 and all("Done: test accuracy" in t and "loaded from disk" in t for t in texts), texts
         assert not at.exception
-    finally:
-        jobs.stop_all()
-        settings.CACHE_DIR = old
-        jobs.manager.clear()

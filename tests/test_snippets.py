@@ -155,8 +155,9 @@ def case_inspect_script(digits, tmp_path):
 
     cfg = TrainConfig(epochs=1, train_size=128, seed=3)
     epochs, done = run_to_end(cfg, digits)
-    path = save_checkpoint(tmp_path, Checkpoint(cfg, done.model, tuple(epochs), (), 2, done.reason, 1, 1, None, 0.1),
-                           data_fingerprint(digits))
+    ckpt = Checkpoint(config=cfg, model=done.model, epochs=tuple(epochs), losses=(), batches_per_epoch=2,
+                      reason=done.reason, epochs_run=1, best_epoch=1, diverged_step=None, seconds=0.1)
+    path = save_checkpoint(tmp_path, ckpt, data_fingerprint(digits))
     accuracy, _ = run(inspect_script(cfg, str(path)))
     assert accuracy == pytest.approx(predict(done.model, digits.test_images, digits.test_labels).accuracy, abs=1e-6)
 

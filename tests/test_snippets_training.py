@@ -33,7 +33,9 @@ def test_inspect_script_reads_the_checkpoint(tmp_path, digits):
     cfg = TrainConfig(epochs=1, train_size=256, seed=2)
     epochs, done = run_to_end(cfg, digits)
     fp = data_fingerprint(digits)
-    path = save_checkpoint(tmp_path, Checkpoint(cfg, done.model, tuple(epochs), (), 4, done.reason, 1, 1, None, 0.1), fp)
+    ckpt = Checkpoint(config=cfg, model=done.model, epochs=tuple(epochs), losses=(), batches_per_epoch=4,
+                      reason=done.reason, epochs_run=1, best_epoch=1, diverged_step=None, seconds=0.1)
+    path = save_checkpoint(tmp_path, ckpt, fp)
     namespace: dict = {}
     exec(inspect_script(cfg, str(path)), namespace)
     preds = predict(done.model, digits.test_images, digits.test_labels)

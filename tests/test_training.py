@@ -163,3 +163,11 @@ def test_bucket_means_keeps_short_curves_and_averages_long_ones():
     steps, means = bucket_means(values, 300)
     assert len(means) <= 300 and steps[-1] == 1000.0
     assert sum(m * (s - p) for m, s, p in zip(means, steps, [0.0] + steps[:-1])) == pytest.approx(sum(values))
+
+
+def test_labels_are_short_and_distinct():
+    assert TrainConfig().run_label == "relu · adam lr=0.001"
+    assert TrainConfig(optimizer="sgd", lr=0.01, momentum=0.5, epochs=3).run_label == \
+        "relu · sgd lr=0.01 · momentum=0.5 · epochs=3"
+    assert TrainConfig(seed=2, dataset="mnist", momentum=0.5).run_label == "relu · adam lr=0.001 · seed=2 · dataset=mnist"
+    assert TrainConfig(normalize=False, dropout=0.25).run_label == "relu · adam lr=0.001 · normalize=False · dropout=0.25"

@@ -1,12 +1,14 @@
 """Training processes: same numbers as training in this process, cancel, a killed process is reported and replaced."""
+import dataclasses
+import pickle
 import time
 
 import pytest
 
 from core.data import Digits, load_digits
 from core.training import BatchRecord, TrainConfig, train
-from lab.jobs import JobManager
-from lab.workers import WorkerPool
+from runtime.jobs import JobManager
+from runtime.workers import Failed, Finished, Records, WorkerPool, rebuilt
 
 
 @pytest.fixture(scope="module")
@@ -22,14 +24,23 @@ def pool():
     workers.shutdown()
 
 
-def wait(mgr, cfg, timeout=90):
+def wait(mgr, cfg, status=("done", "failed", "cancelled"), timeout=90):
     deadline = time.time() + timeout
     while time.time() < deadline:
         view = mgr.view(cfg)
-        if view is not None and not view.active:
+        if view is not None and view.status in status:
             return view
         time.sleep(0.02)
-    raise AssertionError("job did not finish")
+    raise AssertionError(f"job not {status} in {timeout} s")
+
+
+def until(condition, timeout=60):
+    """Poll condition() until it is true; fail after timeout seconds."""
+    deadline = time.time() + timeout
+    while not condition():
+        if time.time() > deadline:
+            raise AssertionError(f"still false after {timeout} s")
+        time.sleep(0.02)
 
 
 def test_process_run_matches_in_process_run(small, pool):
@@ -48,9 +59,10 @@ def test_queue_and_cancel_through_processes(small, pool):
     mgr = JobManager(small, 2, None, pool)
     long = [TrainConfig(epochs=300, train_size=256, seed=s) for s in (10, 11)]
     short = TrainConfig(epochs=1, train_size=256, seed=12)
-    for cfg in long + [short]:
+    for cfg in long:  # one after the other: each takes a training process before the next is submitted
         mgr.submit(cfg)
-    time.sleep(0.5)
+        wait(mgr, cfg, ("running",))
+    mgr.submit(short)
     assert mgr.view(short).status == "queued" and mgr.view(short).queue_position == 1
     for cfg in long:
         mgr.cancel(cfg)
@@ -68,16 +80,14 @@ def test_killed_process_fails_the_run_and_is_replaced(small, pool):
     mgr = JobManager(small, 2, None, pool)
     cfg = TrainConfig(epochs=300, train_size=256, seed=20)
     job = mgr.submit(cfg)
-    deadline = time.time() + 60
-    while job.view().steps_done < 2 and time.time() < deadline:
-        time.sleep(0.02)
+    until(lambda: job.view().steps_done >= 2)  # training, not just started
     busy = [w for w in pool.workers if w.process.is_alive() and w not in list(pool.free.queue)]
     assert len(busy) == 1
     busy[0].process.kill()
     view = wait(mgr, cfg)
     assert view.status == "failed" and "training process ended" in view.error  # raw text: the server log only
     assert view.failure.code == "train.worker_died"
-    time.sleep(0.2)
+    job.thread.join(30)  # the run's thread gives the dead process back: the pool replaces it before the thread ends
     assert len(pool.workers) == 2 and all(w.process.is_alive() for w in pool.workers)
     again = mgr.submit(cfg.but(epochs=1))
     assert wait(mgr, again.config).status == "done"
@@ -91,3 +101,19 @@ def test_an_error_inside_the_process_comes_back_as_a_translation_code(small, poo
     view = wait(mgr, cfg)
     assert view.status == "failed" and view.failure.code == "train.failed" and view.error
     assert all(isinstance(v, (int, float, str)) for v in view.failure.params.values())
+
+
+def test_messages_are_frozen_dataclasses_that_survive_the_queue():
+    import torch
+
+    failed = Failed(job_id=7, code="train.bad_lr", params={"lr": -1.0}, detail="LabError: train.bad_lr")
+    records = Records(job_id=7, records=(BatchRecord(epoch=1, batch=1, batches=4, step=1, loss=2.3),))
+    finished = Finished(job_id=7, reason="finished", epochs_run=1, best_epoch=1, diverged_step=None,
+                        state={"w": torch.ones(2)})
+    for message in (failed, records):
+        assert pickle.loads(pickle.dumps(message)) == message
+    assert pickle.loads(pickle.dumps(finished)).state["w"].tolist() == [1.0, 1.0]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        failed.code = "train.failed"
+    err = rebuilt(failed.code, failed.params, failed.detail)  # the code is a variable: the registry checks it
+    assert (err.code, err.params, str(err)) == ("train.bad_lr", {"lr": -1.0}, "LabError: train.bad_lr")

@@ -1,6 +1,8 @@
-"""Where checkpoints live on this server: the folder policy (read-only folders degrade to memory, with a warning)."""
+"""Where checkpoints live on this server: the folder policy (a folder that cannot be written degrades to memory,
+with a warning, and saving is tried again with the next finished run)."""
 from __future__ import annotations
 
+import errno
 import re
 import threading
 import time
@@ -13,14 +15,28 @@ from core.training import TrainConfig
 
 KEY = re.compile(r"[0-9a-f]{16}")
 STALE_TMP = 3600.0  # seconds: a temporary file this old is a crash's leftover, not a save in progress
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)  # no space left on the device, or the user's disk quota is used up
+
+
+def disk_full(exc: BaseException) -> bool:
+    """The error, or one it was raised from, says the disk is full (torch may wrap the OSError of a failed write)."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # a chain, not a cycle
+        if seen is None:
+            return False
+        if isinstance(seen, OSError) and seen.errno in DISK_FULL:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 class CheckpointStore:
-    """A folder of checkpoints. Bad files raise LabError; a folder we cannot write turns saving off, with a warning."""
+    """A folder of checkpoints. Bad files raise LabError; a folder we cannot write (read-only, full) gives a warning
+    until a save succeeds again."""
 
     def __init__(self, folder: Path | str) -> None:
         self.folder = Path(folder)
-        self.warning: LabError | None = None  # set once saving has failed: the page says models stay in memory
+        self.warning: LabError | None = None  # set while saving fails: the page says models stay in memory
         self._lock = threading.Lock()
         self.clean_temporary()
 
@@ -42,7 +58,7 @@ class CheckpointStore:
 
     @property
     def writable(self) -> bool:
-        """False after a save failed (read-only folder, full disk, a file where the folder should be)."""
+        """False while saving fails (read-only folder, full disk, a file where the folder should be)."""
         return self.warning is None
 
     def path(self, key: str) -> Path:
@@ -66,21 +82,22 @@ class CheckpointStore:
         return load_checkpoint(path, fingerprint, config)
 
     def save(self, ckpt: Checkpoint, fingerprint: str) -> bool:
-        """Store a finished run; False (and a warning for the page) when the folder cannot be written.
-        Any other failure raises LabError("checkpoint.save_failed"); the previous file, if any, is left as it was."""
-        if not self.writable:
-            return False
+        """Store a finished run; False (and a warning for the page) when the folder cannot be written: full disk,
+        read-only, not a folder. Every finished run tries again (space freed, folder fixed); a success clears the
+        warning. Any other failure raises LabError("checkpoint.save_failed"). The previous file is left as it was."""
         try:
             with self._lock:
                 save_checkpoint(self.folder, ckpt, fingerprint)
-            return True
-        except OSError as exc:
-            self.warning = LabError("checkpoint.readonly", str(exc), folder=str(self.folder))
-            return False
         except LabError:
             raise
         except Exception as exc:  # noqa: BLE001 - e.g. a model torch cannot serialise: the caller keeps it in memory
-            raise LabError("checkpoint.save_failed", f"{type(exc).__name__}: {exc}") from exc
+            if not (isinstance(exc, OSError) or disk_full(exc)):
+                raise LabError("checkpoint.save_failed", f"{type(exc).__name__}: {exc}") from exc
+            code = "checkpoint.disk_full" if disk_full(exc) else "checkpoint.readonly"
+            self.warning = LabError(code, f"{type(exc).__name__}: {exc}", folder=str(self.folder))
+            return False
+        self.warning = None
+        return True
 
     def recent_keys(self, limit: int) -> list[str]:
         """Keys of the newest checkpoint files, newest first."""

@@ -11,17 +11,16 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass, field
-from typing import Callable, Union
-
-import streamlit as st
+from typing import Any, Callable, Iterable, Protocol, TypeVar, Union
 
 from core.checkpoint import REASONS, Checkpoint, data_fingerprint, run_key
 from core.data import Digits
 from core.errors import LabError
-from core.training import BatchRecord, DoneRecord, EpochRecord, TrainConfig, train
-from lab import cache, settings
-from lab.checkpoints import CheckpointStore
-from lab.workers import Worker, WorkerPool, failure_of
+from core.lenet import LeNet5
+from core.training import BatchRecord, DoneRecord, EpochRecord, Record, TrainConfig, train
+from runtime.checkpoints import CheckpointStore
+from runtime.settings import SETTINGS
+from runtime.workers import failure_of
 
 RESTARTABLE = ("cancelled", "failed")  # Start runs these again; every other job is shared as it is
 USABLE = ("finished", "early_stop")  # endings whose model other pages may show as "trained"
@@ -29,6 +28,27 @@ MAX_FINISHED_IN_MEMORY = 64  # older finished runs that are safe on disk are dro
 DataSource = Union[Digits, Callable[[str], Digits]]
 _MANAGERS: "weakref.WeakSet[JobManager]" = weakref.WeakSet()
 log = logging.getLogger(__name__)
+W = TypeVar("W")
+
+
+class Pool(Protocol[W]):
+    """What JobManager uses of its training processes: runtime.workers.WorkerPool implements it (a Ray backend can
+    too). A run acquires a worker (waiting while all are busy: that is the queue), runs on it, and releases it."""
+
+    def acquire(self) -> W | None:
+        """A free worker; blocks while all are busy; None once the pool is shut down."""
+
+    def run(self, worker: W, job_id: int, config: TrainConfig, fingerprint: str, data: Digits,
+            on_record: Callable[[Record], None], cancelled: Callable[[], bool]) -> None:
+        """Train config on data (fingerprint names the data: a worker may keep it for later runs), calling on_record
+        for every record in order, the DoneRecord last; stop at the next batch once cancelled() is True. A failed
+        run raises: LabError with a translation code, or any exception (runtime.workers.failure_of explains it)."""
+
+    def release(self, worker: W) -> None:
+        """Give the worker back after a run (a dead one is replaced)."""
+
+    def shutdown(self) -> None:
+        """Stop every worker: their runs end, and waiting acquire() calls return None."""
 
 
 @dataclass(frozen=True)
@@ -127,23 +147,27 @@ class Job:
         with self.lock:
             end = self.finished or time.perf_counter()
             elapsed = self.duration if self.duration is not None else (end - self.started if self.started else 0.0)
-            return JobView(self.config, self.status, queue_position, tuple(self.losses), tuple(self.epochs),
-                           self.batches_per_epoch, self.steps_done, self.done, self.error, elapsed, self.key,
-                           self.from_disk, self.notice, self.requests, self.saved, self.failure, self.save_problem)
+            return JobView(config=self.config, status=self.status, queue_position=queue_position,
+                           losses=tuple(self.losses), epochs=tuple(self.epochs),
+                           batches_per_epoch=self.batches_per_epoch, steps_done=self.steps_done, done=self.done,
+                           error=self.error, elapsed=elapsed, key=self.key, from_disk=self.from_disk,
+                           notice=self.notice, requests=self.requests, saved=self.saved, failure=self.failure,
+                           save_problem=self.save_problem)
 
     @classmethod
     def from_checkpoint(cls, ckpt: Checkpoint, key: str, stamp: float) -> "Job":
         """A finished job rebuilt from disk: no training, same curves."""
-        return cls(ckpt.config, "done", list(ckpt.losses), list(ckpt.epochs), ckpt.batches_per_epoch,
-                   len(ckpt.losses), ckpt.done, None, 0.0, time.perf_counter(), key=key, from_disk=True,
-                   saved=True, duration=ckpt.seconds, stamp=stamp)
+        return cls(config=ckpt.config, status="done", losses=list(ckpt.losses), epochs=list(ckpt.epochs),
+                   batches_per_epoch=ckpt.batches_per_epoch, steps_done=len(ckpt.losses), done=ckpt.done,
+                   finished=time.perf_counter(), key=key, from_disk=True, saved=True, duration=ckpt.seconds,
+                   stamp=stamp)
 
 
 class JobManager:
     """Runs TrainConfigs in daemon threads; identical configurations share one job (and one checkpoint)."""
 
-    def __init__(self, data: DataSource, max_parallel: int = settings.MAX_JOBS,
-                 store: CheckpointStore | None = None, pool: WorkerPool | None = None) -> None:
+    def __init__(self, data: DataSource, max_parallel: int = SETTINGS.max_jobs,
+                 store: CheckpointStore | None = None, pool: Pool[Any] | None = None) -> None:
         self.data = data  # the digits, or a function from TrainConfig.dataset to the digits
         self.store = store
         self.pool = pool  # training processes; None trains in threads of this process (unit tests)
@@ -238,7 +262,7 @@ class JobManager:
                 job.requests += 1
                 return job
             known = self.bad_files.pop((key, fingerprint), None)
-            job = self.jobs[config] = Job(config, key=key, notice=known[1] if known else None, data=data,
+            job = self.jobs[config] = Job(config=config, key=key, notice=known[1] if known else None, data=data,
                                           fingerprint=fingerprint)
             self.queue.append(job)
         job.thread = threading.Thread(target=self._work, args=(job,), daemon=True, name=f"train-{key[:6]}")
@@ -323,12 +347,18 @@ class JobManager:
                 self._run(job, None)
             return
         worker = self.pool.acquire()
+        if worker is None:  # the pool was shut down while this run waited
+            with self.lock:
+                if job in self.queue:
+                    self.queue.remove(job)
+            self._finish(job, "cancelled")
+            return
         try:
             self._run(job, worker)
         finally:
             self.pool.release(worker)
 
-    def _record(self, job: Job, rec: BatchRecord | EpochRecord | DoneRecord) -> None:
+    def _record(self, job: Job, rec: Record) -> None:
         with job.lock:
             if not job.started:  # a training process that was still starting up: count from its first record
                 job.started = time.perf_counter()
@@ -340,7 +370,7 @@ class JobManager:
             else:
                 job.done = rec
 
-    def _run(self, job: Job, worker: Worker | None) -> None:
+    def _run(self, job: Job, worker: object | None) -> None:
         """Train one job here or in a training process. Never calls Streamlit."""
         with self.lock:
             if job in self.queue:
@@ -393,9 +423,10 @@ class JobManager:
         try:
             with job.lock:
                 d = job.done
-                ckpt = Checkpoint(job.config, d.model, tuple(job.epochs), tuple(job.losses), job.batches_per_epoch,
-                                  d.reason, d.epochs_run, d.best_epoch, d.diverged_step,
-                                  time.perf_counter() - job.started)
+                ckpt = Checkpoint(config=job.config, model=d.model, epochs=tuple(job.epochs), losses=tuple(job.losses),
+                                  batches_per_epoch=job.batches_per_epoch, reason=d.reason, epochs_run=d.epochs_run,
+                                  best_epoch=d.best_epoch, diverged_step=d.diverged_step,
+                                  seconds=time.perf_counter() - job.started)
             saved = self.store.save(ckpt, job.fingerprint)
         except Exception as exc:  # noqa: BLE001 - a finished run is never lost to its checkpoint
             log.warning("saving run %s failed", job.key, exc_info=True)
@@ -435,37 +466,10 @@ def stop_all(timeout: float = 5.0) -> None:
 atexit.register(stop_all)
 
 
-def run_label(config: TrainConfig) -> str:
-    """A short, language-neutral name in the code's own terms: activation, optimizer and lr, then every field
-    that differs from TrainConfig's defaults (momentum only for SGD, where it is used)."""
-    base = TrainConfig()
-    parts = [config.activation, f"{config.optimizer} lr={config.lr:g}"]
-    for name in ("pooling", "momentum", "weight_decay", "batch_size", "epochs", "train_size", "normalize", "seed",
-                 "patience", "dropout", "mistake", "dataset"):
-        value = getattr(config, name)
-        if value != getattr(base, name) and not (name == "momentum" and config.optimizer != "sgd"):
-            parts.append(f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}")
-    return " · ".join(parts)
-
-
-def dataset(name: str) -> Digits:
-    """TrainConfig.dataset -> the digits (LabError when full MNIST is asked for but not available)."""
-    if name == "mnist":
-        if not cache.mnist_available():
-            raise LabError("train.no_mnist")
-        return cache.digits(settings.MNIST_DIR)
-    return cache.embedded_digits()
-
-
-def fingerprints() -> list[str]:
-    """Fingerprints of the datasets this server has, for finding checkpoints by key."""
-    mgr = manager()
-    names = ["embedded"] + (["mnist"] if cache.mnist_available() else [])
-    return [mgr.fingerprint(dataset(n)) for n in names]
-
-
-@st.cache_resource(show_spinner=False, on_release=lambda mgr: mgr.shutdown())
-def manager() -> JobManager:
-    """The one job manager of this server: MAX_JOBS training processes, checkpoints under CACHE_DIR."""
-    return JobManager(dataset, settings.MAX_JOBS, CheckpointStore(settings.CACHE_DIR),
-                      WorkerPool(settings.MAX_JOBS, settings.TRAIN_THREADS))
+def labelled_models(views: Iterable[JobView]) -> dict[str, LeNet5]:
+    """Run label -> trained model of finished runs (JobManager.trained); a label taken twice gets its key's start."""
+    out: dict[str, LeNet5] = {}
+    for view in views:
+        label = view.config.run_label
+        out[label if label not in out else f"{label} #{view.key[:4]}"] = view.done.model
+    return out

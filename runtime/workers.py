@@ -14,11 +14,14 @@ import threading
 import time
 import types
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Mapping, Union
+
+import torch
 
 from core.data import Digits
 from core.errors import LabError
-from core.training import BatchRecord, DoneRecord, EpochRecord, TrainConfig
+from core.lenet import build_lenet
+from core.training import BatchRecord, DoneRecord, EpochRecord, TrainConfig, train
 
 CTX = mp.get_context("spawn")  # a fresh interpreter: no forked OpenMP pools or server threads
 NICENESS = 10  # lower CPU priority of training processes; alone on the machine they still get all of it
@@ -43,6 +46,61 @@ class WorkerDied(RuntimeError):
     """The training process ended in the middle of a run (killed, out of memory...)."""
 
 
+# Messages between the server and a training process (pickled through multiprocessing queues).
+@dataclass(frozen=True)
+class Task:
+    """Server -> process: train this configuration on the dataset with this fingerprint."""
+
+    job_id: int
+    config: TrainConfig
+    fingerprint: str
+    data: Digits | None  # None when the process already holds the dataset (sent once per process)
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Server -> process: exit."""
+
+
+@dataclass(frozen=True)
+class Ready:
+    """Process -> server: torch is imported, the process waits for tasks."""
+
+
+@dataclass(frozen=True)
+class Records:
+    """Process -> server: progress of a run, a few records at a time."""
+
+    job_id: int
+    records: tuple[BatchRecord | EpochRecord, ...]
+
+
+@dataclass(frozen=True)
+class Finished:
+    """Process -> server: the run ended; its model travels as a state dict (the server rebuilds the LeNet-5)."""
+
+    job_id: int
+    reason: str  # DoneRecord.reason
+    epochs_run: int
+    best_epoch: int
+    diverged_step: int | None
+    state: dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Failed:
+    """Process -> server: the run raised; the error as plain values (a translation code, its params, the raw text)."""
+
+    job_id: int
+    code: str
+    params: dict[str, int | float | str]
+    detail: str
+
+
+Inbound = Union[Task, Stop]  # what a training process reads
+Outbound = Union[Ready, Records, Finished, Failed]  # what it sends back
+
+
 OUT_OF_MEMORY = ("out of memory", "can't allocate memory", "cannot allocate memory")  # torch's allocator messages
 
 
@@ -58,21 +116,13 @@ def failure_of(exc: BaseException) -> LabError:
     return LabError("train.failed", detail)
 
 
-def rebuilt(code: str, params: dict, detail: str) -> LabError:
+def rebuilt(code: str, params: Mapping[str, object], detail: str) -> LabError:
     """A LabError sent from a training process as plain (code, params, detail)."""
-    # Built with a literal code, then given the real one: tests/test_error_catalog.py reads every LabError code from
-    # the source, and this one was already raised (and checked) where the training process made it.
-    err = LabError("train.failed", detail)
-    err.code, err.params = code, dict(params)
-    return err
+    return LabError(code, detail, **params)
 
 
 def _serve(inbox, outbox, cancel, threads: int) -> None:
     """Child process: train whatever arrives, stream the records back. Datasets are kept by fingerprint."""
-    import torch
-
-    from core.training import train
-
     try:
         os.nice(NICENESS)  # background work: the server's page reruns get the cores first when both want them
     except (AttributeError, OSError):
@@ -82,38 +132,40 @@ def _serve(inbox, outbox, cancel, threads: int) -> None:
     datasets: dict[str, Digits] = {}
     parent = os.getppid()
     orphaned = lambda: os.getppid() != parent  # noqa: E731 - the server died without telling us
-    outbox.put(("ready", None))
+    outbox.put(Ready())
     while True:
         try:
-            message = inbox.get(timeout=2.0)
+            task: Inbound = inbox.get(timeout=2.0)
         except queue.Empty:
             if orphaned():
                 return
             continue
-        if message is None:
+        if isinstance(task, Stop):
             return
-        job_id, config, fingerprint, data = message
-        if data is not None:
-            datasets[fingerprint] = data
-        pending: list = []  # batch records go out a few at a time: fewer wake-ups of the server
+        if task.data is not None:
+            datasets[task.fingerprint] = task.data
+        pending: list[BatchRecord | EpochRecord] = []  # sent a few at a time: fewer wake-ups of the server
         flushed = time.monotonic()
         try:
-            for rec in train(config, datasets[fingerprint], should_stop=lambda: cancel.is_set() or orphaned()):
+            stop = lambda: cancel.is_set() or orphaned()  # noqa: E731
+            for rec in train(task.config, datasets[task.fingerprint], should_stop=stop):
                 if isinstance(rec, DoneRecord):
                     state = {k: v.detach().clone() for k, v in rec.model.state_dict().items()}
-                    outbox.put((job_id, pending))
-                    outbox.put((job_id, ("done", rec.reason, rec.epochs_run, rec.best_epoch, rec.diverged_step, state)))
+                    outbox.put(Records(job_id=task.job_id, records=tuple(pending)))
+                    outbox.put(Finished(job_id=task.job_id, reason=rec.reason, epochs_run=rec.epochs_run,
+                                        best_epoch=rec.best_epoch, diverged_step=rec.diverged_step, state=state))
                     pending = []
                     continue
                 pending.append(rec)
                 if isinstance(rec, EpochRecord) or time.monotonic() - flushed > SEND_EVERY:
-                    outbox.put((job_id, pending))
+                    outbox.put(Records(job_id=task.job_id, records=tuple(pending)))
                     pending, flushed = [], time.monotonic()
         except Exception as exc:  # reported to the page by the parent, as a translation code
             failure = failure_of(exc)
             params = {k: v if isinstance(v, (int, float, str)) else str(v) for k, v in failure.params.items()}
-            outbox.put((job_id, pending))
-            outbox.put((job_id, ("error", failure.code, params, f"{type(exc).__name__}: {exc}")))
+            outbox.put(Records(job_id=task.job_id, records=tuple(pending)))
+            outbox.put(Failed(job_id=task.job_id, code=failure.code, params=params,
+                              detail=f"{type(exc).__name__}: {exc}"))
 
 
 @dataclass(eq=False)
@@ -121,8 +173,8 @@ class Worker:
     """One training process and its pipes."""
 
     process: mp.Process
-    inbox: object  # mp.Queue: jobs in
-    outbox: object  # mp.Queue: records out
+    inbox: object  # mp.Queue: Task and Stop messages in
+    outbox: object  # mp.Queue: Ready, Records, Finished and Failed messages out
     cancel: object  # mp.Event: stop the current run at its next batch
     known: set[str] = field(default_factory=set)  # fingerprints of the datasets it already holds
 
@@ -149,9 +201,14 @@ class WorkerPool:
             self.workers.append(worker)
         return worker
 
-    def acquire(self) -> Worker:
-        """A free training process (blocks while all are busy: that is the queue)."""
-        return self.free.get()
+    def acquire(self) -> Worker | None:
+        """A free training process (blocks while all are busy: that is the queue); None once shut down."""
+        while not self.closed:
+            try:
+                return self.free.get(timeout=POLL)
+            except queue.Empty:
+                pass
+        return None
 
     def release(self, worker: Worker) -> None:
         """Give a process back; a dead one is replaced by a new one."""
@@ -167,15 +224,13 @@ class WorkerPool:
             on_record: Callable[[BatchRecord | EpochRecord | DoneRecord], None],
             cancelled: Callable[[], bool]) -> None:
         """Train config on worker, calling on_record for every record; raises WorkerDied or LabError."""
-        from core.lenet import build_lenet
-
         send = None if fingerprint in worker.known else data
         worker.known.add(fingerprint)
         worker.cancel.clear()
-        worker.inbox.put((job_id, config, fingerprint, send))
+        worker.inbox.put(Task(job_id=job_id, config=config, fingerprint=fingerprint, data=send))
         while True:
             try:
-                message = worker.outbox.get(timeout=POLL)
+                message: Outbound = worker.outbox.get(timeout=POLL)
             except queue.Empty:
                 if cancelled():
                     worker.cancel.set()
@@ -184,18 +239,17 @@ class WorkerPool:
                 continue
             if cancelled():
                 worker.cancel.set()
-            tag, payload = message
-            if tag != job_id:
-                continue  # "ready", or a late record of an earlier run
-            if isinstance(payload, tuple) and payload[0] == "error":
-                raise rebuilt(*payload[1:])
-            if isinstance(payload, tuple) and payload[0] == "done":
-                _, reason, epochs_run, best_epoch, diverged_step, state = payload
+            if isinstance(message, Ready) or message.job_id != job_id:
+                continue  # the process's hello, or a late record of an earlier run
+            if isinstance(message, Failed):
+                raise rebuilt(message.code, message.params, message.detail)
+            if isinstance(message, Finished):
                 model = build_lenet(config.lenet, config.seed)
-                model.load_state_dict(state)
-                on_record(DoneRecord(model.eval(), reason, epochs_run, best_epoch, diverged_step))
+                model.load_state_dict(message.state)
+                on_record(DoneRecord(model=model.eval(), reason=message.reason, epochs_run=message.epochs_run,
+                                     best_epoch=message.best_epoch, diverged_step=message.diverged_step))
                 return
-            for rec in payload:
+            for rec in message.records:
                 on_record(rec)
 
     def shutdown(self, timeout: float = 3.0) -> None:
@@ -206,7 +260,7 @@ class WorkerPool:
         for w in workers:
             w.cancel.set()
             try:
-                w.inbox.put(None)
+                w.inbox.put(Stop())
             except (OSError, ValueError):
                 pass
         for w in workers:
