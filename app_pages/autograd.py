@@ -4,7 +4,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from core.autograd_graph import (FREEZABLE, MAX_CALLS, SECOND_PASS, backward_calls, expected_grads, freeze_step,
+from core.autograd import (FREEZABLE, MAX_CALLS, SECOND_PASS, backward_calls, expected_grads, freeze_step,
                                   notes_example, trace_graph, tracking, vector_jacobian)
 from lab.basics_views import autograd_dot
 from lab.inspect_panels import url_multiselect

@@ -5,11 +5,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.course import COURSE_RUN
 from core.errors import LabError
-from core.loading import (DigitDataset, batch_shapes, epoch_plan, evaluate_loader, gradient_noise, iterations_per_epoch,
+from core.dataset import (DigitDataset, batch_shapes, epoch_plan, evaluate_loader, gradient_noise, iterations_per_epoch,
                           last_batch_size, sampling_theory, scaled_lr)
 from core.training import USUAL_LR, run_to_end
-from core.pitfalls import BASE
 from lab import cache
 from lab.basics_views import digit_strip, value_grid
 from lab.run_compare import CORRECT, MISTAKE, THIRD, Run, compare
@@ -20,7 +20,7 @@ NOISE_N, NOISE_SIZES, NOISE_BATCHES = 2000, (8, 16, 32, 64, 128, 256, 512), 12  
 SCALING_BATCHES = (16, 32, 64, 128, 256, 512)
 SHOWN = 16  # digits of a batch drawn
 TEST_SIZES = (1, 64, 300, 1000)  # 1 and 1000 as in the notes; 64 and 300 leave a smaller last batch
-TEST_MODEL = BASE.but(optimizer="adam", lr=USUAL_LR["adam"], epochs=1)  # one quick epoch: a model worth testing
+TEST_MODEL = COURSE_RUN.but(optimizer="adam", lr=USUAL_LR["adam"], epochs=1)  # one quick epoch: a model worth testing
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -169,7 +169,7 @@ with s3:
     new_bs = url_choice(st.select_slider, t("dataset.new_batch"), SCALING_BATCHES, key="ds_new_bs", default=256)
 new_lr = scaled_lr(float(base_lr), base_bs, new_bs)
 st.code(f"new_lr = {base_lr:g} × {new_bs} / {base_bs} = {new_lr:g}", language=None)
-base = BASE.but(seed=int(seed))
+base = COURSE_RUN.but(seed=int(seed))
 runs = [Run(t("dataset.run_base", batch=base_bs, lr=f"{base_lr:g}"), base.but(batch_size=base_bs, lr=float(base_lr)), THIRD),
         Run(t("dataset.run_same", batch=new_bs, lr=f"{base_lr:g}"), base.but(batch_size=new_bs, lr=float(base_lr)), MISTAKE),
         Run(t("dataset.run_scaled", batch=new_bs, lr=f"{new_lr:g}"), base.but(batch_size=new_bs, lr=new_lr), CORRECT)]

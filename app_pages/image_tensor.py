@@ -5,10 +5,11 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from core.augment import augment
+from core.course import COURSE_RUN
 from core.errors import LabError
 from core.images import load_picture
-from core.pitfalls import BASE, pitfall_pair
-from core.tensors import NORMS, digit_stages, histogram, norm_params, pixel_both_ways, preview, sample_picture, stats, to_tensor
+from core.pitfalls import pitfall_pair
+from core.image_tensor import NORMS, digit_stages, histogram, norm_params, pixel_both_ways, preview, sample_picture, stats, to_tensor
 from lab import cache
 from lab.basics_views import histograms, value_grid
 from lab.run_compare import CORRECT, MISTAKE, Run, compare
@@ -132,7 +133,7 @@ st.code(f"transform = v2.RandomAffine(degrees={degrees}, translate=({shift:g}, {
 st.subheader(t("image_tensor.why_header"))
 explain("image_tensor.why_intro")
 seed = st.number_input(t("image_tensor.seed"), 0, 99, 0, key="it_seed", bind="query-params")
-correct, raw_run = pitfall_pair("no_normalize", BASE.but(seed=int(seed)))
+correct, raw_run = pitfall_pair("no_normalize", COURSE_RUN.but(seed=int(seed)))
 st.caption(t("image_tensor.why_setup", n=correct.train_size, epochs=correct.epochs, lr=correct.lr))
 views = compare([Run(t("image_tensor.run_norm"), correct, CORRECT), Run(t("image_tensor.run_raw"), raw_run, MISTAKE)], "it")
 if all(v is not None and v.epochs and not v.active for v in views):

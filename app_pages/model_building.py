@@ -5,7 +5,7 @@ import inspect
 import streamlit as st
 
 from core.errors import LabError
-from core.modules import (FEATURE_MAPS, MAX_BATCH, NeuralNetwork, call_vs_forward, conv_params, count_params,
+from core.model_building import (FEATURE_MAPS, MAX_BATCH, NeuralNetwork, call_vs_forward, conv_params, count_params,
                           weight_sharing,
                           flatten_demo, network_and_input, parameter_table, predict, state_dict_round_trip)
 from lab.snippets.modules import modules_script

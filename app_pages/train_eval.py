@@ -6,7 +6,7 @@ from plotly.subplots import make_subplots
 
 from core.data import to_model_input
 from core.errors import LabError
-from core.modes import MODES, measure_no_grad, repeat_forward, running_stats
+from core.train_eval import MODES, measure_no_grad, repeat_forward, running_stats
 from lab import cache
 from lab.snippets.modes import modes_script
 from lab.ui import code_panel, explain, lab_error, t, url_choice

@@ -7,8 +7,8 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
-from core.autograd_graph import Graph
-from core.tensors import Histogram
+from core.autograd import Graph
+from core.image_tensor import Histogram
 from lab.ui import t
 
 MARGIN = dict(l=10, r=10, t=40, b=10)

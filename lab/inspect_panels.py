@@ -7,7 +7,7 @@ import streamlit as st
 from PIL import Image
 from plotly.subplots import make_subplots
 
-from core.evaluation import (Predictions, confusion_matrix, digit_probabilities, feature_maps, filter_change,
+from core.model_inspect import (Predictions, confusion_matrix, digit_probabilities, feature_maps, filter_change,
                              misclassified, per_class_accuracy, predict, tile_maps, top_confusions)
 from core.lenet import build_lenet
 from lab.jobs import JobView, dataset, fingerprints, manager

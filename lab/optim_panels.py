@@ -8,7 +8,7 @@ import streamlit as st
 import torch
 
 from core.minibatch_noise import BatchPath, digit_features, loss_grid, minibatch_path
-from core.optim_formulas import first_step
+from core.optimizers import first_step
 from core.optim_paths import SURFACES, OptimPath, race, surface_grid
 from lab import cache
 from lab.ui import t

@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from conftest import page_text, run_app
-from core.autograd_graph import backward_calls
+from core.autograd import backward_calls
 from core.data import load_digits, to_model_input
-from core.loading import epoch_plan, iterations_per_epoch, scaled_lr
-from core.modes import repeat_forward
-from core.tensors import digit_stages, norm_params, stats
+from core.dataset import epoch_plan, iterations_per_epoch, scaled_lr
+from core.train_eval import repeat_forward
+from core.image_tensor import digit_stages, norm_params, stats
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 IMAGE, DATASET, AUTOGRAD, MODES = ("app_pages/image_tensor.py", "app_pages/dataset.py", "app_pages/autograd.py",

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import page_text, run_app
-from core.evaluation import confusion_matrix, per_class_accuracy, predict
+from core.model_inspect import confusion_matrix, per_class_accuracy, predict
 from core.training import TrainConfig
 from lab import cache, jobs
 

@@ -47,7 +47,7 @@ def builders() -> set[str]:
 # ---- my pages ------------------------------------------------------------------------------------------------------
 
 def case_image_script(digits):
-    from core.tensors import digit_stages, histogram, norm_params, pixel_both_ways, stats, to_tensor, sample_picture
+    from core.image_tensor import digit_stages, histogram, norm_params, pixel_both_ways, stats, to_tensor, sample_picture
     from lab.snippets.tensors import image_script
 
     for norm, index, row, col in (("course", 3, 18, 6), ("dataset", 11, 0, 47)):
@@ -66,7 +66,7 @@ def case_image_script(digits):
 
 
 def case_loader_script(digits):
-    from core.loading import epoch_plan, gradient_noise, scaled_lr
+    from core.dataset import epoch_plan, gradient_noise, scaled_lr
     from lab.snippets.loading import loader_script
 
     for n, batch, shuffle, drop, seed in ((300, 64, True, True, 2), (130, 32, False, False, 0)):
@@ -81,7 +81,7 @@ def case_loader_script(digits):
 
 
 def case_autograd_script(digits):
-    from core.autograd_graph import backward_calls, notes_example, tracking
+    from core.autograd import backward_calls, notes_example, tracking
     from lab.snippets.autograd import autograd_script
 
     for seed, calls, how, zero, xg in ((0, 3, "retain_graph", False, False), (4, 2, "forward_again", True, True),
@@ -97,7 +97,7 @@ def case_autograd_script(digits):
 
 
 def case_modes_script(digits):
-    from core.modes import MODES, measure_no_grad, repeat_forward, running_stats
+    from core.train_eval import MODES, measure_no_grad, repeat_forward, running_stats
     from lab.snippets.modes import modes_script
 
     logits, means, saved = run(modes_script(digits.source, 0.4, 0.2, 3, 5, 4, 16, 2, 8))
@@ -149,7 +149,7 @@ def case_training_script(digits):
 
 def case_inspect_script(digits, tmp_path):
     from core.checkpoint import Checkpoint, data_fingerprint, save_checkpoint
-    from core.evaluation import predict
+    from core.model_inspect import predict
     from core.training import TrainConfig, run_to_end
     from lab.snippets.training import inspect_script
 

@@ -6,8 +6,8 @@ in its CASES as "modules.modules_script" and "autograd.vjp_script".
 import pytest
 import torch
 
-from core.autograd_graph import freeze_step, vector_jacobian
-from core.modules import (call_vs_forward, conv_params, count_params, flatten_demo, network_and_input, parameter_table,
+from core.autograd import freeze_step, vector_jacobian
+from core.model_building import (call_vs_forward, conv_params, count_params, flatten_demo, network_and_input, parameter_table,
                           predict, state_dict_round_trip)
 from lab.snippets.autograd import vjp_script
 from lab.snippets.modules import modules_script

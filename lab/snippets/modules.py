@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import inspect
 
-from core.modules import FEATURE_MAPS, NeuralNetwork
+from core.model_building import FEATURE_MAPS, NeuralNetwork
 
 NETWORK_SOURCE = inspect.getsource(NeuralNetwork)  # the page's own class, so the panel cannot drift from it
 

@@ -6,7 +6,7 @@ import torch
 from core.data import load_digits, to_model_input
 from core.errors import LabError
 from core.lenet import build_lenet
-from core.modes import ModeNet, measure_no_grad, repeat_forward, running_stats
+from core.train_eval import ModeNet, measure_no_grad, repeat_forward, running_stats
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from core.data import Digits, load_digits, to_model_input
 from core.errors import LabError
-from core.evaluation import (Predictions, confusion_matrix, digit_probabilities, feature_maps, filter_change,
+from core.model_inspect import (Predictions, confusion_matrix, digit_probabilities, feature_maps, filter_change,
                              misclassified, per_class_accuracy, predict, tile_maps, top_confusions)
 from core.lenet import build_lenet
 from core.training import TrainConfig, evaluate, run_to_end

@@ -10,7 +10,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from core.data import load_digits, to_model_input
 from core.errors import LabError
 from core.lenet import build_lenet
-from core.loading import (DigitDataset, batch_shapes, epoch_plan, evaluate_loader, flat_gradient, gradient_noise,
+from core.dataset import (DigitDataset, batch_shapes, epoch_plan, evaluate_loader, flat_gradient, gradient_noise,
                           iterations_per_epoch, last_batch_size, make_loader, sampling_theory, scaled_lr)
 from core.training import evaluate
 

@@ -1,7 +1,7 @@
 """The written first-step formulas the page shows give exactly what torch.optim did, with and without weight decay."""
 import pytest
 
-from core.optim_formulas import first_step
+from core.optimizers import first_step
 from core.optim_paths import OPTIMIZERS, optimizer_path
 
 

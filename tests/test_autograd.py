@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core.autograd_graph import (FREEZABLE, backward_calls, expected_grads, freeze_step, notes_example, trace_graph,
+from core.autograd import (FREEZABLE, backward_calls, expected_grads, freeze_step, notes_example, trace_graph,
                                   tracking, vector_jacobian)
 from core.errors import LabError
 

@@ -4,7 +4,7 @@ import torch
 import torch.nn as nn
 
 from core.errors import LabError
-from core.modules import (weight_sharing, FEATURE_MAPS, NeuralNetwork, call_vs_forward, conv_params, count_params, flatten_demo,
+from core.model_building import (weight_sharing, FEATURE_MAPS, NeuralNetwork, call_vs_forward, conv_params, count_params, flatten_demo,
                           network_and_input, parameter_table, predict, state_dict_round_trip)
 
 

@@ -8,7 +8,7 @@ from torchvision import transforms
 
 from core.data import load_digits
 from core.errors import LabError
-from core.tensors import (digit_stages, histogram, mean_std, norm_params, normalize, pixel_both_ways, preview,
+from core.image_tensor import (digit_stages, histogram, mean_std, norm_params, normalize, pixel_both_ways, preview,
                           sample_picture, stats, to_tensor)
 
 
