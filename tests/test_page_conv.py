@@ -13,7 +13,7 @@ from core.lenet import build_lenet
 from lab import cache
 from lab.conv_views import fmt
 
-PAGE = "app_pages/convolution.py"
+PAGE = "app_pages/conv.py"
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
 

@@ -8,7 +8,7 @@ import torch.nn as nn
 from conftest import page_text, run_app
 from core.losses import batch_cross_entropy, ce_vs_mse, cross_entropy_breakdown
 
-PAGE = "app_pages/softmax.py"
+PAGE = "app_pages/losses.py"
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
