@@ -13,7 +13,7 @@ from core.training import USUAL_LR, run_to_end
 from lab import cache
 from lab.basics_views import digit_strip, value_grid
 from lab.run_compare import CORRECT, MISTAKE, THIRD, Run, compare
-from lab.snippets.loading import loader_script
+from lab.snippets.dataset import loader_script
 from lab.ui import code_panel, explain, lab_error, t, url_choice
 
 NOISE_N, NOISE_SIZES, NOISE_BATCHES = 2000, (8, 16, 32, 64, 128, 256, 512), 12  # ~1-3 s once per seed, then cached

@@ -13,7 +13,7 @@ from core.image_tensor import NORMS, digit_stages, histogram, norm_params, pixel
 from lab import cache
 from lab.basics_views import histograms, value_grid
 from lab.run_compare import CORRECT, MISTAKE, Run, compare
-from lab.snippets.tensors import image_script
+from lab.snippets.image_tensor import image_script
 from lab.ui import code_panel, explain, lab_error, t, url_choice
 
 STAGES = ("raw", "unit", "normalized")

@@ -7,7 +7,8 @@ from core.images import canvas_to_digit
 from lab import inspect_panels as panels
 from lab.jobs import fingerprints, manager, run_label
 from lab.nav import page_for
-from lab.snippets.training import inspect_script, training_script
+from lab.snippets.model_inspect import inspect_script
+from lab.snippets.training import training_script
 from lab.ui import code_panel, explain, lab_error, t, url_choice
 
 st.title(t("inspect.title"))

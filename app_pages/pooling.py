@@ -7,7 +7,7 @@ from core.errors import LabError
 from core.pooling import NOTES_PATCH, NOTES_RAMP, NOTES_SMALL, pool_trace
 from lab import cache
 from lab import conv_views as cv
-from lab.snippets.conv import pool_script
+from lab.snippets.pooling import pool_script
 from lab.ui import code_panel, explain, lab_error, t, url_choice
 
 PLOT_H = 340

@@ -8,7 +8,7 @@ from core.data import to_model_input
 from core.errors import LabError
 from core.train_eval import MODES, measure_no_grad, repeat_forward, running_stats
 from lab import cache
-from lab.snippets.modes import modes_script
+from lab.snippets.train_eval import modes_script
 from lab.ui import code_panel, explain, lab_error, t, url_choice
 
 CALL_COLORS = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6", "#9d755d", "#bab0ac", "#eeca3b")

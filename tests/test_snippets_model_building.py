@@ -1,16 +1,14 @@
-"""The model-building and the new autograd code panels run as plain PyTorch and give core's numbers.
+"""The model-building page's code panel runs as plain PyTorch and gives core's numbers.
 
-case_modules_script and case_vjp_script take (digits) like the cases of tests/test_snippets.py, so they can be listed
-in its CASES as "modules.modules_script" and "autograd.vjp_script".
+case_modules_script takes (digits) like the cases of tests/test_snippets.py, so it is listed in its CASES as
+"model_building.modules_script".
 """
 import pytest
 import torch
 
-from core.autograd import freeze_step, vector_jacobian
 from core.model_building import (call_vs_forward, conv_params, count_params, flatten_demo, network_and_input, parameter_table,
                           predict, state_dict_round_trip)
-from lab.snippets.autograd import vjp_script
-from lab.snippets.modules import modules_script
+from lab.snippets.model_building import modules_script
 
 
 def run(code: str):
@@ -40,20 +38,5 @@ def case_modules_script(digits=None):
         assert got["state_dict"] == list(rt.keys) and got["identical"] == rt.identical is True
 
 
-def case_vjp_script(digits=None):
-    for seed, v, frozen in ((0, (1.0, 1.0, 1.0), ("conv1", "conv2")), (3, (1.0, -2.0, 0.5), ("fc1",)),
-                            (1, (0.5, 0.0, 2.0), ()), (2, (1.0, 1.0, 1.0), ("conv1", "conv2", "fc1", "fc2", "fc3"))):
-        message, jac, vjp, x_grad, layers, trainable = run(vjp_script(seed, v, frozen))
-        vj = vector_jacobian(seed, v)
-        assert message == vj.error
-        torch.testing.assert_close(jac, vj.jacobian)
-        torch.testing.assert_close(vjp, vj.vjp)
-        torch.testing.assert_close(x_grad, vj.x_grad)
-        fr = freeze_step(frozen, seed)
-        assert layers == {r.name: (r.grad_is_none, r.changed) for r in fr.layers}
-        assert trainable == fr.trainable
-
-
-@pytest.mark.parametrize("case", [case_modules_script, case_vjp_script])
-def test_snippet_reproduces_core(case):
-    case()
+def test_snippet_reproduces_core():
+    case_modules_script()
