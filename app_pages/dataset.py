@@ -7,9 +7,8 @@ import streamlit as st
 
 from core.course import COURSE_RUN
 from core.errors import LabError
-from core.dataset import (DigitDataset, batch_shapes, epoch_plan, evaluate_loader, gradient_noise, iterations_per_epoch,
-                          last_batch_size, sampling_theory, scaled_lr)
-from core.training import USUAL_LR, run_to_end
+from core.dataset import DigitDataset, iterations_per_epoch, last_batch_size, sampling_theory, scaled_lr
+from core.training import USUAL_LR
 from lab import cache
 from lab.basics_views import digit_strip, value_grid
 from lab.run_compare import CORRECT, MISTAKE, THIRD, Run, compare
@@ -21,35 +20,6 @@ SCALING_BATCHES = (16, 32, 64, 128, 256, 512)
 SHOWN = 16  # digits of a batch drawn
 TEST_SIZES = (1, 64, 300, 1000)  # 1 and 1000 as in the notes; 64 and 300 leave a smaller last batch
 TEST_MODEL = COURSE_RUN.but(optimizer="adam", lr=USUAL_LR["adam"], epochs=1)  # one quick epoch: a model worth testing
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def plan_of(n: int, batch: int, shuffle: bool, drop_last: bool, seed: int):
-    """What the loader hands out (cached: batch size 1 means thousands of batches)."""
-    return epoch_plan(n, batch, shuffle, drop_last, seed)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def shapes_of(n: int, batch: int, shuffle: bool, drop_last: bool, seed: int):
-    """Shapes of the first and last batch of a real loader over the first n training digits."""
-    data = cache.digits()
-    return batch_shapes(DigitDataset(data.train_images[:n], data.train_labels[:n]), batch, shuffle, drop_last, seed)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def test_passes(source: str, seed: int):
-    """One trained model tested at every TEST_SIZES batch size (trained and timed once per dataset and seed)."""
-    data = cache.digits()
-    _, done = run_to_end(TEST_MODEL.but(seed=seed), data)
-    dataset = DigitDataset(data.test_images, data.test_labels)
-    return [evaluate_loader(done.model, dataset, size) for size in TEST_SIZES]
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def noise_of(source: str, seed: int):
-    """Gradient noise of every batch size, measured once per dataset and seed for the whole class."""
-    data = cache.digits()
-    return gradient_noise(data.train_images[:NOISE_N], data.train_labels[:NOISE_N], NOISE_SIZES, NOISE_BATCHES, seed)
 
 
 st.title(t("dataset.title"))
@@ -85,7 +55,7 @@ seed = c3.number_input(t("dataset.seed"), 0, 9999, 0, key="ds_seed", bind="query
 shuffle = c4.toggle(t("dataset.shuffle"), True, key="ds_shuffle", bind="query-params", help=t("dataset.shuffle_help"))
 drop_last = c5.toggle(t("dataset.drop_last"), False, key="ds_drop", bind="query-params", help=t("dataset.drop_help"))
 try:
-    plan = plan_of(int(n), int(batch), bool(shuffle), bool(drop_last), int(seed))
+    plan = cache.plan_of(int(n), int(batch), bool(shuffle), bool(drop_last), int(seed))
     keep, drop = iterations_per_epoch(n, batch, False), iterations_per_epoch(n, batch, True)
 except LabError as exc:
     lab_error(exc)
@@ -111,7 +81,7 @@ else:
             f"first batch's indices # {list(plan.first_batches[0][:12])}{' ...' if len(plan.first_batches[0]) > 12 else ''}",
             language="python")
     explain("dataset.workers")
-    shapes = shapes_of(int(n), int(batch), bool(shuffle), bool(drop_last), int(seed))
+    shapes = cache.shapes_of(int(n), int(batch), bool(shuffle), bool(drop_last), int(seed))
     st.markdown(t("dataset.shapes_intro"))
     st.code(f"x, y = next(iter(loader))\nx.shape  # torch.Size({list(shapes.first[0])})\ny.shape  # torch.Size({list(shapes.first[1])})\n"
             f"# ... the last of the {shapes.batches} batches:\nx.shape  # torch.Size({list(shapes.last[0])})\n"
@@ -122,7 +92,7 @@ else:
 st.subheader(t("dataset.test_header"))
 explain("dataset.test_intro", n=len(data.test_labels))
 with st.spinner(t("dataset.test_wait")):
-    passes = test_passes(data.source, int(seed))
+    passes = cache.test_passes(data.source, TEST_MODEL.but(seed=int(seed)), TEST_SIZES)
 st.dataframe(pd.DataFrame({t("dataset.batch"): [p.batch_size for p in passes],
                            t("dataset.test_batches"): [p.batches for p in passes],
                            t("dataset.last_batch"): [p.last_batch for p in passes],
@@ -139,7 +109,7 @@ explain("dataset.test_slip", batch=worst.batch_size, batches=worst.batches, last
 
 st.subheader(t("dataset.noise_header"))
 with st.spinner(t("dataset.noise_wait")):
-    noise = noise_of(data.source, int(seed))
+    noise = cache.noise_of(data.source, NOISE_N, NOISE_SIZES, NOISE_BATCHES, int(seed))
 explain("dataset.noise_intro", n=NOISE_N, batches=NOISE_BATCHES,
         counts=", ".join(f"{g.batch_size} → {len(g.deviations)}" for g in noise))
 theory = sampling_theory(NOISE_N, noise[0], NOISE_SIZES)

@@ -9,7 +9,7 @@ from core.course import COURSE_RUN
 from core.errors import LabError
 from core.images import load_picture
 from core.pitfalls import pitfall_pair
-from core.image_tensor import NORMS, digit_stages, histogram, norm_params, pixel_both_ways, preview, sample_picture, stats, to_tensor
+from core.image_tensor import NORMS, digit_stages, histogram, pixel_both_ways, preview, sample_picture, stats, to_tensor
 from lab import cache
 from lab.basics_views import histograms, value_grid
 from lab.run_compare import CORRECT, MISTAKE, Run, compare
@@ -19,12 +19,6 @@ from lab.ui import code_panel, explain, lab_error, t, url_choice
 STAGES = ("raw", "unit", "normalized")
 COLORS = ("#7f7f7f", "#4c78a8", "#f58518")
 BINS = 25
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
-def norm_of(name: str, source: str) -> tuple[float, float]:
-    """Normalize's (mean, std) for a choice, computed once per dataset (full MNIST has 47 million pixels)."""
-    return norm_params(name, cache.digits().train_images)
 
 
 st.title(t("image_tensor.title"))
@@ -40,7 +34,7 @@ with mid:
 with right:
     stage = url_choice(st.selectbox, t("image_tensor.stage"), list(STAGES), key="it_stage",
                        format_func=lambda s: t(f"image_tensor.stage_{s}"))
-mean, std = norm_of(norm, data.source)
+mean, std = cache.norm_of(norm, data.source)
 digit = digit_stages(data.test_images[index], mean, std)
 st.caption(t("image_tensor.label", label=int(data.test_labels[index]), mean=f"{mean:.4f}", std=f"{std:.4f}"))
 shown = digit.tensors[stage]

@@ -4,6 +4,7 @@ import streamlit as st
 
 from core.errors import LabError
 from core.images import canvas_to_digit
+from lab import cache
 from lab import inspect_panels as panels
 from lab.jobs import fingerprints, manager, run_label
 from lab.nav import page_for
@@ -39,7 +40,7 @@ names = [f"{t('training.run', n=i + 1)} ({run_label(v.config)})" for i, v in enu
 focus_key = url_choice(st.selectbox, t("inspect.focus"), keys, key="insp_focus",
                        format_func=lambda k: names[keys.index(k)], help=t("inspect.focus_help"))
 focus = known[focus_key]
-preds = panels.predictions(focus_key)
+preds = cache.predictions(focus_key)
 
 tabs = st.tabs([t(f"inspect.tab_{n}") for n in ("confusion", "mistakes", "per_class", "filters", "maps", "draw")])
 try:

@@ -3,6 +3,7 @@ import streamlit as st
 
 from core.errors import LabError
 from core.optim_paths import OPTIMIZERS, SURFACES, resolve_hyperparams
+from lab import cache
 from lab import optim_panels as op
 from lab.snippets.optimizers import path_script
 from lab.ui import code_panel, explain, lab_error, t, url_choice
@@ -64,7 +65,7 @@ for i, col in enumerate(st.columns(3)):
         colors.append(op.COLORS[i])
 
 try:
-    paths = op.cached_race(surface, tuple(runs), tuple(start), int(steps)) if runs else None
+    paths = cache.race_paths(surface, tuple(runs), tuple(start), int(steps)) if runs else None
 except LabError as exc:
     lab_error(exc)
     paths = None
@@ -125,7 +126,7 @@ noise_opt = url_choice(n2.selectbox, t("optim.noise_opt"), ["sgd", "momentum", "
 batch = url_choice(n3.select_slider, t("optim.batch"), op.BATCHES, key="opt_batch", default=4)
 blr = n4.slider(t("optim.lr"), 0.01, 2.0, 0.5, 0.01, key="opt_blr", bind="query-params")
 try:
-    small, full, grid = op.cached_batches(op.PAIRS[pair], int(batch), float(blr), op.NOISE_STEPS, 0, noise_opt)
+    small, full, grid = cache.minibatch_paths(op.PAIRS[pair], int(batch), float(blr), op.NOISE_STEPS, 0, noise_opt)
 except LabError as exc:
     lab_error(exc)
 else:

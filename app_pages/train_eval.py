@@ -6,7 +6,7 @@ from plotly.subplots import make_subplots
 
 from core.data import to_model_input
 from core.errors import LabError
-from core.train_eval import MODES, measure_no_grad, repeat_forward, running_stats
+from core.train_eval import MODES, repeat_forward, running_stats
 from lab import cache
 from lab.snippets.train_eval import modes_script
 from lab.ui import code_panel, explain, lab_error, t, url_choice
@@ -15,13 +15,6 @@ CALL_COLORS = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2",
 CHANNEL_COLORS = ("#4c78a8", "#f58518", "#54a24b", "#e45756")
 BATCH, STATS_BATCH, EVAL_STEPS = 16, 32, 5
 NO_GRAD_BATCHES = (1, 16, 64, 256, 1000)
-
-
-@st.cache_data(show_spinner=False, ttl=120, max_entries=32)
-def savings(source: str, batch: int, attempt: int):
-    """A fresh measurement per batch size and press of 'measure again' (kept two minutes so reruns stay fast)."""
-    data = cache.digits()
-    return measure_no_grad(cache.untrained_lenet(), to_model_input(data.test_images[:batch]), repeats=11)
 
 
 st.title(t("train_eval.title"))
@@ -85,7 +78,7 @@ with n1:
     batch = url_choice(st.select_slider, t("train_eval.no_grad_batch"), NO_GRAD_BATCHES, key="te_bs", default=256)
 if n2.button(t("train_eval.measure_again"), icon=":material/timer:", key="te_measure"):
     st.session_state["te_attempt"] = st.session_state.get("te_attempt", 0) + 1
-s = savings(data.source, batch, st.session_state.get("te_attempt", 0))
+s = cache.no_grad_savings(data.source, batch, st.session_state.get("te_attempt", 0))
 k1, k2, k3, k4 = st.columns(4)
 k1.metric(t("train_eval.time_grad"), f"{s.seconds_grad * 1000:.2f} ms")
 k2.metric(t("train_eval.time_no_grad"), f"{s.seconds_no_grad * 1000:.2f} ms",

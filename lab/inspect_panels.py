@@ -8,9 +8,10 @@ from PIL import Image
 from plotly.subplots import make_subplots
 
 from core.model_inspect import (Predictions, confusion_matrix, digit_probabilities, feature_maps, filter_change,
-                             misclassified, per_class_accuracy, predict, tile_maps, top_confusions)
+                             misclassified, per_class_accuracy, tile_maps, top_confusions)
 from core.lenet import build_lenet
-from lab.jobs import JobView, dataset, fingerprints, manager
+from lab import cache
+from lab.jobs import JobView, dataset
 from lab.training_panels import COLORS
 from lab.ui import t
 
@@ -29,16 +30,6 @@ def url_multiselect(label: str, options: list[str], key: str, default: list[str]
     if st.query_params.get(key) != ",".join(value):
         st.query_params[key] = ",".join(value)
     return value
-
-
-@st.cache_resource(show_spinner=False, max_entries=16)
-def predictions(key: str) -> Predictions | None:
-    """A finished run's answers on its test digits (computed once per run key; never mutate)."""
-    view = manager().find(key, fingerprints())
-    if view is None or not view.usable:
-        return None
-    data = dataset(view.config.dataset)
-    return predict(view.done.model, data.test_images, data.test_labels, view.config.normalize)
 
 
 def big(digit: np.ndarray, size: int = 84) -> Image.Image:
@@ -82,7 +73,7 @@ def per_class_section(views: list[JobView], names: list[str]) -> None:
     """Accuracy on each digit, one bar per run."""
     fig = go.Figure()
     for i, (view, name) in enumerate(zip(views, names)):
-        preds = predictions(view.key)
+        preds = cache.predictions(view.key)
         if preds is None:
             continue
         acc = per_class_accuracy(confusion_matrix(preds.labels, preds.predicted))

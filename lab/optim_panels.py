@@ -7,9 +7,9 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from core.minibatch_noise import BatchPath, digit_features, loss_grid, minibatch_path
+from core.minibatch_noise import BatchPath
 from core.optimizers import first_step
-from core.optim_paths import SURFACES, OptimPath, race, surface_grid
+from core.optim_paths import SURFACES, OptimPath
 from lab import cache
 from lab.ui import t
 
@@ -28,30 +28,6 @@ BATCHES = [1, 2, 4, 8, 16, 32, 64, 128, 256]
 NOISE_STEPS = 150
 STEPS = {"momentum": 0.01, "alpha": 0.01, "beta1": 0.01, "beta2": 0.001, "eps": 1e-8, "weight_decay": 0.01}
 EXTRA = {"momentum": "momentum", "nesterov": "momentum", "adam": "beta1", "adamw": "beta1", "rmsprop": "alpha"}
-
-
-@st.cache_data(show_spinner=False, max_entries=200)
-def cached_race(surface: str, runs: tuple[tuple[str, tuple[tuple[str, float], ...]], ...],
-                start: tuple[float, float], steps: int) -> list[OptimPath]:
-    """race() keyed on plain values: moving the step slider never recomputes a path."""
-    return race(surface, [(name, dict(hp)) for name, hp in runs], start, steps)
-
-
-@st.cache_data(show_spinner=False)
-def cached_grid(surface: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The surface on its plotting grid."""
-    return surface_grid(surface, 90)
-
-
-@st.cache_data(show_spinner=False, max_entries=100)
-def cached_batches(classes: tuple[int, int], batch_size: int, lr: float, steps: int, seed: int,
-                   optimizer: str) -> tuple[BatchPath, BatchPath, tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-    """The chosen mini-batch run, the full-batch run beside it, and the full-data loss grid under both."""
-    data = cache.digits()
-    feats, targets = digit_features(data.train_images, data.train_labels, classes)
-    small = minibatch_path(feats, targets, min(batch_size, len(targets)), steps, seed, optimizer, lr=lr)
-    full = minibatch_path(feats, targets, len(targets), steps, seed, optimizer, lr=lr)
-    return small, full, loss_grid(feats, targets, [small, full])
 
 
 def contour(xs: torch.Tensor, ys: torch.Tensor, z: torch.Tensor, height: int = 520) -> go.Figure:
@@ -76,7 +52,7 @@ def add_path(fig: go.Figure, pos: torch.Tensor, at: int, name: str, color: str, 
 
 def surface_figure(surface: str, paths: list[OptimPath], names: list[str], colors: list[str], at: int) -> go.Figure:
     """The contour map with every optimizer's path so far, and the minima as stars."""
-    fig = contour(*cached_grid(surface))
+    fig = contour(*cache.surface_on_grid(surface))
     mins = SURFACES[surface].minima
     fig.add_trace(go.Scatter(x=[m[0] for m in mins], y=[m[1] for m in mins], mode="markers", name=t("optim.minimum"),
                              marker=dict(symbol="star", size=14, color="gold", line=dict(color="black", width=1))))

@@ -214,11 +214,10 @@ def state_of(views: list[JobView | None]) -> tuple:
 def curves_figure(configs: list[TrainConfig], views: list[JobView | None], batches: bool) -> go.Figure:
     """Loss and accuracy per epoch, train solid and test dashed, one colour per run; early stops marked.
     Shared by every session that watches the same runs at the same moment (a class opening one link)."""
-    return _curves(state_of(views), lang(), batches, len(configs), _views=views)
+    return cache.run_curves(state_of(views), lang(), batches, None, lambda: _curves(views, batches))
 
 
-@st.cache_resource(show_spinner=False, max_entries=64, ttl=300)
-def _curves(state: tuple, language: str, batches: bool, runs: int, _views: list[JobView | None]) -> go.Figure:
+def _curves(_views: list[JobView | None], batches: bool) -> go.Figure:
     """Built as one Figure(data, layout): make_subplots and update_* cost three times as much, every second."""
     data: list[dict] = []
     shapes: list[dict] = []

@@ -5,16 +5,11 @@ from typing import Sequence, TypeVar
 
 import streamlit as st
 
-from core.i18n import LANGUAGES, load_catalog, normalize_language, translate
+from core.i18n import LANGUAGES, normalize_language, translate
+from lab.cache import catalogs
 
 LANGUAGE_NAMES = {"zh": "简体中文", "en": "English"}
 T = TypeVar("T")
-
-
-@st.cache_resource
-def catalogs() -> dict[str, dict[str, str]]:
-    """Every language's catalog, read once per server."""
-    return {lang: load_catalog(lang) for lang in LANGUAGES}
 
 
 def lang() -> str:
