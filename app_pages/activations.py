@@ -9,9 +9,8 @@ from core.data import to_model_input
 from core.errors import LabError
 from core.lenet import LeNetConfig
 from lab import cache
-from lab.inspect_panels import url_multiselect
 from lab.snippets.activations import stack_code, values_code
-from lab.ui import code_panel, explain, lab_error, t, url_choice
+from lab.ui import code_panel, explain, lab_error, t, url_choice, url_multiselect
 
 COLORS = dict(zip(NAMES, ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#eeca3b", "#b279a2", "#9d755d"]))
 STACK_ACTS = ("tanh", "relu", "sigmoid")

@@ -7,9 +7,8 @@ from plotly.subplots import make_subplots
 from core.autograd import (FREEZABLE, MAX_CALLS, SECOND_PASS, backward_calls, expected_grads, freeze_step,
                                   notes_example, trace_graph, tracking, vector_jacobian)
 from lab.basics_views import autograd_dot
-from lab.inspect_panels import url_multiselect
 from lab.snippets.autograd import autograd_script, vjp_script
-from lab.ui import code_panel, error, explain, t, url_choice
+from lab.ui import code_panel, error, explain, t, url_choice, url_multiselect
 
 CALL_COLORS = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6", "#9d755d", "#bab0ac", "#eeca3b")
 

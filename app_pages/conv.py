@@ -6,7 +6,7 @@ import torch
 from core.conv import KERNELS, NOTES_CLAIMED_TOP_LEFT, NOTES_IMAGE, colour_digit, conv_trace, shrink
 from core.data import normalize, to_unit
 from core.errors import LabError
-from lab import cache
+from lab import cache, ui
 from lab import conv_views as cv
 from lab.snippets.conv import conv_script, image_code
 from lab.ui import code_panel, explain, lab_error, t, url_choice
@@ -87,7 +87,7 @@ with col_in:
         g1, g2 = st.columns(2)
         gh = g1.number_input(t("conv.rows"), 1, 12, 5, key="conv_gh", bind="query-params")
         gw = g2.number_input(t("conv.cols"), 1, 12, 5, key="conv_gw", bind="query-params")
-        image = cv.url_grid(t("conv.grid_help"), "conv_grid", NOTES_IMAGE, int(gh), int(gw))
+        image = ui.url_grid(t("conv.grid_help"), "conv_grid", NOTES_IMAGE, int(gh), int(gw))
     norm = False
     if source in ("digit", "colour", "draw", "upload"):
         norm = st.toggle(t("conv.normalize"), key="conv_norm", bind="query-params", help=t("conv.normalize_help"))
@@ -105,10 +105,10 @@ with col_k:
         per_channel = channels > 1 and st.toggle(t("conv.per_channel"), False, key="conv_kper", bind="query-params",
                                                  help=t("conv.per_channel_help"))
         if per_channel:  # one grid per colour channel: three different slices of one kernel
-            kernel = torch.stack([cv.url_grid(t("conv.kgrid_channel", channel=n), f"conv_kgrid_{n.lower()}",
+            kernel = torch.stack([ui.url_grid(t("conv.kgrid_channel", channel=n), f"conv_kgrid_{n.lower()}",
                                               KERNELS["vertical"], int(kh), int(kw)) for n in "RGB"])  # (3, kh, kw)
         else:
-            kernel2d = cv.url_grid(t("conv.kgrid_help"), "conv_kgrid", KERNELS["vertical"], int(kh), int(kw))
+            kernel2d = ui.url_grid(t("conv.kgrid_help"), "conv_kgrid", KERNELS["vertical"], int(kh), int(kw))
     elif kname == "lenet":
         k1, k2 = st.columns(2)
         label = url_choice(k1.selectbox, t("conv.model"), list(trained), key="conv_model")
@@ -154,14 +154,14 @@ if channels > 1:
     explain("conv.channels_intro")
 st.subheader(t("conv.slide"))
 p1, p2 = st.columns([1, 2])
-playing = p1.toggle(t("conv.play"), key="conv_play", help=t("conv.play_help"), on_change=cv.on_play, args=("conv",))
+playing = ui.cell_play_toggle("conv", t("conv.play"), t("conv.play_help"), where=p1)
 speed = url_choice(p2.segmented_control, t("conv.speed"), list(SPEEDS), key="conv_speed", default="normal",
                    format_func=lambda s: t(f"conv.speed_{s}"), label_visibility="collapsed")
 
 
 def jump(key: str) -> None:
     """A click on an output cell moves the window there."""
-    cell = cv.clicked_cell(key)
+    cell = ui.clicked_cell(key)
     if cell is not None:
         st.session_state["conv_row"], st.session_state["conv_col"] = cell
         st.session_state["conv_clicks"] = st.session_state.get("conv_clicks", 0) + 1
@@ -170,10 +170,10 @@ def jump(key: str) -> None:
 def stepper() -> None:
     """Position sliders, the input with the window, the output filling in, and the arithmetic of one cell."""
     if playing:
-        cv.play_step("conv", h_out, w_out, SPEEDS[speed])
+        ui.play_step("conv", h_out, w_out, SPEEDS[speed])
     else:
-        cv.sync_position("conv")
-    row, col = cv.position("conv_row", "conv_col", h_out, w_out, (t("conv.row"), t("conv.col")), disabled=playing)
+        ui.sync_position("conv")
+    row, col = ui.position("conv_row", "conv_col", h_out, w_out, (t("conv.row"), t("conv.col")), disabled=playing)
     step = trace.step(row, col)
     left, right = st.columns(2)
     left.plotly_chart(cv.conv_input_figure(trace, row, col, h, w, t("conv.input_title"), PLOT_H, digits),
@@ -185,7 +185,7 @@ def stepper() -> None:
     cv.conv_cell(step, trace, digits, bias)
     if source == "notes" and kname == "vertical" and (padding, stride, dilation, row, col) == (0, 1, 1, 0, 0):
         # the notes' claim is about the products' sum, before any bias
-        st.info(t("conv.notes_slip", claimed=cv.fmt(NOTES_CLAIMED_TOP_LEFT), true=cv.fmt(float(step.channel_sums.sum()))),
+        st.info(t("conv.notes_slip", claimed=ui.fmt(NOTES_CLAIMED_TOP_LEFT), true=ui.fmt(float(step.channel_sums.sum()))),
                 icon=":material/edit_note:")
     code_panel(conv_script(code_input, kernel, bias, stride, padding, dilation, row, col))
 

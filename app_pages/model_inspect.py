@@ -10,7 +10,7 @@ from lab.jobs import fingerprints, manager, run_label
 from lab.nav import page_for
 from lab.snippets.model_inspect import inspect_script
 from lab.snippets.training import training_script
-from lab.ui import code_panel, explain, lab_error, t, url_choice
+from lab.ui import code_panel, explain, lab_error, t, url_choice, url_multiselect
 
 st.title(t("inspect.title"))
 explain("inspect.intro")
@@ -30,7 +30,7 @@ if not known:
         st.page_link(training.path, label=t(training.title), icon=training.icon)
     st.stop()
 
-keys = panels.url_multiselect(t("inspect.runs"), list(known), "insp_runs", asked or list(known)[:2],
+keys = url_multiselect(t("inspect.runs"), list(known), "insp_runs", asked or list(known)[:2],
                               format_func=lambda k: run_label(known[k].config), max_selections=4)
 if not keys:
     st.info(t("inspect.pick"), icon=":material/info:")

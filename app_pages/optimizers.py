@@ -6,7 +6,7 @@ from core.optim_paths import OPTIMIZERS, SURFACES, resolve_hyperparams
 from lab import cache
 from lab import optim_panels as op
 from lab.snippets.optimizers import path_script
-from lab.ui import code_panel, explain, lab_error, t, url_choice
+from lab.ui import code_panel, explain, lab_error, play_end, play_tick, step_play_button, t, url_choice
 
 st.title(t("optim.title"))
 explain("optim.intro")
@@ -75,26 +75,12 @@ if paths is not None:
         if path.diverged_at is not None:
             st.warning(t(f"optim.diverged_{path.reason}", name=names[i], step=path.diverged_at),
                        icon=":material/warning:")
-    if "opt_playing" not in st.session_state:
-        st.session_state["opt_playing"] = False
-    playing = st.session_state["opt_playing"]
-
-    def toggle_play() -> None:
-        st.session_state["opt_playing"] = not st.session_state["opt_playing"]
-        if st.session_state["opt_playing"] and st.session_state.get("opt_at", steps) >= steps:
-            st.session_state["opt_at"] = 0
-
-    st.button(t("optim.pause" if playing else "optim.play"), icon=":material/pause:" if playing
-              else ":material/play_arrow:", on_click=toggle_play, key="opt_play")
+    playing = step_play_button("opt", steps, t("optim.play"), t("optim.pause"))
 
     @st.fragment(run_every=0.5 if playing else None)
     def race_view() -> None:
         """The contour map and the loss curves at the chosen step; while playing, the step advances on its own."""
-        if st.session_state["opt_playing"]:
-            at = min(int(st.session_state.get("opt_at", 0)) + max(1, steps // 40), steps)
-            st.session_state["opt_at"] = at
-        if st.session_state.get("opt_at", 0) > steps:
-            st.session_state["opt_at"] = steps
+        play_tick("opt", steps, max(1, steps // 40))
         at = st.slider(t("optim.at_step"), 0, steps, key="opt_at", **initial("opt_at", steps))
         left, right = st.columns([3, 2])
         left.plotly_chart(op.surface_figure(surface, paths, names, colors, at), width="stretch", key="opt_surface_fig")
@@ -105,9 +91,7 @@ if paths is not None:
                  "θ = (x, y)": op.fixed_pair(p.positions[min(at, p.steps)]),
                  t("optim.loss"): f"{p.losses[min(at, p.steps)]:.4g}"} for n, p in zip(names, paths)]
         st.dataframe(rows, hide_index=True, width="stretch")
-        if st.session_state["opt_playing"] and at >= steps:
-            st.session_state["opt_playing"] = False
-            st.rerun()
+        play_end("opt", at, steps)
 
     race_view()
 

@@ -5,7 +5,7 @@ from core.conv import KERNELS, conv_trace
 from core.data import to_unit
 from core.errors import LabError
 from core.pooling import NOTES_PATCH, NOTES_RAMP, NOTES_SMALL, pool_trace
-from lab import cache
+from lab import cache, ui
 from lab import conv_views as cv
 from lab.snippets.pooling import pool_script
 from lab.ui import code_panel, explain, lab_error, t, url_choice
@@ -58,7 +58,7 @@ digits = 2
 
 def jump(key: str) -> None:
     """A click on an output cell moves the window there."""
-    cell = cv.clicked_cell(key)
+    cell = ui.clicked_cell(key)
     if cell is not None:
         st.session_state["pool_row"], st.session_state["pool_col"] = cell
         st.session_state["pool_clicks"] = st.session_state.get("pool_clicks", 0) + 1
@@ -67,7 +67,7 @@ def jump(key: str) -> None:
 @st.fragment
 def stepper() -> None:
     """The window on the feature map with its winner, both outputs filling in, and the window's arithmetic."""
-    row, col = cv.position("pool_row", "pool_col", h_out, w_out, (t("conv.row"), t("conv.col")),
+    row, col = ui.position("pool_row", "pool_col", h_out, w_out, (t("conv.row"), t("conv.col")),
                            default=(h_out // 2, w_out // 2))
     step_max, step_avg = mx.step(row, col), av.step(row, col)
     n = st.session_state.get("pool_clicks", 0)
@@ -80,10 +80,10 @@ def stepper() -> None:
                        key=key, on_select=lambda k=key: jump(k), selection_mode="points")
     st.caption(t("conv.click_hint"))
     a, b = st.columns(2)
-    a.markdown(t("pool.max_sum", values=cv.listing(step_max.window, digits), value=cv.fmt(step_max.value, digits),
+    a.markdown(t("pool.max_sum", values=cv.listing(step_max.window, digits), value=ui.fmt(step_max.value, digits),
                  r=step_max.winner[0], c=step_max.winner[1]))
     b.markdown(t("pool.avg_sum", values=" + ".join(cv.factor(v, digits) for v in step_avg.window.flatten().tolist()),
-                 n=size * size, value=cv.fmt(step_avg.value, digits)))
+                 n=size * size, value=ui.fmt(step_avg.value, digits)))
     if step_max.tied:
         st.caption(t("pool.tie_here"))
     if padding:

@@ -19,19 +19,6 @@ MAP_LAYERS = (("input", 1), ("conv1", 6), ("act1", 6), ("pool1", 6), ("conv2", 8
 VECTOR_LAYERS = ("fc1", "act3", "fc2", "act4")
 
 
-def url_multiselect(label: str, options: list[str], key: str, default: list[str], **kwargs) -> list[str]:
-    """A multiselect whose chosen options live in ?key=a,b (the options themselves, not their translated labels)."""
-    if key not in st.session_state:
-        wanted = [o for o in (st.query_params.get(key) or "").split(",") if o in options]
-        st.session_state[key] = wanted or [o for o in default if o in options]
-    else:
-        st.session_state[key] = [o for o in st.session_state[key] if o in options]
-    value = st.multiselect(label, options, key=key, **kwargs)
-    if st.query_params.get(key) != ",".join(value):
-        st.query_params[key] = ",".join(value)
-    return value
-
-
 def big(digit: np.ndarray, size: int = 84) -> Image.Image:
     """A 28x28 uint8 digit enlarged with crisp pixels."""
     return Image.fromarray(np.asarray(digit, dtype=np.uint8)).resize((size, size), Image.NEAREST)

@@ -11,7 +11,7 @@ from core.conv import KERNELS, NOTES_IMAGE, NOTES_KERNEL, colour_digit, conv_tra
 from core.data import normalize, to_unit
 from core.lenet import build_lenet
 from lab import cache
-from lab.conv_views import fmt
+from lab.ui import fmt
 
 PAGE = "app_pages/conv.py"
 HAN = re.compile(r"[\u4e00-\u9fff]")
