@@ -11,7 +11,7 @@ from core.dataset import DigitDataset, iterations_per_epoch, last_batch_size, sa
 from core.training import USUAL_LR
 from lab import cache
 from lab.basics_views import digit_strip, value_grid
-from lab.run_compare import CORRECT, MISTAKE, THIRD, Run, compare
+from lab.runs import CORRECT, MISTAKE, THIRD, Run, finished, results, watch
 from lab.snippets.dataset import loader_script
 from lab.ui import code_panel, explain, lab_error, t, url_choice
 
@@ -144,7 +144,10 @@ runs = [Run(t("dataset.run_base", batch=base_bs, lr=f"{base_lr:g}"), base.but(ba
         Run(t("dataset.run_same", batch=new_bs, lr=f"{base_lr:g}"), base.but(batch_size=new_bs, lr=float(base_lr)), MISTAKE),
         Run(t("dataset.run_scaled", batch=new_bs, lr=f"{new_lr:g}"), base.but(batch_size=new_bs, lr=new_lr), CORRECT)]
 st.caption(t("dataset.runs_setup", n=base.train_size, epochs=base.epochs))
-views = compare(list({r.config: r for r in runs}.values()), "ds")
+runs = list({r.config: r for r in runs}.values())  # the same batch size twice is one run
+views = watch(runs, "ds")
+if finished(views):
+    results(runs, views)
 if all(v is not None and v.epochs and not v.active for v in views):
     explain("dataset.scaling_lesson")
 

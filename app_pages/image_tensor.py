@@ -12,7 +12,7 @@ from core.pitfalls import pitfall_pair
 from core.image_tensor import NORMS, digit_stages, histogram, pixel_both_ways, preview, sample_picture, stats, to_tensor
 from lab import cache
 from lab.basics_views import histograms, value_grid
-from lab.run_compare import CORRECT, MISTAKE, Run, compare
+from lab.runs import CORRECT, MISTAKE, Run, finished, results, watch
 from lab.snippets.image_tensor import image_script
 from lab.ui import code_panel, explain, lab_error, t, url_choice
 
@@ -129,7 +129,10 @@ explain("image_tensor.why_intro")
 seed = st.number_input(t("image_tensor.seed"), 0, 99, 0, key="it_seed", bind="query-params")
 correct, raw_run = pitfall_pair("no_normalize", COURSE_RUN.but(seed=int(seed)))
 st.caption(t("image_tensor.why_setup", n=correct.train_size, epochs=correct.epochs, lr=correct.lr))
-views = compare([Run(t("image_tensor.run_norm"), correct, CORRECT), Run(t("image_tensor.run_raw"), raw_run, MISTAKE)], "it")
+pair = [Run(t("image_tensor.run_norm"), correct, CORRECT), Run(t("image_tensor.run_raw"), raw_run, MISTAKE)]
+views = watch(pair, "it")
+if finished(views):
+    results(pair, views)
 if all(v is not None and v.epochs and not v.active for v in views):
     explain("image_tensor.why_lesson")
 

@@ -9,7 +9,7 @@ from core.training import USUAL_LR
 from lab import cache
 from lab.basics_views import lines
 from lab.nav import page_for
-from lab.run_compare import CORRECT, MISTAKE, Run, compare
+from lab.runs import CORRECT, MISTAKE, Run, finished, results, watch
 from lab.snippets.pitfalls import diff_lines, pitfall_script
 from lab.ui import code_panel, explain, t, url_choice
 
@@ -65,7 +65,10 @@ if mistaken is not None:
     st.subheader(t("pitfalls.runs_header"))
     st.caption(t("pitfalls.setup", act=act, opt=t(f"pitfalls.opt_{opt}"), lr=USUAL_LR[opt], n=n, epochs=epochs))
     floor = softmax_loss_floor() if name == "softmax_before_loss" else None
-    views = compare([Run(t("pitfalls.correct"), correct, CORRECT), Run(t("pitfalls.mistaken"), mistaken, MISTAKE)], "pf", floor)
+    pair = [Run(t("pitfalls.correct"), correct, CORRECT), Run(t("pitfalls.mistaken"), mistaken, MISTAKE)]
+    views = watch(pair, "pf", floor=floor)
+    if finished(views):
+        results(pair, views)
     done = all(v is not None and v.epochs and not v.active for v in views)
     if done:
         explain(f"pitfalls.result_{name}")

@@ -12,7 +12,7 @@ from core.model_inspect import (Predictions, confusion_matrix, digit_probabiliti
 from core.lenet import build_lenet
 from lab import cache
 from lab.jobs import JobView, dataset
-from lab.training_panels import COLORS
+from lab.runs import COLORS
 from lab.ui import t
 
 MAP_LAYERS = (("input", 1), ("conv1", 6), ("act1", 6), ("pool1", 6), ("conv2", 8), ("act2", 8), ("pool2", 8))

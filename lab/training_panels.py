@@ -1,17 +1,15 @@
-"""The training lab's controls and live drawing (shell): widgets -> TrainConfigs, job snapshots -> progress and curves."""
+"""The training lab's controls (shell): widgets -> TrainConfigs. Watching the runs is lab/runs.py."""
 from __future__ import annotations
 
-import plotly.graph_objects as go
 import streamlit as st
 
-from core.errors import LabError
 from core.lenet import ACTIVATIONS, POOLINGS
-from core.training import MISTAKES, EpochRecord, OPTIMIZERS, USUAL_LR, TrainConfig, bucket_means, preset_configs
+from core.training import MISTAKES, OPTIMIZERS, USUAL_LR, TrainConfig, preset_configs
 from lab import cache
-from lab.jobs import JobView, dataset as digits_of, run_label
-from lab.ui import error_text, lang, t, url_choice, url_number_refused
+from lab.jobs import dataset as digits_of
+from lab.runs import COLORS
+from lab.ui import t, url_choice, url_number_refused
 
-COLORS = ("#4c78a8", "#f58518", "#54a24b", "#e45756")  # one per run, the same in every chart
 MAX_RUNS = len(COLORS)
 PRESETS = ("activation", "optimizer", "grid", "custom")
 LR_RANGE = (1e-6, 1e6)  # what the number boxes take: 1e6 is allowed, to show a diverging run
@@ -19,9 +17,6 @@ FIXED_BY_PRESET = {"activation": {"activation"}, "optimizer": {"optimizer", "lr"
                    "grid": {"activation", "optimizer", "lr", "momentum"}}
 CUSTOM_DEFAULTS = (("relu", "adam"), ("tanh", "adam"), ("relu", "sgd"), ("tanh", "sgd"))  # starts as the 2x2
 BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512)
-LIVE_REFRESH = 1.0  # seconds between redraws of a running comparison
-IDLE_REFRESH = 5.0  # seconds between checks while idle: another student may start these very runs
-MAX_BATCH_POINTS = 300  # per run: longer batch-loss curves are drawn as means of consecutive batches
 
 
 def _choice(label_key: str, options, key: str, default=None, widget=st.selectbox, prefix: str = "", **kw):
@@ -126,145 +121,3 @@ def read_controls() -> tuple[list[TrainConfig], bool]:
         configs = preset_configs(base, preset)
     unique = list(dict.fromkeys(configs))
     return unique, len(unique) < len(configs)
-
-
-def _seconds(s: float | None) -> str:
-    return "–" if s is None else (f"{s:.0f} s" if s >= 10 else f"{s:.1f} s")
-
-
-def held_epoch(view: JobView) -> EpochRecord | None:
-    """The epoch whose weights the finished model holds: the best one after early stopping, else the last."""
-    n = view.done.best_epoch if view.done is not None and view.done.reason == "early_stop" else len(view.epochs)
-    return view.epochs[n - 1] if 0 < n <= len(view.epochs) else None
-
-
-def status_text(view: JobView | None) -> str:
-    """One line: what the run is doing, its speed and time left, or how it ended."""
-    if view is None:
-        return t("training.status_new")
-    if view.status == "queued":
-        return t("training.status_queued", position=view.queue_position)
-    if view.status == "running":
-        epoch = min(view.config.epochs, len(view.epochs) + 1)
-        speed = view.samples_per_sec
-        return t("training.status_running", epoch=epoch, epochs=view.config.epochs,
-                 speed=f"{speed:,.0f}" if speed else "–", left=_seconds(view.eta_seconds))
-    if view.status == "failed":  # the translated reason; the raw exception text stays in the server log
-        return t("training.status_failed", detail=error_text(view.failure, "errors.train.failed"))
-    if view.status == "cancelled" or view.done is None:
-        return t("training.status_cancelled")
-    held = held_epoch(view)
-    acc = f"{held.test_acc:.1%}" if held else "–"
-    text = t(f"training.status_{view.done.reason}", acc=acc, seconds=_seconds(view.elapsed),
-             epoch=view.done.epochs_run, best=view.done.best_epoch, step=view.done.diverged_step or 0)
-    return text + (" " + t("training.from_disk") if view.from_disk else "")
-
-
-def progress_panel(configs: list[TrainConfig], views: list[JobView | None],
-                   problems: list[LabError | None]) -> None:
-    """A column per run: its name, a progress bar with speed and time left, and what went wrong if anything did."""
-    for i, (cfg, view, problem) in enumerate(zip(configs, views, problems)):
-        name = t("training.run", n=i + 1)
-        st.markdown(f"<span style='color:{COLORS[i]};font-size:1.2em'>■</span> **{name}** · `{run_label(cfg)}`",
-                    unsafe_allow_html=True)
-        st.progress(view.progress if view else 0.0, text=status_text(view))
-        if view is not None and view.requests > 1:
-            st.caption(t("training.shared", n=view.requests))
-        if view is not None and view.status == "cancelled":  # also for those who did not press Stop themselves
-            st.caption(t("training.stopped_note"))
-        if view is not None and view.save_problem is not None:
-            st.warning(t(f"errors.{view.save_problem.code}", **view.save_problem.params), icon=":material/save:")
-        if view is not None and view.notice is not None:
-            st.warning(t(f"errors.{view.notice.code}", **view.notice.params) + " " + t("training.retrained"),
-                       icon=":material/build:")
-        elif view is None and problem is not None:  # found on disk but refused: say so before anyone trains
-            st.warning(t(f"errors.{problem.code}", **problem.params) + " " + t("training.retrain_hint"),
-                       icon=":material/build:")
-        if view is not None and view.done is not None and view.done.reason == "diverged":
-            st.error(t("training.diverged_help", lr=f"{cfg.lr:g}", opt=cfg.optimizer,
-                       usual=f"{USUAL_LR[cfg.optimizer]:g}"), icon=":material/error:")
-        elif view is not None and view.usable and cfg.lr_is_risky and view.epochs and view.epochs[-1].test_acc < 0.3:
-            st.warning(t("training.wrecked_help", lr=f"{cfg.lr:g}", acc=f"{view.epochs[-1].test_acc:.0%}"),
-                       icon=":material/warning:")
-
-
-def server_runs(mgr, shown: list[JobView | None]) -> None:
-    """The runs training or waiting on this server that the controls do not show (started by another student, or
-    before a control moved): each with its status and a Stop button, so a run is never out of reach."""
-    here = {v.key for v in shown if v is not None}
-    others = [v for v in mgr.active() if v.key not in here]
-    if not others:
-        return
-    with st.expander(t("training.server_runs", n=len(others)), icon=":material/dns:"):
-        for view in others:
-            label, status, stop = st.columns([3, 3, 1], vertical_alignment="center")
-            label.code(run_label(view.config), language=None)
-            status.caption(status_text(view))
-            if stop.button(t("training.stop"), key=f"tr_stop_{view.key}", icon=":material/stop:"):
-                mgr.cancel(view.config)
-                st.rerun()
-
-
-def state_of(views: list[JobView | None]) -> tuple:
-    """What the curves depend on, per run: enough to tell two moments of a run apart."""
-    return tuple(None if v is None else (v.key, v.status, v.steps_done, len(v.epochs), v.done is not None)
-                 for v in views)
-
-
-def curves_figure(configs: list[TrainConfig], views: list[JobView | None], batches: bool) -> go.Figure:
-    """Loss and accuracy per epoch, train solid and test dashed, one colour per run; early stops marked.
-    Shared by every session that watches the same runs at the same moment (a class opening one link)."""
-    return cache.run_curves(state_of(views), lang(), batches, None, lambda: _curves(views, batches))
-
-
-def _curves(_views: list[JobView | None], batches: bool) -> go.Figure:
-    """Built as one Figure(data, layout): make_subplots and update_* cost three times as much, every second."""
-    data: list[dict] = []
-    shapes: list[dict] = []
-    notes = [dict(text=t("training.loss_title"), x=0.22, y=1.0, xref="paper", yref="paper", yanchor="bottom",
-                  showarrow=False, font=dict(size=15)),
-             dict(text=t("training.acc_title"), x=0.78, y=1.0, xref="paper", yref="paper", yanchor="bottom",
-                  showarrow=False, font=dict(size=15))]
-    for i, view in enumerate(_views):
-        if view is None:
-            continue
-        color, name = COLORS[i], t("training.run", n=i + 1)
-        if batches and view.losses and view.batches_per_epoch:
-            steps, ys = bucket_means(view.losses, MAX_BATCH_POINTS)  # a light figure, redrawn every second
-            data.append(dict(type="scatter", x=[step / view.batches_per_epoch for step in steps], y=ys, mode="lines",
-                             line=dict(color=color, width=1), opacity=0.3, hoverinfo="skip", legendgroup=name,
-                             name=f"{name} · {t('training.batch_loss')}"))
-        ep = [e.epoch for e in view.epochs]
-        for axis, train_y, test_y in (("", [e.train_loss for e in view.epochs], [e.test_loss for e in view.epochs]),
-                                      ("2", [e.train_acc for e in view.epochs], [e.test_acc for e in view.epochs])):
-            common = dict(type="scatter", x=ep, mode="lines+markers", xaxis=f"x{axis}", yaxis=f"y{axis}",
-                          legendgroup=name, showlegend=not axis)
-            data.append(dict(common, y=train_y, line=dict(color=color), name=f"{name} · {t('training.train')}"))
-            data.append(dict(common, y=test_y, line=dict(color=color, dash="dash"), marker=dict(symbol="diamond"),
-                             name=f"{name} · {t('training.test')}"))
-        done = view.done
-        if done is not None and done.reason == "early_stop" and view.epochs:
-            best = view.epochs[done.best_epoch - 1]
-            data.append(dict(type="scatter", x=[best.epoch], y=[best.test_loss], mode="markers+text",
-                             marker=dict(symbol="star", size=16, color=color, line=dict(width=1)),
-                             text=[t("training.best_epoch")], textposition="top center", legendgroup=name,
-                             name=f"{name} · {t('training.best_epoch')}"))
-            for axis in ("", "2"):
-                shapes.append(dict(type="line", x0=done.epochs_run, x1=done.epochs_run, y0=0, y1=1, xref=f"x{axis}",
-                                   yref=f"y{axis} domain", line=dict(color=color, dash="dot")))
-            notes.append(dict(x=done.epochs_run, y=1.0, xref="x2", yref="y2 domain", text=t("training.early_stop_mark"),
-                              showarrow=False, font=dict(color=color), yanchor="bottom"))
-        if done is not None and done.reason == "diverged" and view.batches_per_epoch:
-            x = (done.diverged_step or 0) / view.batches_per_epoch
-            shapes.append(dict(type="line", x0=x, x1=x, y0=0, y1=1, xref="x", yref="y domain",
-                               line=dict(color=color, dash="dot")))
-            notes.append(dict(x=x, y=1.0, xref="x", yref="y domain", text=t("training.diverged_mark"),
-                              showarrow=False, font=dict(color=color), yanchor="bottom"))
-    epoch_axis = dict(title=dict(text=t("training.epoch_axis")), rangemode="tozero")
-    layout = dict(height=420, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2),
-                  xaxis=dict(epoch_axis, domain=[0.0, 0.44], anchor="y"),
-                  xaxis2=dict(epoch_axis, domain=[0.56, 1.0], anchor="y2"),
-                  yaxis=dict(title=dict(text=t("training.loss_axis")), rangemode="tozero", anchor="x"),
-                  yaxis2=dict(title=dict(text=t("training.acc_axis")), tickformat=".0%", range=[0, 1.02], anchor="x2"),
-                  shapes=shapes, annotations=notes)
-    return go.Figure(data=data, layout=layout)
