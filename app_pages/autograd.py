@@ -6,7 +6,7 @@ from plotly.subplots import make_subplots
 
 from core.autograd import (FREEZABLE, MAX_CALLS, SECOND_PASS, backward_calls, expected_grads, freeze_step,
                                   notes_example, trace_graph, tracking, vector_jacobian)
-from lab.basics_views import autograd_dot
+from lab.views.autograd import autograd_dot
 from lab.snippets.autograd import autograd_script, vjp_script
 from lab.ui import code_panel, error, explain, t, url_choice, url_multiselect
 

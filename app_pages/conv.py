@@ -1,5 +1,4 @@
 """Convolution: a kernel slides over a picture; every multiplication and sum shown, the output map filling in."""
-import numpy as np
 import streamlit as st
 import torch
 
@@ -7,9 +6,9 @@ from core.conv import KERNELS, NOTES_CLAIMED_TOP_LEFT, NOTES_IMAGE, colour_digit
 from core.data import normalize, to_unit
 from core.errors import LabError
 from lab import cache, ui
-from lab import conv_views as cv
 from lab.snippets.conv import conv_script, image_code
 from lab.ui import code_panel, explain, lab_error, t, url_choice
+from lab.views import conv as view
 
 SOURCES = ("notes", "digit", "colour", "draw", "upload", "grid")
 SPEEDS = {"slow": 1.2, "normal": 0.7, "fast": 0.35}  # seconds per step while playing (a rerun takes ~0.1-0.3 s)
@@ -145,8 +144,8 @@ except LabError as exc:
 h, w = image.shape[-2:]
 kh, kw = kernel.shape[-2:]
 h_out, w_out = trace.output.shape
-st.latex(cv.size_formula("H", h, kh, padding, dilation, stride, h_out))
-st.latex(cv.size_formula("W", w, kw, padding, dilation, stride, w_out))
+st.latex(view.size_formula("H", h, kh, padding, dilation, stride, h_out))
+st.latex(view.size_formula("W", w, kw, padding, dilation, stride, w_out))
 digits = 3 if kname == "lenet" or norm else 2
 
 # 4. the sliding window
@@ -176,13 +175,13 @@ def stepper() -> None:
     row, col = ui.position("conv_row", "conv_col", h_out, w_out, (t("conv.row"), t("conv.col")), disabled=playing)
     step = trace.step(row, col)
     left, right = st.columns(2)
-    left.plotly_chart(cv.conv_input_figure(trace, row, col, h, w, t("conv.input_title"), PLOT_H, digits),
+    left.plotly_chart(view.conv_input_figure(trace, row, col, h, w, t("conv.input_title"), PLOT_H, digits),
                       width="stretch")
     key = f"conv_click_{st.session_state.get('conv_clicks', 0)}"
-    right.plotly_chart(cv.output_figure(trace.output, row, col, t("conv.output_title"), PLOT_H, digits),
+    right.plotly_chart(view.output_figure(trace.output, row, col, t("conv.output_title"), PLOT_H, digits),
                        width="stretch", key=key, on_select=lambda: jump(key), selection_mode="points")
     right.caption(t("conv.click_hint"))
-    cv.conv_cell(step, trace, digits, bias)
+    view.conv_cell(step, trace, digits, bias)
     if source == "notes" and kname == "vertical" and (padding, stride, dilation, row, col) == (0, 1, 1, 0, 0):
         # the notes' claim is about the products' sum, before any bias
         st.info(t("conv.notes_slip", claimed=ui.fmt(NOTES_CLAIMED_TOP_LEFT), true=ui.fmt(float(step.channel_sums.sum()))),

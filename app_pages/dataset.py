@@ -10,7 +10,8 @@ from core.errors import LabError
 from core.dataset import DigitDataset, iterations_per_epoch, last_batch_size, sampling_theory, scaled_lr
 from core.training import USUAL_LR
 from lab import cache
-from lab.basics_views import digit_strip, value_grid
+from lab.views.dataset import digit_strip
+from lab.views.image_tensor import value_grid
 from lab.runs import CORRECT, MISTAKE, THIRD, Run, finished, results, watch
 from lab.snippets.dataset import loader_script
 from lab.ui import code_panel, explain, lab_error, t, url_choice

@@ -11,7 +11,7 @@ from core.images import load_picture
 from core.pitfalls import pitfall_pair
 from core.image_tensor import NORMS, digit_stages, histogram, pixel_both_ways, preview, sample_picture, stats, to_tensor
 from lab import cache
-from lab.basics_views import histograms, value_grid
+from lab.views.image_tensor import histograms, value_grid
 from lab.runs import CORRECT, MISTAKE, Run, finished, results, watch
 from lab.snippets.image_tensor import image_script
 from lab.ui import code_panel, explain, lab_error, t, url_choice

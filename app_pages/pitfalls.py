@@ -7,7 +7,7 @@ import streamlit as st
 from core.pitfalls import BASE, ORDERS, PITFALLS, PROBES, pitfall_pair, softmax_loss_floor
 from core.training import USUAL_LR
 from lab import cache
-from lab.basics_views import lines
+from lab.views.pitfalls import lines
 from lab.nav import page_for
 from lab.runs import CORRECT, MISTAKE, Run, finished, results, watch
 from lab.snippets.pitfalls import diff_lines, pitfall_script

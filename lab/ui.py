@@ -54,6 +54,13 @@ def url_choice(widget, label: str, options: Sequence[T], key: str, default: T | 
     return value
 
 
+def url_option(label_key: str, options: Sequence[T], key: str, default: T | None = None, widget=st.selectbox,
+               prefix: str = "", **kwargs) -> T:
+    """url_choice with a translated label and translated option names (the catalog key prefix + option)."""
+    names = {o: t(f"{prefix}{o}") if prefix else str(o) for o in options}
+    return url_choice(widget, t(label_key), list(options), key=key, default=default, format_func=names.get, **kwargs)
+
+
 def url_multiselect(label: str, options: list[str], key: str, default: list[str], **kwargs) -> list[str]:
     """A multiselect whose chosen options live in ?key=a,b (the options themselves, not their translated labels)."""
     if key not in st.session_state:

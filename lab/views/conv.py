@@ -1,5 +1,5 @@
-"""Drawing helpers for the convolution and pooling pages: number grids, the sliding window, clickable maps.
-(The widgets that go with them, position sliders, Play, editable grids, live in lab/ui.py.)"""
+"""Drawing of the convolution page (shell): number grids, the sliding window, clickable maps. The pooling page's
+view builds on the same grids. (The widgets that go with them, cell sliders, Play, editable grids, are in lab/ui.py.)"""
 from __future__ import annotations
 
 import math
@@ -178,29 +178,3 @@ def conv_cell(step, trace, digits: int, bias: float) -> None:
         lines.append(" + ".join(f"({p})" if p.startswith("-") else p for p in parts) + f" = {fmt(step.total, digits)}")
     st.markdown(t("conv.cell_value", row=step.row, col=step.col, value=fmt(step.total, digits)))
     st.code("\n".join(lines), language=None, wrap_lines=True)
-
-
-def matrix(x: torch.Tensor, digits: int = 2) -> str:
-    """A small tensor written as nested brackets: [[6, 8], [14, 16]]; one number alone as itself."""
-    if x.numel() == 1:
-        return fmt(float(x.flatten()[0]), digits)
-    return "[" + ", ".join("[" + ", ".join(fmt(v, digits) for v in row) + "]" for row in x.tolist()) + "]"
-
-
-def listing(x: torch.Tensor, digits: int = 2) -> str:
-    """The values of a window, comma separated, row by row."""
-    return ", ".join(fmt(v, digits) for v in x.flatten().tolist())
-
-
-def pool_input_figure(x: torch.Tensor, step, size: int, padding: int, title: str, height: int,
-                      digits: int = 2) -> dict:
-    """The map being pooled, the current window framed (padding drawn as empty border) and its max marked."""
-    h, w = x.shape
-    fig = figure(title, height, h, w, padding)
-    fig["data"].append(heat(x, "RdBu", zmid=0.0, digits=digits))
-    top, left = step.top - padding, step.left - padding
-    outline(fig, top, left, top + size - 1, left + size - 1, WINDOW)
-    if step.winner is not None:
-        size_px = max(8, int(0.8 * (height - 40) / (max(h, w) + 2 * padding)))
-        mark_cells(fig, [step.winner[0]], [step.winner[1]], CELL, size_px, "circle-open")
-    return fig

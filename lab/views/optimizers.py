@@ -1,4 +1,5 @@
-"""Optimizer page helpers: cached runs keyed on plain values, presets and the Plotly figures."""
+"""Drawing of the optimizers page (shell): the contour map with the racers' paths, loss curves on a log axis, the
+optimizer's own state and the course's formulas with step 1's numbers, and the mini-batch noise panel."""
 from __future__ import annotations
 
 import math
@@ -15,19 +16,6 @@ from lab.ui import t
 
 FLOOR = 1e-16  # losses below this are 0 to float64 rounding; a log axis cannot show 0
 COLORS = ("#e45756", "#4c78a8", "#54a24b", "#f58518")
-# preset -> (surface, start or None for the surface's own, steps, racers [(optimizer, lr)])
-PRESETS: dict[str, tuple[str, tuple[float, float] | None, int, tuple[tuple[str, float], ...]]] = {
-    "valley": ("rosenbrock", (-1.5, 2.0), 500, (("sgd", 1e-3), ("momentum", 1e-3), ("adam", 0.05))),
-    "bowl": ("bowl", None, 100, (("sgd", 0.45), ("momentum", 0.1), ("adam", 0.3))),
-    "too_big": ("bowl", None, 100, (("sgd", 0.1), ("sgd", 0.45), ("sgd", 0.55))),  # stable only for lr < 2/4
-    "saddle": ("saddle", None, 300, (("sgd", 0.01), ("momentum", 0.01), ("adam", 0.05))),
-    "himmelblau": ("himmelblau", None, 300, (("sgd", 0.005), ("nesterov", 0.002), ("rmsprop", 0.05))),
-}
-PAIRS = {"1-7": (1, 7), "4-9": (4, 9), "0-6": (0, 6), "3-8": (3, 8), "0-1": (0, 1)}  # 0-1 is almost separable
-BATCHES = [1, 2, 4, 8, 16, 32, 64, 128, 256]
-NOISE_STEPS = 150
-STEPS = {"momentum": 0.01, "alpha": 0.01, "beta1": 0.01, "beta2": 0.001, "eps": 1e-8, "weight_decay": 0.01}
-EXTRA = {"momentum": "momentum", "nesterov": "momentum", "adam": "beta1", "adamw": "beta1", "rmsprop": "alpha"}
 
 
 def contour(xs: torch.Tensor, ys: torch.Tensor, z: torch.Tensor, height: int = 520) -> go.Figure:
