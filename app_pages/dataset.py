@@ -2,7 +2,6 @@
 size (same result, other time), gradient noise against batch size (real LeNet-5 gradients), and the linear scaling
 rule tried in three background runs."""
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from core.course import COURSE_RUN
@@ -10,7 +9,7 @@ from core.errors import LabError
 from core.dataset import DigitDataset, iterations_per_epoch, last_batch_size, sampling_theory, scaled_lr
 from core.training import USUAL_LR
 from lab import cache
-from lab.views.dataset import digit_strip
+from lab.views.dataset import digit_strip, noise_figure
 from lab.views.image_tensor import value_grid
 from lab.runs import CORRECT, MISTAKE, THIRD, Run, finished, results, watch
 from lab.snippets.dataset import loader_script
@@ -114,18 +113,7 @@ with st.spinner(t("dataset.noise_wait")):
 explain("dataset.noise_intro", n=NOISE_N, batches=NOISE_BATCHES,
         counts=", ".join(f"{g.batch_size} → {len(g.deviations)}" for g in noise))
 theory = sampling_theory(NOISE_N, noise[0], NOISE_SIZES)
-fig = go.Figure()
-for g in noise:
-    fig.add_trace(go.Scatter(x=[g.batch_size] * len(g.deviations), y=g.deviations, mode="markers", showlegend=False,
-                             marker=dict(color="#4c78a8", opacity=0.35, size=7), hovertemplate="%{y:.3f}<extra></extra>"))
-fig.add_trace(go.Scatter(x=list(NOISE_SIZES), y=[g.mean for g in noise], mode="lines+markers", name=t("dataset.noise_mean"),
-                         line=dict(color="#4c78a8", width=3)))
-fig.add_trace(go.Scatter(x=list(NOISE_SIZES), y=theory, mode="lines", name=t("dataset.noise_theory"),
-                         line=dict(color="#f58518", dash="dash")))
-fig.update_xaxes(type="log", tickvals=list(NOISE_SIZES), title_text=t("dataset.batch"))
-fig.update_yaxes(type="log", title_text=t("dataset.noise_axis"))
-fig.update_layout(height=380, margin=dict(l=10, r=10, t=20, b=10), legend=dict(orientation="h", y=-0.25))
-st.plotly_chart(fig, width="stretch")
+st.plotly_chart(noise_figure(noise, NOISE_SIZES, theory), width="stretch")
 st.caption(t("dataset.noise_numbers", small=NOISE_SIZES[0], big=NOISE_SIZES[-1], a=f"{noise[0].mean:.2f}",
              b=f"{noise[-1].mean:.2f}", ratio=f"{noise[0].mean / noise[-1].mean:.1f}",
              factor=NOISE_SIZES[-1] // NOISE_SIZES[0], root=f"{(NOISE_SIZES[-1] / NOISE_SIZES[0]) ** 0.5:.1f}"))

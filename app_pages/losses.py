@@ -1,22 +1,16 @@
 """Softmax and cross-entropy: editable logits, every step of the arithmetic, the course's batch, three pitfalls."""
-import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
 from core.errors import LabError
 from core.losses import (MAX_CLASSES, ce_vs_mse, batch_cross_entropy, cross_entropy_breakdown, double_softmax, label_formats,
                          naive_cross_entropy, naive_softmax, parse_logits, softmax_breakdown, torch_reference_batch, torch_reference_loss)
 from lab.snippets.losses import batch_code, cross_entropy_code
 from lab.ui import code_panel, explain, lab_error, t
+from lab.views import losses as view
 
 EXAMPLES = {"course": "2.0, 1.0, 0.1", "huge": "1000, 0, -1000", "digits": "0.3, -1.2, 4.1, 0.8, -0.5, 1.9, 0.0, 2.7, -2.2, 1.1"}
 BATCH = [[1.2, 0.8, 2.1, 0.5], [0.2, 2.5, 0.3, 1.0], [1.5, 0.2, 0.3, 3.1]]  # the course's example inputs
 BATCH_LABELS = [2, 1, 3]
-
-
-def fmt(values) -> str:
-    """A short list of numbers for the written-out arithmetic."""
-    return "[" + ", ".join(f"{v:.4g}" for v in values) + "]"
 
 
 def load_example(name: str) -> None:
@@ -45,15 +39,7 @@ except LabError as exc:
 
 if ce is not None:
     sm = ce.softmax
-    classes = [str(i) for i in range(sm.logits.numel())]
-    colors = ["#e45756" if i == ce.target else "#4c78a8" for i in range(len(classes))]
-    fig = make_subplots(rows=1, cols=3, subplot_titles=[t("sm.bar_logits"), t("sm.bar_exps"), t("sm.bar_probs")])
-    for col, values in enumerate((sm.scaled, sm.exps, sm.probs), start=1):
-        fig.add_bar(x=classes, y=values.tolist(), marker_color=colors, text=[f"{v:.3g}" for v in values.tolist()],
-                    textposition="auto", row=1, col=col)
-    fig.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10), showlegend=False)
-    fig.update_yaxes(range=[0, 1], row=1, col=3)
-    st.plotly_chart(fig, width="stretch")
+    st.plotly_chart(view.softmax_figure(sm, ce.target), width="stretch")
     st.caption(t("sm.bar_note", target=ce.target))
 
     m1, m2, m3 = st.columns(3)
@@ -63,14 +49,14 @@ if ce is not None:
 
     st.subheader(t("sm.steps"))
     plain = naive_softmax(sm.scaled)[0]  # exp(z) without the shift, float32 like a network: may overflow
-    steps = [t("sm.step_scale", t=f"{sm.temperature:g}", v=fmt(sm.scaled)),
-             t("sm.step_shift", m=f"{sm.shift:.4g}", v=fmt(sm.shifted)),
-             t("sm.step_exp", v=fmt(sm.exps)),
+    steps = [t("sm.step_scale", t=f"{sm.temperature:g}", v=view.listed(sm.scaled)),
+             t("sm.step_shift", m=f"{sm.shift:.4g}", v=view.listed(sm.shifted)),
+             t("sm.step_exp", v=view.listed(sm.exps)),
              t("sm.step_sum", s=f"{sm.total:.4f}"),
-             t("sm.step_divide", v=fmt(sm.probs)),
-             *([t("sm.step_unshifted", v=fmt(plain), s=f"{float(plain.sum()):.4f}")] if plain.isfinite().all() else []),
+             t("sm.step_divide", v=view.listed(sm.probs)),
+             *([t("sm.step_unshifted", v=view.listed(plain), s=f"{float(plain.sum()):.4f}")] if plain.isfinite().all() else []),
              t("sm.step_loss", target=ce.target, p=f"{ce.p_target:.4f}", loss=f"{ce.loss:.4f}"),
-             t("sm.step_grad", onehot=fmt(ce.one_hot), grad=fmt(ce.grad))]
+             t("sm.step_grad", onehot=view.listed(ce.one_hot), grad=view.listed(ce.grad))]
     st.markdown("\n".join(f"{i}. {s}" for i, s in enumerate(steps, start=1)))
     if ce.p_target == 0.0:
         st.caption(t("sm.underflow"))
@@ -81,9 +67,9 @@ if ce is not None:
 st.subheader(t("sm.batch"))
 explain("sm.batch_intro")
 batch = batch_cross_entropy(BATCH, BATCH_LABELS)
-st.dataframe([{t("sm.col_row"): i, t("sm.col_logits"): fmt(batch.logits[i]), t("sm.col_label"): int(batch.labels[i]),
-               t("sm.col_probs"): fmt(batch.probs[i]), t("sm.col_loss"): f"{batch.per_sample[i]:.4f}",
-               t("sm.col_grad"): fmt(batch.grad[i])}
+st.dataframe([{t("sm.col_row"): i, t("sm.col_logits"): view.listed(batch.logits[i]), t("sm.col_label"): int(batch.labels[i]),
+               t("sm.col_probs"): view.listed(batch.probs[i]), t("sm.col_loss"): f"{batch.per_sample[i]:.4f}",
+               t("sm.col_grad"): view.listed(batch.grad[i])}
               for i in range(len(BATCH))], hide_index=True, width="stretch")
 b1, b2 = st.columns(2)
 b1.metric(t("sm.batch_mean"), f"{batch.mean:.4f}")
@@ -111,8 +97,8 @@ with tab2:
     huge = [1000.0, 0.0, -1000.0]
     exps, probs = naive_softmax(huge)
     stable = softmax_breakdown(huge)
-    st.dataframe([{"": t("sm.naive"), "exp(z)": fmt(exps), t("sm.col_probs"): fmt(probs)},
-                  {"": t("sm.stable"), "exp(z)": fmt(stable.exps), t("sm.col_probs"): fmt(stable.probs)}],
+    st.dataframe([{"": t("sm.naive"), "exp(z)": view.listed(exps), t("sm.col_probs"): view.listed(probs)},
+                  {"": t("sm.stable"), "exp(z)": view.listed(stable.exps), t("sm.col_probs"): view.listed(stable.probs)}],
                  hide_index=True, width="stretch")
     worst = cross_entropy_breakdown(huge, 2)
     st.markdown(t("sm.overflow_loss", naive=f"{naive_cross_entropy(huge, 2):.4f}",
@@ -128,19 +114,7 @@ with tab4:
     explain("sm.pit_mse_intro")
     logits, target = (ce.softmax.logits, ce.target) if ce else (parse_logits(EXAMPLES["course"]), 0)
     sweep = ce_vs_mse(logits, target)
-    fig = make_subplots(rows=1, cols=2, subplot_titles=[t("sm.mse_losses"), t("sm.mse_grads")])
-    for name, loss, grad, color in (("CrossEntropyLoss", sweep.ce, sweep.ce_grad, "#4c78a8"),
-                                    ("MSELoss(softmax, one-hot)", sweep.mse, sweep.mse_grad, "#e45756")):
-        x = sweep.true_logit.tolist()
-        fig.add_scatter(x=x, y=loss.tolist(), name=name, line_color=color, row=1, col=1)
-        fig.add_scatter(x=x, y=grad.abs().clamp_min(1e-12).tolist(), name=name, line_color=color, showlegend=False,
-                        row=1, col=2)
-    for col in (1, 2):
-        fig.add_vline(x=float(logits[target]), line_dash="dot", line_color="gray", row=1, col=col)
-    fig.update_yaxes(type="log", row=1, col=2)
-    fig.update_xaxes(title_text=t("sm.mse_axis", target=target))
-    fig.update_layout(height=330, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.3))
-    st.plotly_chart(fig, width="stretch")
+    st.plotly_chart(view.mse_figure(sweep, float(logits[target]), target), width="stretch")
     wrong = 0  # the left end of the sweep: the true class's logit at -10, the model confidently wrong
     st.markdown(t("sm.mse_result", p=f"{float(sweep.p_true[wrong]):.2e}", ce=f"{float(sweep.ce_grad[wrong]):.4f}",
                   mse=f"{float(sweep.mse_grad[wrong]):.2e}"))

@@ -95,8 +95,8 @@ def test_dataset_everything_dropped_and_scaled_lr():
     assert any("every sample is dropped" in w.value for w in at.warning)
     assert f"= {scaled_lr(0.02, 32, 128):g}" in at.code[-1].value or any(
         f"= {scaled_lr(0.02, 32, 128):g}" in c.value for c in at.code)
-    labels = [p.proto.text for p in at.get("progress")]
-    assert len(labels) == 3 and "batch 128, lr 0.08 (scaled)" in labels[2]
+    labels = [m.value for m in at.markdown if "■" in m.value]  # each run's colour, name and settings, over its bar
+    assert len(at.get("progress")) == 3 and len(labels) == 3 and "batch 128, lr 0.08 (scaled)" in labels[2]
 
 
 def test_autograd_accumulation_follows_the_controls():
