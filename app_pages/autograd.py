@@ -3,7 +3,7 @@ every leaf, gradients piling up without zero_grad, and no_grad / detach."""
 import streamlit as st
 
 from core.autograd import (FREEZABLE, MAX_CALLS, SECOND_PASS, backward_calls, expected_grads, freeze_step,
-                                  notes_example, trace_graph, tracking, vector_jacobian)
+                           notes_example, trace_graph, tracking, vector_jacobian)
 from lab.snippets.autograd import autograd_script, vjp_script
 from lab.ui import code_panel, error, explain, t, url_choice, url_multiselect
 from lab.views import autograd as view

@@ -8,7 +8,7 @@ from PIL import Image
 from plotly.subplots import make_subplots
 
 from core.model_inspect import (Predictions, confusion_matrix, digit_probabilities, feature_maps, filter_change,
-                             misclassified, per_class_accuracy, tile_maps, top_confusions)
+                                misclassified, per_class_accuracy, tile_maps, top_confusions)
 from core.lenet import build_lenet
 from lab import cache
 from lab.jobs import JobView, dataset
