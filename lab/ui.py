@@ -36,6 +36,76 @@ def t(key: str, **fmt: object) -> str:
     return translate(cats[lang()], key, cats["en"], **fmt)
 
 
+def language_switch() -> None:
+    """The 简体中文 / English switch; ?lang=zh or ?lang=en in a link chooses the language."""
+    if "lang" not in st.session_state and st.query_params.get("lang") not in LANGUAGES:
+        st.session_state["lang"] = browser_language()
+    url_choice(st.sidebar.segmented_control, "🌐", list(LANGUAGE_NAMES), key="lang",
+               format_func=LANGUAGE_NAMES.get, label_visibility="collapsed")
+
+
+PRESENTER_CSS = """<style>
+.stMainBlockContainer{font-size:1.3rem;max-width:100%}
+.stMainBlockContainer p,.stMainBlockContainer li,.stMainBlockContainer label p{font-size:1.3rem}
+.stMainBlockContainer h1{font-size:3rem} .stMainBlockContainer h2{font-size:2.3rem} .stMainBlockContainer h3{font-size:1.9rem}
+.stMainBlockContainer pre,.stMainBlockContainer code{font-size:1.15rem}
+.stMainBlockContainer [data-testid="stMetricValue"] p{font-size:2.8rem}
+.stMainBlockContainer [data-testid="stMetricLabel"] p,.stMainBlockContainer [data-testid="stCaptionContainer"],
+.stMainBlockContainer [data-testid="stCaptionContainer"] p{font-size:1.15rem}
+</style>"""  # a projector at the back of a room: text, code and metrics larger (charts keep their own sizes)
+
+
+def presenter_switch() -> bool:
+    """Presenter mode: larger type for a projector. Bound to ?present= so links keep it."""
+    on = st.sidebar.toggle(t("app.presenter"), key="present", bind="query-params", help=t("app.presenter_help"))
+    if on:
+        st.html(PRESENTER_CSS)
+    return bool(on)
+
+
+def presenting() -> bool:
+    """True when the presenter switch is on: pages fold long explanations."""
+    return bool(st.session_state.get("present"))
+
+
+def explain(key: str, **fmt: object) -> None:
+    """A paragraph of explanation, folded into an expander in presenter mode."""
+    text = t(key, **fmt)
+    if presenting():
+        with st.expander(t("app.explanation")):
+            st.markdown(text)
+    else:
+        st.markdown(text)
+
+
+def code_panel(code: str) -> None:
+    """The 'PyTorch code' expander with a runnable script reproducing what is on screen."""
+    with st.expander(t("app.code_panel"), icon=":material/code:"):
+        st.code(code, language="python")
+
+
+def error(key: str, **fmt: object) -> None:
+    """A translated error box, for bad input. Never a traceback."""
+    st.error(t(key, **fmt), icon=":material/error:")
+
+
+def error_text(exc: Exception | None, fallback: str) -> str:
+    """A LabError's message in the session's language; `fallback` (a key) when there is no code to translate."""
+    code = getattr(exc, "code", None)
+    return t(f"errors.{code}", **getattr(exc, "params", {})) if code else t(fallback)
+
+
+def lab_error(exc: Exception) -> None:
+    """Show a core LabError (or any ValueError) as a translated message; never a traceback."""
+    code = getattr(exc, "code", None)
+    if code:
+        error(f"errors.{code}", **getattr(exc, "params", {}))
+    else:
+        error("app.error_generic", detail=str(exc))
+
+
+# ---- widgets whose value lives in the URL ----------------------------------------------------------------------------
+
 def url_choice(widget, label: str, options: Sequence[T], key: str, default: T | None = None, **kwargs) -> T:
     """A select-type widget (selectbox, radio, segmented_control, pills) whose value lives in ?key=<option>.
 
@@ -89,7 +159,7 @@ def url_number_refused(key: str, low: float, high: float) -> None:
         st.warning(t("app.url_refused", value=raw, low=f"{low:g}", high=f"{high:g}"), icon=":material/link_off:")
 
 
-# ---- numbers as a student writes them, and the URL-bound grids and cell sliders built on them ------------------
+# ---- numbers as a student writes them, and the URL-bound grids and cell sliders built on them ------------------------
 
 def fmt(v: float, digits: int = 2) -> str:
     """A number as a student writes it: 1, -0.5, 0.33 (no trailing zeros, no -0)."""
@@ -169,7 +239,7 @@ def clicked_cell(key: str) -> tuple[int, int] | None:
     return int(round(float(p["y"]))), int(round(float(p["x"])))
 
 
-# ---- Play ------------------------------------------------------------------------------------------------------
+# ---- Play ------------------------------------------------------------------------------------------------------------
 # Two Play controls: a toggle that walks a window over the cells of a map (convolution), and a button that runs a
 # step slider to its end (optimizers).
 #
@@ -250,71 +320,3 @@ def play_end(prefix: str, at: int, last: int) -> None:
     if st.session_state[f"{prefix}_playing"] and at >= last:
         st.session_state[f"{prefix}_playing"] = False
         st.rerun()
-
-
-def language_switch() -> None:
-    """The 简体中文 / English switch; ?lang=zh or ?lang=en in a link chooses the language."""
-    if "lang" not in st.session_state and st.query_params.get("lang") not in LANGUAGES:
-        st.session_state["lang"] = browser_language()
-    url_choice(st.sidebar.segmented_control, "🌐", list(LANGUAGE_NAMES), key="lang",
-               format_func=LANGUAGE_NAMES.get, label_visibility="collapsed")
-
-
-PRESENTER_CSS = """<style>
-.stMainBlockContainer{font-size:1.3rem;max-width:100%}
-.stMainBlockContainer p,.stMainBlockContainer li,.stMainBlockContainer label p{font-size:1.3rem}
-.stMainBlockContainer h1{font-size:3rem} .stMainBlockContainer h2{font-size:2.3rem} .stMainBlockContainer h3{font-size:1.9rem}
-.stMainBlockContainer pre,.stMainBlockContainer code{font-size:1.15rem}
-.stMainBlockContainer [data-testid="stMetricValue"] p{font-size:2.8rem}
-.stMainBlockContainer [data-testid="stMetricLabel"] p,.stMainBlockContainer [data-testid="stCaptionContainer"],
-.stMainBlockContainer [data-testid="stCaptionContainer"] p{font-size:1.15rem}
-</style>"""  # a projector at the back of a room: text, code and metrics larger (charts keep their own sizes)
-
-
-def presenter_switch() -> bool:
-    """Presenter mode: larger type for a projector. Bound to ?present= so links keep it."""
-    on = st.sidebar.toggle(t("app.presenter"), key="present", bind="query-params", help=t("app.presenter_help"))
-    if on:
-        st.html(PRESENTER_CSS)
-    return bool(on)
-
-
-def presenting() -> bool:
-    """True when the presenter switch is on: pages fold long explanations."""
-    return bool(st.session_state.get("present"))
-
-
-def explain(key: str, **fmt: object) -> None:
-    """A paragraph of explanation, folded into an expander in presenter mode."""
-    text = t(key, **fmt)
-    if presenting():
-        with st.expander(t("app.explanation")):
-            st.markdown(text)
-    else:
-        st.markdown(text)
-
-
-def code_panel(code: str) -> None:
-    """The 'PyTorch code' expander with a runnable script reproducing what is on screen."""
-    with st.expander(t("app.code_panel"), icon=":material/code:"):
-        st.code(code, language="python")
-
-
-def error(key: str, **fmt: object) -> None:
-    """A translated error box, for bad input. Never a traceback."""
-    st.error(t(key, **fmt), icon=":material/error:")
-
-
-def error_text(exc: Exception | None, fallback: str) -> str:
-    """A LabError's message in the session's language; `fallback` (a key) when there is no code to translate."""
-    code = getattr(exc, "code", None)
-    return t(f"errors.{code}", **getattr(exc, "params", {})) if code else t(fallback)
-
-
-def lab_error(exc: Exception) -> None:
-    """Show a core LabError (or any ValueError) as a translated message; never a traceback."""
-    code = getattr(exc, "code", None)
-    if code:
-        error(f"errors.{code}", **getattr(exc, "params", {}))
-    else:
-        error("app.error_generic", detail=str(exc))
