@@ -9,8 +9,7 @@ from core.errors import LabError
 from core.dataset import DigitDataset, iterations_per_epoch, last_batch_size, sampling_theory, scaled_lr
 from core.training import USUAL_LR
 from lab import cache
-from lab.views.dataset import digit_strip, noise_figure
-from lab.views.image_tensor import value_grid
+from lab.views.dataset import digit_strip, noise_figure, sample_figure
 from lab.runs import CORRECT, MISTAKE, THIRD, Run, finished, results, watch
 from lab.snippets.dataset import loader_script
 from lab.ui import code_panel, explain, lab_error, t, url_choice
@@ -37,8 +36,7 @@ def one_sample() -> None:
     index = st.slider(t("dataset.index"), 0, len(dataset) - 1, 0, key="ds_index", bind="query-params")
     x, y = dataset[index]
     left, right = st.columns([1, 2])
-    left.plotly_chart(value_grid(x[0], 1, height=330, zrange=(-1.0, 1.0)).update_traces(texttemplate=None),
-                      width="stretch")
+    left.plotly_chart(sample_figure(x[0]), width="stretch")
     right.code(f"len(dataset)  # {len(dataset)}\nx, y = dataset[{index}]  # __getitem__({index})\n"
                f"x.shape, x.dtype  # {tuple(x.shape)}, {x.dtype}\n"
                f"x.min(), x.max()  # {float(x.min()):.1f}, {float(x.max()):.1f}\ny  # {y}", language="python")

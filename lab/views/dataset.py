@@ -9,6 +9,12 @@ from plotly.subplots import make_subplots
 
 from core.dataset import GradientNoise
 from lab.ui import t
+from lab.views.image_tensor import value_grid
+
+
+def sample_figure(x: torch.Tensor) -> go.Figure:
+    """One normalized sample (28, 28) as a grey grid on [-1, 1], without the numbers (too many to read)."""
+    return value_grid(x, 1, height=330, zrange=(-1.0, 1.0)).update_traces(texttemplate=None)
 
 
 def digit_strip(images: torch.Tensor, captions: Sequence[str], columns: int = 16, cell: int = 62) -> go.Figure:
