@@ -1,19 +1,16 @@
 """Activation functions: f and f' (autograd), the course's values, a real feature map, vanishing gradients, dead ReLUs."""
-import plotly.graph_objects as go
 import streamlit as st
 import torch
-from plotly.subplots import make_subplots
 
 from core.activations import NAMES, evaluate, feature_map, prelu_alpha_grad, saturated_ranges
 from core.data import to_model_input
 from core.errors import LabError
 from core.lenet import LeNetConfig
 from lab import cache
-from lab.inspect_panels import url_multiselect
 from lab.snippets.activations import stack_code, values_code
-from lab.ui import code_panel, explain, lab_error, t, url_choice
+from lab.ui import code_panel, explain, lab_error, t, url_choice, url_multiselect
+from lab.views import activations as view
 
-COLORS = dict(zip(NAMES, ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#eeca3b", "#b279a2", "#9d755d"]))
 STACK_ACTS = ("tanh", "relu", "sigmoid")
 
 st.title(t("act.title"))
@@ -26,20 +23,14 @@ slope = c1.slider(t("act.slope"), 0.0, 0.5, 0.1, 0.01, key="act_slope", bind="qu
 span = c2.slider(t("act.range"), 1.0, 10.0, 5.0, 0.5, key="act_range", bind="query-params")
 params = {"leaky_relu": {"negative_slope": slope}, "prelu": {"init": slope}}  # PReLU starts from the same slope
 x = torch.linspace(-span, span, 401)
-fig = go.Figure()
+curves = []
 try:
     for name in chosen:
         v = evaluate(name, x, **params.get(name, {}))
-        label = t(f"act.name_{name}")
-        fig.add_scatter(x=v.x.numpy(), y=v.y.numpy(), name=f"{label}  f(x)", line=dict(color=COLORS[name]))
-        fig.add_scatter(x=v.x.numpy(), y=v.dy.numpy(), name=f"{label}  f'(x)", line=dict(color=COLORS[name], dash="dot"))
-        for lo, hi in saturated_ranges(v):
-            fig.add_vrect(x0=lo, x1=hi, fillcolor=COLORS[name], opacity=0.08, line_width=0)
+        curves.append((name, v, saturated_ranges(v)))
 except LabError as exc:
     lab_error(exc)
-fig.update_layout(height=380, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="x",
-                  legend=dict(orientation="h", y=1.02, yanchor="bottom"))
-st.plotly_chart(fig, width="stretch")
+st.plotly_chart(view.functions_figure(curves), width="stretch")
 st.caption(t("act.saturation_note"))
 if "prelu" in chosen:
     alpha, alpha_grad = prelu_alpha_grad(x, init=slope)
@@ -77,20 +68,7 @@ if source == "untrained":
 digit = to_model_input(data.test_images[index:index + 1])  # (1, 1, 28, 28)
 channel = st.slider(t("act.channel"), 1, 6, 1, key="act_channel", bind="query-params")
 pre, post = feature_map(model, digit, fmap_act, **params.get(fmap_act, {}))  # (6, 28, 28) each
-fig = make_subplots(rows=1, cols=3, column_widths=[0.25, 0.25, 0.5], horizontal_spacing=0.08,
-                    subplot_titles=[t("act.before"), t("act.after", name=t(f"act.name_{fmap_act}")), t("act.hist")])
-reach = float(pre.abs().max()) or 1.0  # one colour scale for both maps
-for col, z in ((1, pre[channel - 1]), (2, post[channel - 1])):
-    fig.add_heatmap(z=z.numpy(), colorscale="RdBu", zmin=-reach, zmax=reach, showscale=col == 2, row=1, col=col,
-                    colorbar=dict(x=0.51, xanchor="left", thickness=10, len=0.9))
-    fig.update_yaxes(autorange="reversed", scaleanchor=f"x{col if col > 1 else ''}", showticklabels=False, row=1, col=col)
-    fig.update_xaxes(showticklabels=False, row=1, col=col)
-fig.add_histogram(x=pre.flatten().numpy(), name=t("act.before"), opacity=0.6, nbinsx=60, row=1, col=3,
-                  marker_color="#4c78a8")
-fig.add_histogram(x=post.flatten().numpy(), name=t("act.after_short"), opacity=0.6, nbinsx=60, row=1, col=3,
-                  marker_color="#f58518")
-fig.update_layout(barmode="overlay", height=300, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h"))
-st.plotly_chart(fig, width="stretch")
+st.plotly_chart(view.feature_map_figure(pre, post, channel, fmap_act), width="stretch")
 zero_share = float((post == 0).float().mean())
 m1, m2, m3 = st.columns(3)
 m1.metric(t("act.range_before"), f"[{pre.min():.2f}, {pre.max():.2f}]")
@@ -105,13 +83,7 @@ depth = c1.slider(t("act.depth"), 2, 30, 12, key="act_depth", bind="query-params
 init = url_choice(c2.segmented_control, t("act.init"), ["default", "scaled"], key="act_init",
                   format_func=lambda k: t(f"act.init_{k}"))
 results = {n: cache.stack_gradients(n, depth, init) for n in STACK_ACTS}  # 64 test digits, seed 0
-fig = go.Figure()
-for n, r in results.items():
-    fig.add_scatter(x=list(range(1, depth + 1)), y=r.weight_grad_norm.numpy(), name=t(f"act.name_{n}"),
-                    mode="lines+markers", line=dict(color=COLORS[n]))
-fig.update_layout(height=340, margin=dict(l=10, r=10, t=30, b=10), yaxis=dict(type="log", exponentformat="e"),
-                  legend=dict(orientation="h"), xaxis_title=t("act.layer_axis"), yaxis_title=t("act.grad_axis"))
-st.plotly_chart(fig, width="stretch")
+st.plotly_chart(view.vanishing_figure(results, depth), width="stretch")
 st.dataframe([{t("act.col_act"): t(f"act.name_{n}"), t("act.col_first"): f"{r.weight_grad_norm[0]:.2e}",
                t("act.col_last"): f"{r.weight_grad_norm[-1]:.2e}",
                t("act.col_ratio"): f"{r.weight_grad_norm[0] / r.weight_grad_norm[-1]:.2e}",
@@ -127,8 +99,4 @@ shift = st.slider(t("act.shift"), -2.0, 1.0, 0.0, 0.1, key="act_shift", bind="qu
 dead = cache.dead_units(f"{source if relu_model is model else 'untrained relu'}@{id(relu_model)}", shift, relu_model)
 st.caption(t("act.dead_model", model=source) if relu_model is model and source != "untrained"
            else t("act.dead_untrained"))
-fig = go.Figure(go.Bar(x=[t(f"act.layer_{k}") for k in dead], y=list(dead.values()), marker_color="#e45756",
-                       text=[f"{v:.1%}" for v in dead.values()], textposition="outside",
-                       cliponaxis=False))
-fig.update_layout(height=280, margin=dict(l=10, r=10, t=30, b=10), yaxis=dict(range=[0, 1.08], tickformat=".0%"))
-st.plotly_chart(fig, width="stretch")
+st.plotly_chart(view.dead_figure(dead), width="stretch")

@@ -1,17 +1,12 @@
 """Autograd: the course's one-layer example, its computational graph read from the real grad_fn chain, the .grad of
 every leaf, gradients piling up without zero_grad, and no_grad / detach."""
-import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
-from core.autograd_graph import (FREEZABLE, MAX_CALLS, SECOND_PASS, backward_calls, expected_grads, freeze_step,
-                                  notes_example, trace_graph, tracking, vector_jacobian)
-from lab.basics_views import autograd_dot
-from lab.inspect_panels import url_multiselect
+from core.autograd import (FREEZABLE, MAX_CALLS, SECOND_PASS, backward_calls, expected_grads, freeze_step,
+                           notes_example, trace_graph, tracking, vector_jacobian)
 from lab.snippets.autograd import autograd_script, vjp_script
-from lab.ui import code_panel, error, explain, t, url_choice
-
-CALL_COLORS = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6", "#9d755d", "#bab0ac", "#eeca3b")
+from lab.ui import code_panel, error, explain, t, url_choice, url_multiselect
+from lab.views import autograd as view
 
 st.title(t("autograd.title"))
 explain("autograd.intro")
@@ -28,7 +23,7 @@ once = backward_calls(seed, 1, x_requires_grad=x_grad).grads[0]
 st.subheader(t("autograd.graph_header"))
 left, right = st.columns([3, 2])
 with left:
-    st.graphviz_chart(autograd_dot(trace_graph(ex.loss, ex.tensors), once, t("autograd.no_grad_input")), width="stretch")
+    st.graphviz_chart(view.autograd_dot(trace_graph(ex.loss, ex.tensors), once, t("autograd.no_grad_input")), width="stretch")
 with right:
     explain("autograd.graph_explain")
     st.code(f"loss.grad_fn  # {type(ex.loss.grad_fn).__name__}\nz.grad_fn  # {type(ex.z.grad_fn).__name__}\n"
@@ -40,16 +35,7 @@ hand = expected_grads(ex)
 st.code(f"z = {[round(v, 4) for v in ex.z.tolist()]}\nloss = {ex.loss.item():.4f}\n"
         f"(sigmoid(z) - y) / 3 = {[round(v, 4) for v in hand['b'].tolist()]}\nb.grad = {[round(v, 4) for v in once['b'].tolist()]}",
         language="python")
-names = [n for n in ("w", "b", "x") if n in once]
-fig = make_subplots(rows=1, cols=len(names), subplot_titles=[f"{n}.grad {list(once[n].shape)}" for n in names],
-                    column_widths=[3, 1.2, 1.2][: len(names)])
-for i, n in enumerate(names, start=1):
-    g = once[n] if once[n].dim() == 2 else once[n].unsqueeze(1)
-    fig.add_trace(go.Heatmap(z=g.numpy(), colorscale="RdBu", zmid=0, texttemplate="%{z:.3f}", showscale=False), 1, i)
-fig.update_yaxes(autorange="reversed", dtick=1)
-fig.update_xaxes(dtick=1)
-fig.update_layout(height=280, margin=dict(l=10, r=10, t=40, b=10))
-st.plotly_chart(fig, width="stretch")
+st.plotly_chart(view.grads_figure(once), width="stretch")
 
 st.subheader(t("autograd.accumulate_header"))
 explain("autograd.accumulate_explain")
@@ -61,12 +47,7 @@ with a2:
 zero = a3.toggle(t("autograd.zero_grad"), False, key="ag_zero", bind="query-params")
 acc = backward_calls(seed, calls, second, zero, x_grad)
 if acc.grads:
-    bars = go.Figure()
-    for k, grads in enumerate(acc.grads):
-        bars.add_trace(go.Bar(x=[f"b.grad[{j}]" for j in range(3)], y=grads["b"].numpy(), name=t("autograd.after_call", k=k + 1),
-                              marker_color=CALL_COLORS[k % len(CALL_COLORS)], texttemplate="%{y:.3f}"))
-    bars.update_layout(barmode="group", height=300, margin=dict(l=10, r=10, t=20, b=10), legend=dict(orientation="h", y=-0.2))
-    st.plotly_chart(bars, width="stretch")
+    st.plotly_chart(view.piling_figure(acc.grads), width="stretch")
     ratio = float(acc.grads[-1]["b"][0] / acc.grads[0]["b"][0])
     st.markdown(t("autograd.ratio", k=len(acc.grads), ratio=f"{ratio:.2f}"))
 if acc.error:

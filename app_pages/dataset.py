@@ -2,54 +2,23 @@
 size (same result, other time), gradient noise against batch size (real LeNet-5 gradients), and the linear scaling
 rule tried in three background runs."""
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
+from core.course import COURSE_RUN
 from core.errors import LabError
-from core.loading import (DigitDataset, batch_shapes, epoch_plan, evaluate_loader, gradient_noise, iterations_per_epoch,
-                          last_batch_size, sampling_theory, scaled_lr)
-from core.training import USUAL_LR, run_to_end
-from core.pitfalls import BASE
+from core.dataset import DigitDataset, iterations_per_epoch, last_batch_size, sampling_theory, scaled_lr
+from core.training import USUAL_LR
 from lab import cache
-from lab.basics_views import digit_strip, value_grid
-from lab.run_compare import CORRECT, MISTAKE, THIRD, Run, compare
-from lab.snippets.loading import loader_script
+from lab.views.dataset import digit_strip, noise_figure, sample_figure
+from lab.runs import CORRECT, MISTAKE, THIRD, Run, finished, results, watch
+from lab.snippets.dataset import loader_script
 from lab.ui import code_panel, explain, lab_error, t, url_choice
 
 NOISE_N, NOISE_SIZES, NOISE_BATCHES = 2000, (8, 16, 32, 64, 128, 256, 512), 12  # ~1-3 s once per seed, then cached
 SCALING_BATCHES = (16, 32, 64, 128, 256, 512)
 SHOWN = 16  # digits of a batch drawn
 TEST_SIZES = (1, 64, 300, 1000)  # 1 and 1000 as in the notes; 64 and 300 leave a smaller last batch
-TEST_MODEL = BASE.but(optimizer="adam", lr=USUAL_LR["adam"], epochs=1)  # one quick epoch: a model worth testing
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def plan_of(n: int, batch: int, shuffle: bool, drop_last: bool, seed: int):
-    """What the loader hands out (cached: batch size 1 means thousands of batches)."""
-    return epoch_plan(n, batch, shuffle, drop_last, seed)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def shapes_of(n: int, batch: int, shuffle: bool, drop_last: bool, seed: int):
-    """Shapes of the first and last batch of a real loader over the first n training digits."""
-    data = cache.digits()
-    return batch_shapes(DigitDataset(data.train_images[:n], data.train_labels[:n]), batch, shuffle, drop_last, seed)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def test_passes(source: str, seed: int):
-    """One trained model tested at every TEST_SIZES batch size (trained and timed once per dataset and seed)."""
-    data = cache.digits()
-    _, done = run_to_end(TEST_MODEL.but(seed=seed), data)
-    dataset = DigitDataset(data.test_images, data.test_labels)
-    return [evaluate_loader(done.model, dataset, size) for size in TEST_SIZES]
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def noise_of(source: str, seed: int):
-    """Gradient noise of every batch size, measured once per dataset and seed for the whole class."""
-    data = cache.digits()
-    return gradient_noise(data.train_images[:NOISE_N], data.train_labels[:NOISE_N], NOISE_SIZES, NOISE_BATCHES, seed)
+TEST_MODEL = COURSE_RUN.but(optimizer="adam", lr=USUAL_LR["adam"], epochs=1)  # one quick epoch: a model worth testing
 
 
 st.title(t("dataset.title"))
@@ -67,8 +36,7 @@ def one_sample() -> None:
     index = st.slider(t("dataset.index"), 0, len(dataset) - 1, 0, key="ds_index", bind="query-params")
     x, y = dataset[index]
     left, right = st.columns([1, 2])
-    left.plotly_chart(value_grid(x[0], 1, height=330, zrange=(-1.0, 1.0)).update_traces(texttemplate=None),
-                      width="stretch")
+    left.plotly_chart(sample_figure(x[0]), width="stretch")
     right.code(f"len(dataset)  # {len(dataset)}\nx, y = dataset[{index}]  # __getitem__({index})\n"
                f"x.shape, x.dtype  # {tuple(x.shape)}, {x.dtype}\n"
                f"x.min(), x.max()  # {float(x.min()):.1f}, {float(x.max()):.1f}\ny  # {y}", language="python")
@@ -85,7 +53,7 @@ seed = c3.number_input(t("dataset.seed"), 0, 9999, 0, key="ds_seed", bind="query
 shuffle = c4.toggle(t("dataset.shuffle"), True, key="ds_shuffle", bind="query-params", help=t("dataset.shuffle_help"))
 drop_last = c5.toggle(t("dataset.drop_last"), False, key="ds_drop", bind="query-params", help=t("dataset.drop_help"))
 try:
-    plan = plan_of(int(n), int(batch), bool(shuffle), bool(drop_last), int(seed))
+    plan = cache.plan_of(int(n), int(batch), bool(shuffle), bool(drop_last), int(seed))
     keep, drop = iterations_per_epoch(n, batch, False), iterations_per_epoch(n, batch, True)
 except LabError as exc:
     lab_error(exc)
@@ -111,7 +79,7 @@ else:
             f"first batch's indices # {list(plan.first_batches[0][:12])}{' ...' if len(plan.first_batches[0]) > 12 else ''}",
             language="python")
     explain("dataset.workers")
-    shapes = shapes_of(int(n), int(batch), bool(shuffle), bool(drop_last), int(seed))
+    shapes = cache.shapes_of(int(n), int(batch), bool(shuffle), bool(drop_last), int(seed))
     st.markdown(t("dataset.shapes_intro"))
     st.code(f"x, y = next(iter(loader))\nx.shape  # torch.Size({list(shapes.first[0])})\ny.shape  # torch.Size({list(shapes.first[1])})\n"
             f"# ... the last of the {shapes.batches} batches:\nx.shape  # torch.Size({list(shapes.last[0])})\n"
@@ -122,7 +90,7 @@ else:
 st.subheader(t("dataset.test_header"))
 explain("dataset.test_intro", n=len(data.test_labels))
 with st.spinner(t("dataset.test_wait")):
-    passes = test_passes(data.source, int(seed))
+    passes = cache.test_passes(data.source, TEST_MODEL.but(seed=int(seed)), TEST_SIZES)
 st.dataframe(pd.DataFrame({t("dataset.batch"): [p.batch_size for p in passes],
                            t("dataset.test_batches"): [p.batches for p in passes],
                            t("dataset.last_batch"): [p.last_batch for p in passes],
@@ -139,22 +107,11 @@ explain("dataset.test_slip", batch=worst.batch_size, batches=worst.batches, last
 
 st.subheader(t("dataset.noise_header"))
 with st.spinner(t("dataset.noise_wait")):
-    noise = noise_of(data.source, int(seed))
+    noise = cache.noise_of(data.source, NOISE_N, NOISE_SIZES, NOISE_BATCHES, int(seed))
 explain("dataset.noise_intro", n=NOISE_N, batches=NOISE_BATCHES,
         counts=", ".join(f"{g.batch_size} → {len(g.deviations)}" for g in noise))
 theory = sampling_theory(NOISE_N, noise[0], NOISE_SIZES)
-fig = go.Figure()
-for g in noise:
-    fig.add_trace(go.Scatter(x=[g.batch_size] * len(g.deviations), y=g.deviations, mode="markers", showlegend=False,
-                             marker=dict(color="#4c78a8", opacity=0.35, size=7), hovertemplate="%{y:.3f}<extra></extra>"))
-fig.add_trace(go.Scatter(x=list(NOISE_SIZES), y=[g.mean for g in noise], mode="lines+markers", name=t("dataset.noise_mean"),
-                         line=dict(color="#4c78a8", width=3)))
-fig.add_trace(go.Scatter(x=list(NOISE_SIZES), y=theory, mode="lines", name=t("dataset.noise_theory"),
-                         line=dict(color="#f58518", dash="dash")))
-fig.update_xaxes(type="log", tickvals=list(NOISE_SIZES), title_text=t("dataset.batch"))
-fig.update_yaxes(type="log", title_text=t("dataset.noise_axis"))
-fig.update_layout(height=380, margin=dict(l=10, r=10, t=20, b=10), legend=dict(orientation="h", y=-0.25))
-st.plotly_chart(fig, width="stretch")
+st.plotly_chart(noise_figure(noise, NOISE_SIZES, theory), width="stretch")
 st.caption(t("dataset.noise_numbers", small=NOISE_SIZES[0], big=NOISE_SIZES[-1], a=f"{noise[0].mean:.2f}",
              b=f"{noise[-1].mean:.2f}", ratio=f"{noise[0].mean / noise[-1].mean:.1f}",
              factor=NOISE_SIZES[-1] // NOISE_SIZES[0], root=f"{(NOISE_SIZES[-1] / NOISE_SIZES[0]) ** 0.5:.1f}"))
@@ -169,12 +126,15 @@ with s3:
     new_bs = url_choice(st.select_slider, t("dataset.new_batch"), SCALING_BATCHES, key="ds_new_bs", default=256)
 new_lr = scaled_lr(float(base_lr), base_bs, new_bs)
 st.code(f"new_lr = {base_lr:g} × {new_bs} / {base_bs} = {new_lr:g}", language=None)
-base = BASE.but(seed=int(seed))
+base = COURSE_RUN.but(seed=int(seed))
 runs = [Run(t("dataset.run_base", batch=base_bs, lr=f"{base_lr:g}"), base.but(batch_size=base_bs, lr=float(base_lr)), THIRD),
         Run(t("dataset.run_same", batch=new_bs, lr=f"{base_lr:g}"), base.but(batch_size=new_bs, lr=float(base_lr)), MISTAKE),
         Run(t("dataset.run_scaled", batch=new_bs, lr=f"{new_lr:g}"), base.but(batch_size=new_bs, lr=new_lr), CORRECT)]
 st.caption(t("dataset.runs_setup", n=base.train_size, epochs=base.epochs))
-views = compare(list({r.config: r for r in runs}.values()), "ds")
+runs = list({r.config: r for r in runs}.values())  # the same batch size twice is one run
+views = watch(runs, "ds")
+if finished(views):
+    results(runs, views)
 if all(v is not None and v.epochs and not v.active for v in views):
     explain("dataset.scaling_lesson")
 

@@ -1,8 +1,6 @@
 """Home: what LeNet-5 is, and its whole pipeline from a real forward pass."""
-import plotly.graph_objects as go
 import streamlit as st
 import torch
-from plotly.subplots import make_subplots
 
 from core.data import to_model_input
 from core.lenet import count_parameters, layer_table
@@ -10,6 +8,7 @@ from lab import cache
 from lab.nav import page_for
 from lab.snippets.home import home_script
 from lab.ui import code_panel, explain, t
+from lab.views import home as view
 
 st.title(t("home.title"))
 explain("home.intro")
@@ -24,19 +23,7 @@ with torch.no_grad():
 
 st.subheader(t("home.pipeline"))
 st.caption(t("home.untrained_note"))
-maps = ["input", "conv1", "pool1", "conv2", "pool2"]
-names = {"input": t("home.map_input")}
-titles = [f"{names.get(n, n)} {list(outs[n].shape[1:])}" for n in maps] + [f"{t('home.map_logits')} [10]"]
-fig = make_subplots(rows=1, cols=len(maps) + 1, subplot_titles=titles, horizontal_spacing=0.03)
-for col, name in enumerate(maps, start=1):
-    fig.add_trace(go.Heatmap(z=outs[name][0, 0].detach().numpy(), colorscale="gray", showscale=False), 1, col)
-    fig.update_yaxes(autorange="reversed", scaleanchor=f"x{col if col > 1 else ''}", showticklabels=False, row=1, col=col)
-logits = outs["fc3"][0].detach()
-fig.add_trace(go.Bar(x=[str(i) for i in range(10)], y=logits.numpy(), marker_color="#4c78a8"), 1, len(maps) + 1)
-fig.update_layout(height=260, margin=dict(l=10, r=10, t=40, b=10), showlegend=False)
-fig.update_xaxes(showticklabels=False)
-fig.update_xaxes(showticklabels=True, row=1, col=len(maps) + 1)
-st.plotly_chart(fig, width="stretch")
+st.plotly_chart(view.pipeline_figure(outs), width="stretch")
 
 shapes = " → ".join(str(list(r.shape)) for r in rows if r.name in ("input", "conv1", "pool1", "conv2", "pool2", "flatten", "fc1", "fc2", "fc3"))
 st.code(shapes, language=None)

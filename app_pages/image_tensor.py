@@ -1,29 +1,21 @@
 """Image to tensor: a real digit as 0-255 numbers, ToTensor's [0, 1], Normalize, [C, H, W] vs [H, W, C], and why
 normalization helps (two short seeded trainings in the background)."""
-import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
 from core.augment import augment
+from core.course import COURSE_RUN
 from core.errors import LabError
 from core.images import load_picture
-from core.pitfalls import BASE, pitfall_pair
-from core.tensors import NORMS, digit_stages, histogram, norm_params, pixel_both_ways, preview, sample_picture, stats, to_tensor
+from core.pitfalls import pitfall_pair
+from core.image_tensor import NORMS, digit_stages, histogram, pixel_both_ways, preview, sample_picture, stats, to_tensor
 from lab import cache
-from lab.basics_views import histograms, value_grid
-from lab.run_compare import CORRECT, MISTAKE, Run, compare
-from lab.snippets.tensors import image_script
+from lab.views.image_tensor import STAGE_COLORS, augmented_figure, channels_figure, histograms, value_grid
+from lab.runs import CORRECT, MISTAKE, Run, finished, results, watch
+from lab.snippets.image_tensor import image_script
 from lab.ui import code_panel, explain, lab_error, t, url_choice
 
 STAGES = ("raw", "unit", "normalized")
-COLORS = ("#7f7f7f", "#4c78a8", "#f58518")
 BINS = 25
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
-def norm_of(name: str, source: str) -> tuple[float, float]:
-    """Normalize's (mean, std) for a choice, computed once per dataset (full MNIST has 47 million pixels)."""
-    return norm_params(name, cache.digits().train_images)
 
 
 st.title(t("image_tensor.title"))
@@ -39,7 +31,7 @@ with mid:
 with right:
     stage = url_choice(st.selectbox, t("image_tensor.stage"), list(STAGES), key="it_stage",
                        format_func=lambda s: t(f"image_tensor.stage_{s}"))
-mean, std = norm_of(norm, data.source)
+mean, std = cache.norm_of(norm, data.source)
 digit = digit_stages(data.test_images[index], mean, std)
 st.caption(t("image_tensor.label", label=int(data.test_labels[index]), mean=f"{mean:.4f}", std=f"{std:.4f}"))
 shown = digit.tensors[stage]
@@ -55,7 +47,7 @@ for name in STAGES:
                  t("image_tensor.col_mean"): f"{s.mean:.3f}", t("image_tensor.col_std"): f"{s.std:.3f}"})
 st.dataframe(rows, hide_index=True, width="stretch")
 hists = [histogram(digit.tensors[n].float(), BINS, *digit.ranges[n]) for n in STAGES]
-st.plotly_chart(histograms(hists, [t(f"image_tensor.stage_{n}") for n in STAGES], COLORS, t("image_tensor.count")),
+st.plotly_chart(histograms(hists, [t(f"image_tensor.stage_{n}") for n in STAGES], STAGE_COLORS, t("image_tensor.count")),
                 width="stretch")
 st.caption(t("image_tensor.hist_note"))
 
@@ -90,21 +82,7 @@ with cols[2]:
             f"ToTensor()(picture).shape = {tuple(chw.shape)}   # [C, H, W]\n"
             f"array[{row}, {col}, :]  = {hwc_px.tolist()}\n"
             f"tensor[:, {row}, {col}] = {[round(v, 4) for v in chw_px.tolist()]}", language="python")
-small = preview(chw)
-scale_y, scale_x = small.shape[1] / h, small.shape[2] / w
-fig = make_subplots(rows=1, cols=4, subplot_titles=[t("image_tensor.picture")] +
-                    [t("image_tensor.channel", c=c, name=n) for c, n in enumerate("RGB")], horizontal_spacing=0.03)
-fig.add_trace(go.Image(z=(small.permute(1, 2, 0) * 255).round().byte().numpy()), 1, 1)
-for c, scale in enumerate(("Reds", "Greens", "Blues")):
-    fig.add_trace(go.Heatmap(z=small[c].numpy(), colorscale=scale, zmin=0, zmax=1, showscale=False), 1, c + 2)
-for c in range(4):
-    fig.add_trace(go.Scatter(x=[(col + 0.5) * scale_x - 0.5], y=[(row + 0.5) * scale_y - 0.5], mode="markers",
-                             marker=dict(symbol="square-open", size=14, color="black", line=dict(width=2)),
-                             showlegend=False, hoverinfo="skip"), 1, c + 1)
-fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False)
-fig.update_xaxes(showticklabels=False)
-fig.update_layout(height=260, margin=dict(l=10, r=10, t=40, b=10))
-st.plotly_chart(fig, width="stretch")
+st.plotly_chart(channels_figure(preview(chw), h, w, row, col), width="stretch")
 explain("image_tensor.layout_explain")
 
 st.subheader(t("image_tensor.aug_header"))
@@ -115,16 +93,7 @@ shift = a2.slider(t("image_tensor.aug_shift"), 0.0, 0.3, 0.1, 0.05, key="it_aug_
 zoom = a3.slider(t("image_tensor.aug_zoom"), 0.0, 0.3, 0.1, 0.05, key="it_aug_zoom", bind="query-params")
 aug_seed = int(a4.number_input(t("image_tensor.seed"), 0, 99, 0, key="it_aug_seed", bind="query-params"))
 aug = augment(data.test_images[index], 8, float(degrees), float(shift), float(zoom), aug_seed)
-titles = [t("image_tensor.aug_original")] + [f"{a:+.1f}° ({dx:+d}, {dy:+d}) ×{z:.2f}"
-                                             for a, (dx, dy), z in zip(aug.angles, aug.shifts, aug.scales)]
-fig = make_subplots(rows=1, cols=9, subplot_titles=titles, horizontal_spacing=0.01)
-for i, img in enumerate([aug.original, *aug.variants], start=1):
-    fig.add_trace(go.Heatmap(z=img.numpy(), colorscale="gray", zmin=0, zmax=1, showscale=False, hoverinfo="skip"), 1, i)
-fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False)
-fig.update_xaxes(showticklabels=False)
-fig.update_annotations(font_size=10)
-fig.update_layout(height=190, margin=dict(l=5, r=5, t=30, b=5))
-st.plotly_chart(fig, width="stretch")
+st.plotly_chart(augmented_figure(aug), width="stretch")
 st.code(f"transform = v2.RandomAffine(degrees={degrees}, translate=({shift:g}, {shift:g}), "
         f"scale=({1 - zoom:g}, {1 + zoom:g}))\ntorch.manual_seed({aug_seed})\n"
         f"copies = [transform(x) for _ in range(8)]  # x: the digit after ToTensor, [1, 28, 28]", language="python")
@@ -132,9 +101,12 @@ st.code(f"transform = v2.RandomAffine(degrees={degrees}, translate=({shift:g}, {
 st.subheader(t("image_tensor.why_header"))
 explain("image_tensor.why_intro")
 seed = st.number_input(t("image_tensor.seed"), 0, 99, 0, key="it_seed", bind="query-params")
-correct, raw_run = pitfall_pair("no_normalize", BASE.but(seed=int(seed)))
+correct, raw_run = pitfall_pair("no_normalize", COURSE_RUN.but(seed=int(seed)))
 st.caption(t("image_tensor.why_setup", n=correct.train_size, epochs=correct.epochs, lr=correct.lr))
-views = compare([Run(t("image_tensor.run_norm"), correct, CORRECT), Run(t("image_tensor.run_raw"), raw_run, MISTAKE)], "it")
+pair = [Run(t("image_tensor.run_norm"), correct, CORRECT), Run(t("image_tensor.run_raw"), raw_run, MISTAKE)]
+views = watch(pair, "it")
+if finished(views):
+    results(pair, views)
 if all(v is not None and v.epochs and not v.active for v in views):
     explain("image_tensor.why_lesson")
 

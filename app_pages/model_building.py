@@ -5,10 +5,10 @@ import inspect
 import streamlit as st
 
 from core.errors import LabError
-from core.modules import (FEATURE_MAPS, MAX_BATCH, NeuralNetwork, call_vs_forward, conv_params, count_params,
-                          weight_sharing,
-                          flatten_demo, network_and_input, parameter_table, predict, state_dict_round_trip)
-from lab.snippets.modules import modules_script
+from core.model_building import (FEATURE_MAPS, MAX_BATCH, NeuralNetwork, call_vs_forward, conv_params, count_params,
+                                 weight_sharing,
+                                 flatten_demo, network_and_input, parameter_table, predict, state_dict_round_trip)
+from lab.snippets.model_building import modules_script
 from lab.ui import code_panel, explain, lab_error, t, url_choice
 
 st.title(t("build.title"))

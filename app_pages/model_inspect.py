@@ -4,11 +4,13 @@ import streamlit as st
 
 from core.errors import LabError
 from core.images import canvas_to_digit
-from lab import inspect_panels as panels
+from lab import cache
 from lab.cache import fingerprints, manager
 from lab.nav import page_for
-from lab.snippets.training import inspect_script, training_script
-from lab.ui import code_panel, explain, lab_error, t, url_choice
+from lab.snippets.model_inspect import inspect_script
+from lab.snippets.training import training_script
+from lab.ui import code_panel, explain, lab_error, t, url_choice, url_multiselect
+from lab.views import model_inspect as view
 
 st.title(t("inspect.title"))
 explain("inspect.intro")
@@ -18,9 +20,9 @@ known = {v.key: v for v in mgr.trained(fingerprints(), limit=12)}
 asked = [k for k in (st.query_params.get("insp_runs") or "").split(",") if k] or st.session_state.get("tr_last_keys", [])
 for key in asked:
     if key not in known:
-        view = mgr.find(key, fingerprints())
-        if view is not None and view.usable:
-            known[key] = view
+        found = mgr.find(key, fingerprints())
+        if found is not None and found.usable:
+            known[key] = found
 training = page_for("training")
 if not known:
     st.info(t("inspect.none"), icon=":material/info:")
@@ -28,8 +30,8 @@ if not known:
         st.page_link(training.path, label=t(training.title), icon=training.icon)
     st.stop()
 
-keys = panels.url_multiselect(t("inspect.runs"), list(known), "insp_runs", asked or list(known)[:2],
-                              format_func=lambda k: known[k].config.run_label, max_selections=4)
+keys = url_multiselect(t("inspect.runs"), list(known), "insp_runs", asked or list(known)[:2],
+                       format_func=lambda k: known[k].config.run_label, max_selections=4)
 if not keys:
     st.info(t("inspect.pick"), icon=":material/info:")
     st.stop()
@@ -38,29 +40,29 @@ names = [f"{t('training.run', n=i + 1)} ({v.config.run_label})" for i, v in enum
 focus_key = url_choice(st.selectbox, t("inspect.focus"), keys, key="insp_focus",
                        format_func=lambda k: names[keys.index(k)], help=t("inspect.focus_help"))
 focus = known[focus_key]
-preds = panels.predictions(focus_key)
+preds = cache.predictions(focus_key)
 
 tabs = st.tabs([t(f"inspect.tab_{n}") for n in ("confusion", "mistakes", "per_class", "filters", "maps", "draw")])
 try:
     with tabs[0]:
         explain("inspect.confusion_intro")
-        panels.confusion_section(focus, preds)
+        view.confusion_section(focus, preds)
     with tabs[1]:
         explain("inspect.mistakes_intro")
-        panels.mistakes_section(focus, preds)
+        view.mistakes_section(focus, preds)
     with tabs[2]:
         explain("inspect.per_class_intro")
-        panels.per_class_section(views, names)
+        view.per_class_section(views, names)
     with tabs[3]:
         explain("inspect.filters_intro")
-        panels.filters_section(views, names)
+        view.filters_section(views, names)
     with tabs[4]:
         explain("inspect.maps_intro")
         index = st.slider(t("inspect.pick_digit"), 0, len(preds.labels) - 1, 0, key="insp_digit",
                           bind="query-params")
         st.caption(t("inspect.digit_truth", true=int(preds.labels[index]), said=int(preds.predicted[index]),
                      p=f"{float(preds.confidence[index]):.0%}"))
-        panels.maps_section(focus, index)
+        view.maps_section(focus, index)
 except LabError as exc:
     lab_error(exc)
 
@@ -82,8 +84,8 @@ def draw() -> None:
     except LabError as exc:
         right.info(t(f"errors.{exc.code}", **exc.params), icon=":material/draw:")
         return
-    left.image(panels.big(digit.numpy(), 112), caption=t("inspect.as_seen"))
-    right.plotly_chart(panels.probabilities_figure(views, [t("training.run", n=i + 1) for i in range(len(views))], digit),
+    left.image(view.big(digit.numpy(), 112), caption=t("inspect.as_seen"))
+    right.plotly_chart(view.probabilities_figure(views, [t("training.run", n=i + 1) for i in range(len(views))], digit),
                       width="stretch")
 
 

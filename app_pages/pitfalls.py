@@ -4,15 +4,12 @@ gradient accumulation) measured on the spot. Every probe follows the page's acti
 import pandas as pd
 import streamlit as st
 
-from core.lenet import LeNetConfig
-from core.pitfalls import (BASE, ORDERS, PITFALLS, PROBES, AccumulationSummary, OrderRun, Probe, RepeatedTest,
-                           accumulation, bug_probe, call_order_run, pitfall_pair, repeated_test, softmax_loss_floor)
-from core.training import USUAL_LR, TrainConfig
+from core.pitfalls import BASE, ORDERS, PITFALLS, PROBES, pitfall_pair, softmax_loss_floor
+from core.training import USUAL_LR
 from lab import cache
-from lab.basics_views import lines
-from lab.cache import manager
+from lab.views.pitfalls import lines
 from lab.nav import page_for
-from lab.run_compare import CORRECT, MISTAKE, Run, compare
+from lab.runs import CORRECT, MISTAKE, Run, finished, results, watch
 from lab.snippets.pitfalls import diff_lines, pitfall_script
 from lab.ui import code_panel, explain, t, url_choice
 
@@ -21,36 +18,9 @@ ORDER_STEPS, ORDER_BATCH = 40, 32  # call order: long enough for the loss to fal
 MICRO, UPDATES = 16, 3  # accumulation: small-batch size, and updates of each loop compared
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def probe(name: str, source: str, config: TrainConfig, k: int = 1) -> Probe | AccumulationSummary:
-    """The bug's mechanism measured on real digits (a few steps of LeNet-5), once per pitfall, dataset and setting."""
-    data = cache.digits()
-    if name == "accumulation":
-        return accumulation(data.train_images, data.train_labels, k, config, MICRO, UPDATES).summary
-    return bug_probe(name, data, config, PROBE_STEPS, PROBE_BATCH)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def order_runs(source: str, config: TrainConfig, order: str) -> tuple[OrderRun, OrderRun]:
-    """The correct order and the chosen one, trained the same way (once per dataset, setting and order)."""
-    data = cache.digits()
-    return tuple(call_order_run(data.train_images, data.train_labels, o, config, ORDER_STEPS, ORDER_BATCH)
-                 for o in ("zbs", order))
-
-
 def order_text(order: str) -> str:
     """'zbs' -> 'zero_grad → backward → step'."""
     return " → ".join({"z": "zero_grad", "b": "backward", "s": "step"}[c] for c in order)
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def scores_without_eval(config: TrainConfig) -> RepeatedTest | None:
-    """The finished mistaken run's model tested three times with eval() and without (None until it has finished)."""
-    view = manager().view(config)
-    if view is None or view.done is None or view.active or not view.usable:
-        return None
-    data = cache.digits()
-    return repeated_test(view.done.model, data.test_images, data.test_labels, config.normalize)
 
 
 st.title(t("pitfalls.title"))
@@ -95,7 +65,10 @@ if mistaken is not None:
     st.subheader(t("pitfalls.runs_header"))
     st.caption(t("pitfalls.setup", act=act, opt=t(f"pitfalls.opt_{opt}"), lr=USUAL_LR[opt], n=n, epochs=epochs))
     floor = softmax_loss_floor() if name == "softmax_before_loss" else None
-    views = compare([Run(t("pitfalls.correct"), correct, CORRECT), Run(t("pitfalls.mistaken"), mistaken, MISTAKE)], "pf", floor)
+    pair = [Run(t("pitfalls.correct"), correct, CORRECT), Run(t("pitfalls.mistaken"), mistaken, MISTAKE)]
+    views = watch(pair, "pf", floor=floor)
+    if finished(views):
+        results(pair, views)
     done = all(v is not None and v.epochs and not v.active for v in views)
     if done:
         explain(f"pitfalls.result_{name}")
@@ -105,7 +78,7 @@ data = cache.digits()
 probe_config = base.but(dropout=0.0)
 if name == "call_order":
     st.caption(t("pitfalls.probe_setup", steps=ORDER_STEPS, batch=ORDER_BATCH, **setting))
-    good, chosen = order_runs(data.source, probe_config, order)
+    good, chosen = cache.order_runs(data.source, probe_config, order, ORDER_STEPS, ORDER_BATCH)
     outcome = "ok" if chosen.used == good.used else "refused" if chosen.failed_at is not None else "nothing"
     explain(f"pitfalls.probe_call_order_{outcome}", batch=(chosen.failed_at or 0) + 1)
     if chosen.error:
@@ -120,7 +93,7 @@ if name == "call_order":
                           (CORRECT, MISTAKE), t("pitfalls.step_axis"), t("pitfalls.probe_call_order_axis")), width="stretch")
 elif name == "accumulation":
     st.caption(t("pitfalls.probe_setup", steps=k * UPDATES, batch=MICRO, **setting))
-    acc = probe(name, data.source, probe_config, k)
+    acc = cache.pitfall_probe(name, data.source, probe_config, PROBE_STEPS, PROBE_BATCH, k, MICRO, UPDATES)
     explain("pitfalls.probe_accumulation", k=k, micro=MICRO, big=k * MICRO, updates=UPDATES)
     m1, m2, m3, m4 = st.columns(4)
     m1.metric(t("pitfalls.acc_difference"), f"{acc.difference:.1e}")
@@ -131,17 +104,17 @@ elif name == "accumulation":
 elif name in ("no_zero_grad", "optimizer_in_loop"):
     no_step = "_no_step" if name == "no_zero_grad" else ""  # backward() only: the optimizer plays no part
     st.caption(t(f"pitfalls.probe_setup{no_step}", steps=PROBE_STEPS, batch=PROBE_BATCH, **setting))
-    values = probe(name, data.source, probe_config)
+    values = cache.pitfall_probe(name, data.source, probe_config, PROBE_STEPS, PROBE_BATCH)
     suffix = "_adam" if name == "optimizer_in_loop" and opt == "adam" else ""
     explain(f"pitfalls.probe_{name}{suffix}", steps=PROBE_STEPS, lr=USUAL_LR[opt], first=f"{values.correct[0]:.3f}")
     st.plotly_chart(lines({t(f"pitfalls.probe_{name}_correct"): values.correct, t(f"pitfalls.probe_{name}_mistake"): values.mistake},
                           (CORRECT, MISTAKE), t("pitfalls.step_axis"), t(f"pitfalls.probe_{name}_axis")), width="stretch")
 elif name == "softmax_before_loss":
-    values = probe(name, data.source, probe_config)
+    values = cache.pitfall_probe(name, data.source, probe_config, PROBE_STEPS, PROBE_BATCH)
     explain("pitfalls.probe_softmax_before_loss", act=act, floor=f"{floor:.4f}", plain=f"{values.correct[0]:.5f}",
             squashed=f"{values.mistake[0]:.5f}", ratio=f"{values.correct[0] / values.mistake[0]:.1f}")
 elif name == "no_eval":
-    scores = scores_without_eval(mistaken) if done else None
+    scores = cache.scores_without_eval(mistaken) if done else None
     if scores is None:
         st.info(t("pitfalls.probe_no_eval_wait"), icon=":material/hourglass_empty:")
     else:

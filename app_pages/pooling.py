@@ -5,10 +5,10 @@ from core.conv import KERNELS, conv_trace
 from core.data import to_unit
 from core.errors import LabError
 from core.pooling import NOTES_PATCH, NOTES_RAMP, NOTES_SMALL, pool_trace
-from lab import cache
-from lab import conv_views as cv
-from lab.snippets.conv import pool_script
+from lab import cache, ui
+from lab.snippets.pooling import pool_script
 from lab.ui import code_panel, explain, lab_error, t, url_choice
+from lab.views import conv as grids, pooling as view
 
 PLOT_H = 340
 STRIDES = ("same", "1", "2", "3", "4")
@@ -20,9 +20,9 @@ explain("pool.intro")
 st.subheader(t("pool.notes"))
 for col, (name, x) in zip(st.columns(3), (("ramp", NOTES_RAMP), ("patch", NOTES_PATCH), ("small", NOTES_SMALL))):
     mx, av = pool_trace(x, "max", 2), pool_trace(x, "avg", 2)
-    col.plotly_chart(cv.grid_figure(x, t(f"pool.notes_{name}"), "Blues", None, height=200), width="stretch",
+    col.plotly_chart(grids.grid_figure(x, t(f"pool.notes_{name}"), "Blues", None, height=200), width="stretch",
                      config={"staticPlot": True})
-    col.markdown(t("pool.notes_result", max=cv.matrix(mx.output), avg=cv.matrix(av.output)))
+    col.markdown(t("pool.notes_result", max=view.matrix(mx.output), avg=view.matrix(av.output)))
 explain("pool.why_max")
 
 # 2. a real feature map, window by window
@@ -58,7 +58,7 @@ digits = 2
 
 def jump(key: str) -> None:
     """A click on an output cell moves the window there."""
-    cell = cv.clicked_cell(key)
+    cell = ui.clicked_cell(key)
     if cell is not None:
         st.session_state["pool_row"], st.session_state["pool_col"] = cell
         st.session_state["pool_clicks"] = st.session_state.get("pool_clicks", 0) + 1
@@ -67,23 +67,23 @@ def jump(key: str) -> None:
 @st.fragment
 def stepper() -> None:
     """The window on the feature map with its winner, both outputs filling in, and the window's arithmetic."""
-    row, col = cv.position("pool_row", "pool_col", h_out, w_out, (t("conv.row"), t("conv.col")),
+    row, col = ui.position("pool_row", "pool_col", h_out, w_out, (t("conv.row"), t("conv.col")),
                            default=(h_out // 2, w_out // 2))
     step_max, step_avg = mx.step(row, col), av.step(row, col)
     n = st.session_state.get("pool_clicks", 0)
     cols = st.columns(3)
-    cols[0].plotly_chart(cv.pool_input_figure(x, step_max, size, padding, t("pool.input_title"), PLOT_H, digits),
+    cols[0].plotly_chart(view.pool_input_figure(x, step_max, size, padding, t("pool.input_title"), PLOT_H, digits),
                          width="stretch")
     for c, trace, kind in ((cols[1], mx, "max"), (cols[2], av, "avg")):
         key = f"pool_click_{kind}_{n}"
-        c.plotly_chart(cv.output_figure(trace.output, row, col, t(f"pool.out_{kind}"), PLOT_H, digits), width="stretch",
+        c.plotly_chart(grids.output_figure(trace.output, row, col, t(f"pool.out_{kind}"), PLOT_H, digits), width="stretch",
                        key=key, on_select=lambda k=key: jump(k), selection_mode="points")
     st.caption(t("conv.click_hint"))
     a, b = st.columns(2)
-    a.markdown(t("pool.max_sum", values=cv.listing(step_max.window, digits), value=cv.fmt(step_max.value, digits),
+    a.markdown(t("pool.max_sum", values=view.listing(step_max.window, digits), value=ui.fmt(step_max.value, digits),
                  r=step_max.winner[0], c=step_max.winner[1]))
-    b.markdown(t("pool.avg_sum", values=" + ".join(cv.factor(v, digits) for v in step_avg.window.flatten().tolist()),
-                 n=size * size, value=cv.fmt(step_avg.value, digits)))
+    b.markdown(t("pool.avg_sum", values=" + ".join(grids.factor(v, digits) for v in step_avg.window.flatten().tolist()),
+                 n=size * size, value=ui.fmt(step_avg.value, digits)))
     if step_max.tied:
         st.caption(t("pool.tie_here"))
     if padding:
@@ -97,7 +97,7 @@ st.subheader(t("pool.backward"))
 explain("pool.backward_intro")
 g1, g2 = st.columns(2)
 for c, trace, kind in ((g1, mx, "max"), (g2, av, "avg")):
-    c.plotly_chart(cv.grid_figure(trace.grad_input, t(f"pool.grad_{kind}"), "Greens", None, digits, PLOT_H,
+    c.plotly_chart(grids.grid_figure(trace.grad_input, t(f"pool.grad_{kind}"), "Greens", None, digits, PLOT_H,
                                   (0.0, max(float(trace.grad_input.max()), 1e-12))), width="stretch",
                    config={"staticPlot": True})
     c.metric(t("pool.receivers"), t("pool.receivers_value", n=int((trace.grad_input != 0).sum()),

@@ -1,27 +1,17 @@
 """train() vs eval(): the same digits through a model with dropout and batch norm in both modes, batch norm's running
 statistics moving during forward passes, and the memory and time torch.no_grad() saves, measured live."""
-import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
 from core.data import to_model_input
 from core.errors import LabError
-from core.modes import MODES, measure_no_grad, repeat_forward, running_stats
+from core.train_eval import MODES, repeat_forward, running_stats
 from lab import cache
-from lab.snippets.modes import modes_script
+from lab.snippets.train_eval import modes_script
 from lab.ui import code_panel, explain, lab_error, t, url_choice
+from lab.views import train_eval as view
 
-CALL_COLORS = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6", "#9d755d", "#bab0ac", "#eeca3b")
-CHANNEL_COLORS = ("#4c78a8", "#f58518", "#54a24b", "#e45756")
 BATCH, STATS_BATCH, EVAL_STEPS = 16, 32, 5
 NO_GRAD_BATCHES = (1, 16, 64, 256, 1000)
-
-
-@st.cache_data(show_spinner=False, ttl=120, max_entries=32)
-def savings(source: str, batch: int, attempt: int):
-    """A fresh measurement per batch size and press of 'measure again' (kept two minutes so reruns stay fast)."""
-    data = cache.digits()
-    return measure_no_grad(cache.untrained_lenet(), to_model_input(data.test_images[:batch]), repeats=11)
 
 
 st.title(t("train_eval.title"))
@@ -42,16 +32,7 @@ try:
 except LabError as exc:
     lab_error(exc)
     st.stop()
-fig = make_subplots(rows=1, cols=2, subplot_titles=[t(f"train_eval.mode_{m}", spread=f"{runs[m].spread:.3f}") for m in MODES],
-                    shared_yaxes=True, horizontal_spacing=0.05)
-for col, mode in enumerate(MODES, start=1):
-    for k, logits in enumerate(runs[mode].logits):
-        fig.add_trace(go.Scatter(x=list(range(10)), y=logits.numpy(), mode="lines+markers", name=t("train_eval.call", k=k + 1),
-                                 line=dict(color=CALL_COLORS[k]), legendgroup=str(k), showlegend=col == 1), 1, col)
-fig.update_xaxes(title_text=t("train_eval.class_axis"), dtick=1)
-fig.update_yaxes(title_text=t("train_eval.logit_axis"), row=1, col=1)
-fig.update_layout(height=340, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.3))
-st.plotly_chart(fig, width="stretch")
+st.plotly_chart(view.modes_figure(runs), width="stretch")
 m1, m2 = st.columns(2)
 m1.metric(t("train_eval.spread", mode="train()"), f"{runs['train'].spread:.4f}")
 m2.metric(t("train_eval.spread", mode="eval()"), f"{runs['eval'].spread:.4f}")
@@ -62,19 +43,7 @@ explain("train_eval.bn_explain", batch=STATS_BATCH, eval_steps=EVAL_STEPS)
 steps = st.slider(t("train_eval.steps"), 1, 60, 20, key="te_steps", bind="query-params")
 batches = [to_model_input(data.train_images[i * STATS_BATCH : (i + 1) * STATS_BATCH]) for i in range(steps)]
 trace = running_stats(batches, EVAL_STEPS, momentum, seed)
-fig = go.Figure()
-calls = list(range(len(trace.running_mean)))
-for c in range(4):
-    color = CHANNEL_COLORS[c]
-    fig.add_trace(go.Scatter(x=calls, y=trace.running_mean[:, c].numpy(), mode="lines", line=dict(color=color),
-                             name=t("train_eval.running", c=c)))
-    fig.add_trace(go.Scatter(x=list(range(1, steps + 1)), y=trace.batch_mean[:, c].numpy(), mode="markers",
-                             marker=dict(color=color, size=5, opacity=0.5), name=t("train_eval.batch_mean", c=c)))
-fig.add_vrect(x0=steps, x1=steps + EVAL_STEPS, fillcolor="grey", opacity=0.12, line_width=0,
-              annotation_text="model.eval()", annotation_position="top left")
-fig.update_layout(height=360, margin=dict(l=10, r=10, t=30, b=10), xaxis_title=t("train_eval.calls_axis"),
-                  yaxis_title=t("train_eval.mean_axis"), legend=dict(orientation="h", y=-0.25))
-st.plotly_chart(fig, width="stretch")
+st.plotly_chart(view.running_stats_figure(trace, steps, EVAL_STEPS), width="stretch")
 st.caption(t("train_eval.bn_numbers", steps=steps, tracked=steps, first=f"{float(trace.running_mean[-1, 0]):.4f}",
              target=f"{float(trace.batch_mean[:, 0].mean()):.4f}"))
 
@@ -85,7 +54,7 @@ with n1:
     batch = url_choice(st.select_slider, t("train_eval.no_grad_batch"), NO_GRAD_BATCHES, key="te_bs", default=256)
 if n2.button(t("train_eval.measure_again"), icon=":material/timer:", key="te_measure"):
     st.session_state["te_attempt"] = st.session_state.get("te_attempt", 0) + 1
-s = savings(data.source, batch, st.session_state.get("te_attempt", 0))
+s = cache.no_grad_savings(data.source, batch, st.session_state.get("te_attempt", 0))
 k1, k2, k3, k4 = st.columns(4)
 k1.metric(t("train_eval.time_grad"), f"{s.seconds_grad * 1000:.2f} ms")
 k2.metric(t("train_eval.time_no_grad"), f"{s.seconds_no_grad * 1000:.2f} ms",

@@ -65,9 +65,9 @@ def run(repeats: int = 15) -> dict[str, float]:
         out[f"{name}: best ms"], out[f"{name}: median ms"] = best, median
     pages = {
         "convolution page (digit, 3x3), output-column slider": (
-            "app_pages/convolution.py", {"conv_src": "digit"}, "conv_col", [3, 9, 15, 21, 25, 2, 7, 11]),
+            "app_pages/conv.py", {"conv_src": "digit"}, "conv_col", [3, 9, 15, 21, 25, 2, 7, 11]),
         "convolution page (digit), padding slider": (
-            "app_pages/convolution.py", {"conv_src": "digit"}, "conv_pad", [1, 2, 3, 0, 1, 2]),
+            "app_pages/conv.py", {"conv_src": "digit"}, "conv_pad", [1, 2, 3, 0, 1, 2]),
         "pooling page (feature map), digit slider": (
             "app_pages/pooling.py", {}, "pool_digit", [1, 2, 3, 4, 5, 6]),
     }

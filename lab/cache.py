@@ -5,15 +5,26 @@ import gc
 import threading
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import streamlit as st
 import torch
 
 from core.activations import StackGradients, deep_stack, stack_gradients as measure_stack
 from core.data import Digits, load_digits, to_model_input
+from core.dataset import (BatchShapes, DigitDataset, EpochPlan, GradientNoise, LoaderEval, batch_shapes, epoch_plan,
+                          evaluate_loader, gradient_noise)
 from core.errors import LabError
+from core.i18n import LANGUAGES, load_catalog
+from core.image_tensor import norm_params
+from core.minibatch_noise import BatchPath, digit_features, loss_grid, minibatch_path
+from core.model_inspect import Predictions, predict
+from core.optim_paths import OptimPath, race, surface_grid
+from core.pitfalls import (AccumulationSummary, OrderRun, Probe, RepeatedTest, accumulation, bug_probe, call_order_run,
+                           repeated_test)
+from core.train_eval import Savings, measure_no_grad
 from core.lenet import LeNet5, LeNetConfig, build_lenet
+from core.training import TrainConfig, run_to_end
 from runtime.checkpoints import CheckpointStore
 from runtime.jobs import JobManager, labelled_models
 from runtime.settings import SETTINGS, Settings
@@ -39,6 +50,10 @@ def use_settings(**changes: object) -> Iterator[Settings]:
         _IN_FORCE.remove(changed)
         if _manager_key(changed) != _manager_key(settings()):
             _manager.clear(*_manager_key(changed))  # its on_release stops its runs and training processes
+
+
+if TYPE_CHECKING:  # plotly is imported in the background at start-up (_warm_up)
+    import plotly.graph_objects as go
 
 
 def _warm_up() -> None:
@@ -146,3 +161,141 @@ def dead_units(model_key: str, bias_shift: float, _model: LeNet5, batch: int = 2
     from core.activations import lenet_dead_fraction
 
     return lenet_dead_fraction(_model, to_model_input(digits().test_images[:batch]), bias_shift=bias_shift)
+
+
+# Every other st.cache_* of the app lives below, grouped by page: explicit wrappers keyed on plain settings (names,
+# numbers, configurations, a dataset's source), never on tensors. A cached object is shared by every session: read it,
+# never change it.
+
+# ---- every page: the translation catalogs ----------------------------------------------------------------------------
+
+@st.cache_resource
+def catalogs() -> dict[str, dict[str, str]]:
+    """Every language's catalog, read once per server."""
+    return {lang: load_catalog(lang) for lang in LANGUAGES}
+
+
+# ---- image_tensor ----------------------------------------------------------------------------------------------------
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def norm_of(name: str, source: str) -> tuple[float, float]:
+    """Normalize's (mean, std) for a choice, computed once per dataset (full MNIST has 47 million pixels)."""
+    return norm_params(name, digits().train_images)
+
+
+# ---- dataset ---------------------------------------------------------------------------------------------------------
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def plan_of(n: int, batch: int, shuffle: bool, drop_last: bool, seed: int) -> EpochPlan:
+    """What the loader hands out (cached: batch size 1 means thousands of batches)."""
+    return epoch_plan(n, batch, shuffle, drop_last, seed)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def shapes_of(n: int, batch: int, shuffle: bool, drop_last: bool, seed: int) -> BatchShapes | None:
+    """Shapes of the first and last batch of a real loader over the first n training digits."""
+    data = digits()
+    return batch_shapes(DigitDataset(data.train_images[:n], data.train_labels[:n]), batch, shuffle, drop_last, seed)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def test_passes(source: str, config: TrainConfig, sizes: tuple[int, ...]) -> list[LoaderEval]:
+    """One model trained with `config`, tested at every batch size of `sizes` (trained and timed once per dataset and
+    configuration)."""
+    data = digits()
+    _, done = run_to_end(config, data)
+    dataset = DigitDataset(data.test_images, data.test_labels)
+    return [evaluate_loader(done.model, dataset, size) for size in sizes]
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def noise_of(source: str, n: int, sizes: tuple[int, ...], batches: int, seed: int) -> list[GradientNoise]:
+    """Gradient noise of every batch size on the first n training digits, measured once per dataset and seed for the
+    whole class."""
+    data = digits()
+    return gradient_noise(data.train_images[:n], data.train_labels[:n], sizes, batches, seed)
+
+
+# ---- optimizers ------------------------------------------------------------------------------------------------------
+
+@st.cache_data(show_spinner=False, max_entries=200)
+def race_paths(surface: str, runs: tuple[tuple[str, tuple[tuple[str, float], ...]], ...],
+               start: tuple[float, float], steps: int) -> list[OptimPath]:
+    """race() keyed on plain values: moving the step slider never recomputes a path."""
+    return race(surface, [(name, dict(hp)) for name, hp in runs], start, steps)
+
+
+@st.cache_data(show_spinner=False)
+def surface_on_grid(surface: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The surface on its plotting grid."""
+    return surface_grid(surface, 90)
+
+
+@st.cache_data(show_spinner=False, max_entries=100)
+def minibatch_paths(classes: tuple[int, int], batch_size: int, lr: float, steps: int, seed: int, optimizer: str
+                    ) -> tuple[BatchPath, BatchPath, tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """The chosen mini-batch run, the full-batch run beside it, and the full-data loss grid under both."""
+    data = digits()
+    feats, targets = digit_features(data.train_images, data.train_labels, classes)
+    small = minibatch_path(feats, targets, min(batch_size, len(targets)), steps, seed, optimizer, lr=lr)
+    full = minibatch_path(feats, targets, len(targets), steps, seed, optimizer, lr=lr)
+    return small, full, loss_grid(feats, targets, [small, full])
+
+
+# ---- training (and every page that watches runs: lab/runs.py) --------------------------------------------------------
+
+@st.cache_resource(show_spinner=False, max_entries=64, ttl=300)
+def run_curves(state: tuple, language: str, batches: bool, floor: float | None, _build: Callable[[], go.Figure]
+               ) -> go.Figure:
+    """The curves of some runs at one moment, shared by every session that watches the same runs then (a class opening
+    one link). Keyed on the runs' state (lab.runs.state_of), the language and the options; _build draws it."""
+    return _build()
+
+
+# ---- train_eval ------------------------------------------------------------------------------------------------------
+
+@st.cache_data(show_spinner=False, ttl=120, max_entries=32)
+def no_grad_savings(source: str, batch: int, attempt: int) -> Savings:
+    """A fresh measurement per batch size and press of 'measure again' (kept two minutes so reruns stay fast)."""
+    return measure_no_grad(untrained_lenet(), to_model_input(digits().test_images[:batch]), repeats=11)
+
+
+# ---- pitfalls --------------------------------------------------------------------------------------------------------
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def pitfall_probe(name: str, source: str, config: TrainConfig, steps: int, batch: int, k: int = 1, micro: int = 16,
+                  updates: int = 3) -> Probe | AccumulationSummary:
+    """The bug's mechanism measured on real digits (a few steps of LeNet-5), once per pitfall, dataset and setting."""
+    data = digits()
+    if name == "accumulation":
+        return accumulation(data.train_images, data.train_labels, k, config, micro, updates).summary
+    return bug_probe(name, data, config, steps, batch)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def order_runs(source: str, config: TrainConfig, order: str, steps: int, batch: int) -> tuple[OrderRun, OrderRun]:
+    """The correct order and the chosen one, trained the same way (once per dataset, setting and order)."""
+    data = digits()
+    return tuple(call_order_run(data.train_images, data.train_labels, o, config, steps, batch) for o in ("zbs", order))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def scores_without_eval(config: TrainConfig) -> RepeatedTest | None:
+    """The finished mistaken run's model tested three times with eval() and without (None until it has finished)."""
+    view = manager().view(config)
+    if view is None or view.done is None or view.active or not view.usable:
+        return None
+    data = digits()
+    return repeated_test(view.done.model, data.test_images, data.test_labels, config.normalize)
+
+
+# ---- model_inspect ---------------------------------------------------------------------------------------------------
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def predictions(key: str) -> Predictions | None:
+    """A finished run's answers on its test digits (computed once per run key; never mutate)."""
+    view = manager().find(key, fingerprints())
+    if view is None or not view.usable:
+        return None
+    data = dataset(view.config.dataset)
+    return predict(view.done.model, data.test_images, data.test_labels, view.config.normalize)

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 class PageSpec:
     """One page of the app; title and section are translation keys."""
 
-    path: str  # script under app_pages/
+    path: str  # script under app_pages/, named after the concept (core/<name>.py, lab/views/<name>.py)
     title: str  # translation key of its title
     icon: str
     section: str  # translation key of its sidebar group
-    url_path: str  # stable deep link, e.g. /convolution
+    url_path: str  # stable deep link, e.g. /convolution: links in the wild use it, so it never follows a file rename
 
 
 PAGES: tuple[PageSpec, ...] = (
@@ -21,10 +21,10 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("app_pages/dataset.py", "nav.dataset", ":material/dataset:", "nav.sec_basics", "dataset"),
     PageSpec("app_pages/model_building.py", "nav.model_building", ":material/construction:", "nav.sec_basics",
              "model_building"),
-    PageSpec("app_pages/convolution.py", "nav.conv", ":material/grid_on:", "nav.sec_blocks", "convolution"),
+    PageSpec("app_pages/conv.py", "nav.conv", ":material/grid_on:", "nav.sec_blocks", "convolution"),
     PageSpec("app_pages/pooling.py", "nav.pool", ":material/grid_view:", "nav.sec_blocks", "pooling"),
     PageSpec("app_pages/activations.py", "nav.activations", ":material/show_chart:", "nav.sec_blocks", "activations"),
-    PageSpec("app_pages/softmax.py", "nav.softmax", ":material/bar_chart:", "nav.sec_blocks", "softmax"),
+    PageSpec("app_pages/losses.py", "nav.softmax", ":material/bar_chart:", "nav.sec_blocks", "softmax"),
     PageSpec("app_pages/autograd.py", "nav.autograd", ":material/account_tree:", "nav.sec_training", "autograd"),
     PageSpec("app_pages/optimizers.py", "nav.optimizers", ":material/speed:", "nav.sec_training", "optimizers"),
     PageSpec("app_pages/training.py", "nav.training", ":material/model_training:", "nav.sec_training", "training"),

@@ -4,7 +4,7 @@
     .venv/bin/python scripts/pretrain.py --presets tanh_relu  # only tanh vs ReLU (the page's default comparison)
     LENET_CACHE_DIR=/srv/lenet .venv/bin/python scripts/pretrain.py --epochs 10
 
-The runs are the page's own: its default settings (lab/training_panels.py) expanded by core.training.preset_configs,
+The runs are the page's own: its default settings (app_pages/training.py) expanded by core.training.preset_configs,
 trained and saved by the app's own JobManager and CheckpointStore, so the file names (run keys) and format are the
 ones the app looks for. Runs already saved are skipped. Settings that differ from the page's defaults (--epochs,
 --train-size) make other runs: the page finds them only when a link sets the same values (?tr_ep=..., ?tr_n=...).

@@ -1,4 +1,5 @@
-"""The app runs in both languages, with no exception, and every listed page is reachable."""
+"""The app as a whole: every listed page runs in both languages with no exception, and presenter mode folds the
+explanations. (Each page's own tests are tests/test_page_<page>.py.)"""
 import re
 
 import pytest
@@ -9,19 +10,23 @@ from lab.nav import PAGES
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
-@pytest.mark.parametrize("lang", ["en", "zh"])
-def test_home_runs(lang):
-    at = run_app(lang)
+@pytest.mark.parametrize("page,intro", [("app_pages/image_tensor.py", "image_tensor.intro"),
+                                        ("app_pages/dataset.py", "dataset.intro"),
+                                        ("app_pages/autograd.py", "autograd.intro"),
+                                        ("app_pages/train_eval.py", "train_eval.intro"),
+                                        ("app_pages/pitfalls.py", "pitfalls.intro")])
+def test_presenter_mode_folds_every_explanation(page, intro):
+    from core.i18n import load_catalog
+
+    text = load_catalog("en")[intro]
+    plain = run_app("en", page=page)
+    assert any(m.value == text for m in plain.markdown)
+    at = run_app("en", page=page, params={"present": True})
     assert not at.exception
-    text = page_text(at)
-    assert at.title[0].value.startswith("LeNet Lab")
-    assert ("61,706" in at.metric[0].value)
-    assert bool(HAN.search(text)) == (lang == "zh")
-
-
-def test_home_shapes_come_from_forward_pass():
-    at = run_app("en")
-    assert "[1, 1, 28, 28] → [1, 6, 28, 28] → [1, 6, 14, 14] → [1, 16, 10, 10] → [1, 16, 5, 5] → [1, 400]" in at.code[0].value
+    folded = [e for e in at.expander if e.label == "Explanation"]
+    assert folded and any(m.value == text for e in folded for m in e.markdown)
+    outside = [m.value for m in at.main.markdown if m.value == text]  # at.main walks into expanders too
+    assert len(outside) == 1  # only the copy inside the expander
 
 
 @pytest.mark.parametrize("spec", PAGES, ids=lambda s: s.url_path)

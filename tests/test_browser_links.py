@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 
 from conftest import Server, assert_no_exception, wait_for_app
-from core.autograd_graph import backward_calls
+from core.autograd import backward_calls
 from core.data import load_digits, to_model_input
-from core.loading import iterations_per_epoch
-from core.modes import repeat_forward
+from core.dataset import iterations_per_epoch
+from core.train_eval import repeat_forward
 
 SHOTS = Path(__file__).parent / "screenshots"
 HAN = re.compile(r"[\u4e00-\u9fff]")

@@ -5,8 +5,8 @@ import re
 import pytest
 
 from conftest import page_text, run_app
-from core.autograd_graph import freeze_step, vector_jacobian
-from core.modules import conv_params, network_and_input, predict, weight_sharing
+from core.autograd import freeze_step, vector_jacobian
+from core.model_building import conv_params, network_and_input, predict, weight_sharing
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 PAGE, AUTOGRAD = "app_pages/model_building.py", "app_pages/autograd.py"

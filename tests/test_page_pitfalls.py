@@ -53,7 +53,7 @@ def test_no_zero_grad_pair_trains_and_shows_results(digits):
     at.run()
     table = at.dataframe[0].value
     assert list(table["Test accuracy"]) == [f"{v.epochs[-1].test_acc:.1%}" for v in views]
-    assert "done: test accuracy" in at.get("progress")[0].proto.text
+    assert "Done: test accuracy" in at.get("progress")[0].proto.text
     assert "goes wrong as soon as gradients pile up" in page_text(at)
     probe = at.get("plotly_chart")[-1]
     import json

@@ -11,7 +11,8 @@ from core.conv import KERNELS, conv_trace
 from core.data import to_unit
 from core.pooling import NOTES_RAMP, pool_trace
 from lab import cache
-from lab.conv_views import fmt, listing
+from lab.views.pooling import listing
+from lab.ui import fmt
 
 PAGE = "app_pages/pooling.py"
 HAN = re.compile(r"[\u4e00-\u9fff]")

@@ -185,3 +185,10 @@ def test_testing_without_eval_gives_changing_scores_and_leaves_the_model_alone(d
     assert not model.training and torch.equal(state, model.drop.generator.get_state())
     with pytest.raises(LabError, match="pitfalls.bad_probe"):
         grad_norms(digits.train_images[:10], digits.train_labels[:10], True, steps=2, batch=8)
+
+
+def test_the_pitfalls_base_is_the_course_run():
+    """core.course holds the course's short run for every page; the pitfalls lab's BASE must stay that same run."""
+    from core.course import COURSE_RUN
+
+    assert BASE == COURSE_RUN

@@ -18,7 +18,8 @@ import torch
 import lab.snippets
 from core.data import load_digits, to_model_input
 from core.lenet import LeNetConfig, build_lenet, count_parameters, layer_table
-from test_snippets_modules import case_modules_script, case_vjp_script
+from test_snippets_autograd import case_vjp_script
+from test_snippets_model_building import case_modules_script
 
 FRAGMENTS = {"training.data_code", "training.model_code", "training.optimizer_code", "conv.image_code"}
 
@@ -47,8 +48,8 @@ def builders() -> set[str]:
 # ---- my pages ------------------------------------------------------------------------------------------------------
 
 def case_image_script(digits):
-    from core.tensors import digit_stages, histogram, norm_params, pixel_both_ways, stats, to_tensor, sample_picture
-    from lab.snippets.tensors import image_script
+    from core.image_tensor import digit_stages, histogram, norm_params, pixel_both_ways, stats, to_tensor, sample_picture
+    from lab.snippets.image_tensor import image_script
 
     for norm, index, row, col in (("course", 3, 18, 6), ("dataset", 11, 0, 47)):
         got = run(image_script(digits.source, index, norm, 25, row, col))
@@ -66,8 +67,8 @@ def case_image_script(digits):
 
 
 def case_loader_script(digits):
-    from core.loading import epoch_plan, gradient_noise, scaled_lr
-    from lab.snippets.loading import loader_script
+    from core.dataset import epoch_plan, gradient_noise, scaled_lr
+    from lab.snippets.dataset import loader_script
 
     for n, batch, shuffle, drop, seed in ((300, 64, True, True, 2), (130, 32, False, False, 0)):
         length, firsts, noise, new_lr = run(loader_script(digits.source, n, batch, shuffle, drop, seed, 200, (8, 50),
@@ -81,7 +82,7 @@ def case_loader_script(digits):
 
 
 def case_autograd_script(digits):
-    from core.autograd_graph import backward_calls, notes_example, tracking
+    from core.autograd import backward_calls, notes_example, tracking
     from lab.snippets.autograd import autograd_script
 
     for seed, calls, how, zero, xg in ((0, 3, "retain_graph", False, False), (4, 2, "forward_again", True, True),
@@ -97,8 +98,8 @@ def case_autograd_script(digits):
 
 
 def case_modes_script(digits):
-    from core.modes import MODES, measure_no_grad, repeat_forward, running_stats
-    from lab.snippets.modes import modes_script
+    from core.train_eval import MODES, measure_no_grad, repeat_forward, running_stats
+    from lab.snippets.train_eval import modes_script
 
     logits, means, saved = run(modes_script(digits.source, 0.4, 0.2, 3, 5, 4, 16, 2, 8))
     x = to_model_input(digits.test_images[:16])
@@ -149,9 +150,9 @@ def case_training_script(digits):
 
 def case_inspect_script(digits, tmp_path):
     from core.checkpoint import Checkpoint, data_fingerprint, save_checkpoint
-    from core.evaluation import predict
+    from core.model_inspect import predict
     from core.training import TrainConfig, run_to_end
-    from lab.snippets.training import inspect_script
+    from lab.snippets.model_inspect import inspect_script
 
     cfg = TrainConfig(epochs=1, train_size=128, seed=3)
     epochs, done = run_to_end(cfg, digits)
@@ -212,7 +213,7 @@ def case_conv_script(digits):
 
 def case_pool_script(digits):
     from core.pooling import NOTES_RAMP, pool_trace
-    from lab.snippets.conv import pool_script
+    from lab.snippets.pooling import pool_script
 
     got = run(pool_script(NOTES_RAMP, "ramp", None, None, digits.source, 2, None, 0))
     torch.testing.assert_close(got[0], pool_trace(NOTES_RAMP, "max", 2, None, 0).output)
@@ -228,14 +229,14 @@ def case_path_script(digits):
     np.testing.assert_allclose(got, path.positions[-1].tolist(), rtol=1e-6)
 
 
-CASES = {"tensors.image_script": case_image_script, "loading.loader_script": case_loader_script,
-         "autograd.autograd_script": case_autograd_script, "modes.modes_script": case_modes_script,
+CASES = {"image_tensor.image_script": case_image_script, "dataset.loader_script": case_loader_script,
+         "autograd.autograd_script": case_autograd_script, "train_eval.modes_script": case_modes_script,
          "pitfalls.pitfall_script": case_pitfall_script, "home.home_script": case_home_script,
-         "training.training_script": case_training_script, "training.inspect_script": case_inspect_script,
+         "training.training_script": case_training_script, "model_inspect.inspect_script": case_inspect_script,
          "activations.values_code": case_values_code, "activations.stack_code": case_stack_code,
          "losses.cross_entropy_code": case_cross_entropy_code, "losses.batch_code": case_batch_code,
-         "conv.conv_script": case_conv_script, "conv.pool_script": case_pool_script,
-         "optimizers.path_script": case_path_script, "modules.modules_script": case_modules_script,
+         "conv.conv_script": case_conv_script, "pooling.pool_script": case_pool_script,
+         "optimizers.path_script": case_path_script, "model_building.modules_script": case_modules_script,
          "autograd.vjp_script": case_vjp_script}
 
 

