@@ -1,4 +1,4 @@
-"""Why did it say 7? Saliency, integrated gradients and occlusion (Captum) for one digit, and what would change its mind."""
+"""Why did it say 7? Saliency, integrated gradients and occlusion (Captum) for one digit; what would change its mind."""
 from __future__ import annotations
 
 from dataclasses import dataclass

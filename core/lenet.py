@@ -27,8 +27,9 @@ LAYER_NAMES: tuple[str, ...] = ("input", "conv1", "act1", "pool1", "conv2", "act
 INPUT_SIZE = 28  # MNIST digits are 28x28
 CLASSES = 10
 KERNEL_SIZES = (3, 5, 7)  # odd sizes, so a padding of k // 2 keeps a map's size
-LIMITS: dict[str, tuple[int, int]] = {"conv1_channels": (1, 64), "conv2_channels": (1, 128), "fc1_units": (1, 512), "fc2_units": (1, 512),
-          "conv1_padding": (0, 3)}  # enough to explore, small enough to train in seconds on a CPU
+LIMITS: dict[str, tuple[int, int]] = {  # enough to explore, small enough to train in seconds on a CPU
+    "conv1_channels": (1, 64), "conv2_channels": (1, 128), "fc1_units": (1, 512), "fc2_units": (1, 512),
+    "conv1_padding": (0, 3)}
 
 
 class SeededDropout(nn.Module):

@@ -1,4 +1,4 @@
-"""Open as a notebook: a code panel's script as Jupyter cells with short explanations, and a way to run one (nbclient)."""
+"""Open as a notebook: a code panel's script as Jupyter cells with short explanations, and running one (nbclient)."""
 from __future__ import annotations
 
 import ast
@@ -78,7 +78,7 @@ def _note(code: str) -> str:
 
 
 def split_blocks(script: str) -> list[Block]:
-    """Cells at explicit markers, and at blank lines where the code so far is complete and the next line is top level."""
+    """Cells at explicit markers, and at blank lines where the code so far is complete and the next is top-level."""
     lines, blocks, current, named = script.splitlines(), [], [], None
 
     def close() -> None:

@@ -76,7 +76,8 @@ def _pool_value(rng: random.Random) -> tuple[dict[str, object], float, float, tu
     step = trace.step(row, col)
     window = step.window
     if kind == "max":
-        steps = (Step("window", _flat(window)), Step("max", (step.value,)), Step("winner", tuple(map(float, step.winner))))
+        steps = (Step("window", _flat(window)), Step("max", (step.value,)),
+                 Step("winner", tuple(map(float, step.winner))))
         tolerance = EXACT
     else:
         steps = (Step("window", _flat(window)), Step("sum", (float(window.sum()),)),

@@ -1,4 +1,4 @@
-"""Watch it learn: small pictures of a model while it trains (conv1's filters, one digit's conv1 maps, its ten probabilities)."""
+"""Watch it learn: small snapshots of a model as it trains (conv1 filters, one digit's conv1 maps and probabilities)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
