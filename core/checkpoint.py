@@ -13,7 +13,7 @@ import torch
 
 from core.data import Digits
 from core.errors import LabError
-from core.lenet import LeNet5, build_lenet
+from core.lenet import CLASSIC_SIZES, LeNet5, build_lenet
 from core.training import DoneRecord, EpochRecord, TrainConfig
 
 FORMAT = 1  # bump when the stored layout changes: old files then count as foreign and are retrained
@@ -52,9 +52,18 @@ def data_fingerprint(data: Digits) -> str:
     return h.hexdigest()[:16]
 
 
+def key_fields(config: TrainConfig) -> dict:
+    """The settings a run key hashes: every field, except layer sizes left at classic LeNet-5's values.
+
+    Runs saved before the sizes could change had none of those fields, so leaving the classic values out keeps every
+    existing default configuration's key (and its checkpoint file) valid.
+    """
+    return {k: v for k, v in asdict(config).items() if not (k in CLASSIC_SIZES and v == CLASSIC_SIZES[k])}
+
+
 def run_key(config: TrainConfig, fingerprint: str) -> str:
     """A stable name for (configuration, data): 16 hex digits of a SHA-256 of both."""
-    text = json.dumps({"format": FORMAT, "config": asdict(config), "data": fingerprint}, sort_keys=True)
+    text = json.dumps({"format": FORMAT, "config": key_fields(config), "data": fingerprint}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -144,7 +153,8 @@ def _check(path: Path, fingerprint: str, config: TrainConfig | None) -> Checkpoi
     if not isinstance(raw, dict) or raw.get("format") != FORMAT or raw.get("data") != fingerprint:
         raise foreign
     try:
-        stored = TrainConfig(**{f.name: raw["config"][f.name] for f in fields(TrainConfig)})
+        given = {**CLASSIC_SIZES, **raw["config"]}  # files from before the layer sizes existed hold the classic ones
+        stored = TrainConfig(**{f.name: given[f.name] for f in fields(TrainConfig)})
         model = build_lenet(stored.lenet, stored.seed)
         model.load_state_dict(raw["state_dict"], strict=True)  # wrong layers or shapes raise here
         epochs = tuple(EpochRecord(**e) for e in raw["epochs"])

@@ -1,11 +1,12 @@
-"""LeNet-5 for 28x28 digits, with a choice of activation and pooling."""
+"""LeNet-5 for 28x28 digits, with a choice of activation, pooling and layer sizes (classic LeNet-5 by default)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import Callable
 
 import torch
 import torch.nn as nn
+from core.errors import LabError
 from core.seeding import seeded
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
@@ -23,6 +24,12 @@ POOLINGS: dict[str, Callable[[], nn.Module]] = {
 }
 LAYER_NAMES: tuple[str, ...] = ("input", "conv1", "act1", "pool1", "conv2", "act2", "pool2",
                                 "flatten", "fc1", "act3", "fc2", "act4", "fc3")
+INPUT_SIZE = 28  # MNIST digits are 28x28
+CLASSES = 10
+KERNEL_SIZES = (3, 5, 7)  # odd sizes, so a padding of k // 2 keeps a map's size
+LIMITS: dict[str, tuple[int, int]] = {  # enough to explore, small enough to train in seconds on a CPU
+    "conv1_channels": (1, 64), "conv2_channels": (1, 128), "fc1_units": (1, 512), "fc2_units": (1, 512),
+    "conv1_padding": (0, 3)}
 
 
 class SeededDropout(nn.Module):
@@ -42,12 +49,74 @@ class SeededDropout(nn.Module):
 
 
 @dataclass(frozen=True)
+class PlanRow:
+    """One row of the architecture table, computed from the settings alone (no model is built)."""
+
+    name: str  # one of LAYER_NAMES
+    shape: tuple[int, ...]  # output of one sample: (C, H, W), or (F,) from flatten on
+    params: int  # weights + biases
+    macs: int  # multiply-adds for one sample (convolutions and Linear layers; activations and pooling count 0)
+
+
+@dataclass(frozen=True)
+class LayerPlan:
+    """The whole table and its totals."""
+
+    rows: tuple[PlanRow, ...]
+    params: int
+    macs: int
+
+    def row(self, name: str) -> PlanRow:
+        """The row of a layer by name."""
+        return next(r for r in self.rows if r.name == name)
+
+
+def _shrunk(layer: str, size: int, kernel: int, padding: int, stride: int) -> int:
+    """PyTorch's floor((H + 2P - K) / S) + 1; LabError with those numbers when the map would be under 1x1."""
+    out = (size + 2 * padding - kernel) // stride + 1
+    if out < 1:
+        raise LabError("lenet.map_too_small", layer=layer, size=size, padding=padding, kernel=kernel, stride=stride,
+                       out=out)
+    return out
+
+
+def layer_plan(config: LeNetConfig, size: int = INPUT_SIZE) -> LayerPlan:
+    """Each layer's output shape, parameters and multiply-adds for a (1, size, size) input, from arithmetic alone."""
+    c1, c2, k, p = config.conv1_channels, config.conv2_channels, config.kernel_size, config.conv1_padding
+    h1 = _shrunk("conv1", size, k, p, 1)  # 28 + 2*2 - 5 + 1 = 28
+    q1 = _shrunk("pool1", h1, 2, 0, 2)  # 14
+    h2 = _shrunk("conv2", q1, k, 0, 1)  # 10
+    q2 = _shrunk("pool2", h2, 2, 0, 2)  # 5
+    flat, f1, f2 = c2 * q2 * q2, config.fc1_units, config.fc2_units  # 400, 120, 84
+    rows = (PlanRow("input", (1, size, size), 0, 0),
+            PlanRow("conv1", (c1, h1, h1), c1 * (k * k + 1), c1 * h1 * h1 * k * k),
+            PlanRow("act1", (c1, h1, h1), 0, 0),
+            PlanRow("pool1", (c1, q1, q1), 0, 0),
+            PlanRow("conv2", (c2, h2, h2), c2 * (c1 * k * k + 1), c2 * h2 * h2 * c1 * k * k),
+            PlanRow("act2", (c2, h2, h2), 0, 0),
+            PlanRow("pool2", (c2, q2, q2), 0, 0),
+            PlanRow("flatten", (flat,), 0, 0),
+            PlanRow("fc1", (f1,), (flat + 1) * f1, flat * f1),
+            PlanRow("act3", (f1,), 0, 0),
+            PlanRow("fc2", (f2,), (f1 + 1) * f2, f1 * f2),
+            PlanRow("act4", (f2,), 0, 0),
+            PlanRow("fc3", (CLASSES,), (f2 + 1) * CLASSES, f2 * CLASSES))
+    return LayerPlan(rows, sum(r.params for r in rows), sum(r.macs for r in rows))
+
+
+@dataclass(frozen=True)
 class LeNetConfig:
     """Architecture choices; hashable, so it can name a checkpoint."""
 
     activation: str = "tanh"  # the 1998 paper's choice; "relu" is the modern one
     pooling: str = "max"  # the course uses max pooling
     dropout: float = 0.0  # off in classic LeNet-5; > 0 only to show train() vs eval()
+    conv1_channels: int = 6  # LeNet-5's C1: six feature maps
+    conv2_channels: int = 16  # C3: sixteen
+    kernel_size: int = 5  # both convolutions, 5x5 as in the paper
+    fc1_units: int = 120  # C5 (a full 5x5 convolution in the paper, a Linear layer here)
+    fc2_units: int = 84  # F6
+    conv1_padding: int = 2  # 28x28 padded to the paper's 32x32, so conv1 keeps 28x28
 
     def __post_init__(self) -> None:
         if self.activation not in ACTIVATIONS:
@@ -56,29 +125,55 @@ class LeNetConfig:
             raise ValueError(f"unknown pooling {self.pooling!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if isinstance(self.kernel_size, bool) or self.kernel_size not in KERNEL_SIZES:
+            raise LabError("lenet.bad_kernel", kernel=self.kernel_size)
+        for name, (low, high) in LIMITS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise LabError("lenet.out_of_range", name=name, value=value, low=low, high=high)
+        layer_plan(self)  # refuses a map that shrinks below 1x1
+
+
+CLASSIC_SIZES = {f.name: f.default for f in fields(LeNetConfig) if f.name in ("conv1_channels", "conv2_channels",
+                "kernel_size", "fc1_units", "fc2_units", "conv1_padding")}  # the sizes, at classic LeNet-5's values
+ARCH_PRESETS: dict[str, dict[str, object]] = {  # field changes, for LeNetConfig or TrainConfig alike
+    "classic_1998": {"activation": "tanh", "pooling": "avg", **CLASSIC_SIZES},  # LeCun et al. 1998: squash, subsample
+    "modern": {"activation": "relu", "pooling": "max", **CLASSIC_SIZES},  # the same sizes as most courses build it now
+    "tiny": {"conv1_channels": 2, "conv2_channels": 4},  # how few filters still learn digits?
+    "wide": {"conv1_channels": 16, "conv2_channels": 32},  # more filters: more parameters, more multiply-adds
+}
+
+
+def apply_preset(config: LeNetConfig, name: str) -> LeNetConfig:
+    """config with a preset's fields; LabError for an unknown preset."""
+    if name not in ARCH_PRESETS:
+        raise LabError("lenet.bad_preset", name=name)
+    return replace(config, **ARCH_PRESETS[name])
 
 
 class LeNet5(nn.Module):
-    """conv(6@5x5, pad 2) - pool - conv(16@5x5) - pool - fc 120 - fc 84 - fc 10."""
+    """conv(6@5x5, pad 2) - pool - conv(16@5x5) - pool - fc 120 - fc 84 - fc 10, or the sizes the config gives."""
 
     def __init__(self, config: LeNetConfig = LeNetConfig(), seed: int = 0) -> None:
         super().__init__()
         self.config = config
         act, pool = ACTIVATIONS[config.activation], POOLINGS[config.pooling]
-        self.conv1 = nn.Conv2d(1, 6, kernel_size=5, padding=2)
+        c1, c2, k = config.conv1_channels, config.conv2_channels, config.kernel_size
+        flat = layer_plan(config).row("flatten").shape[0]  # 16 * 5 * 5 = 400 for the classic sizes
+        self.conv1 = nn.Conv2d(1, c1, kernel_size=k, padding=config.conv1_padding)
         self.act1, self.pool1 = act(), pool()
-        self.conv2 = nn.Conv2d(6, 16, kernel_size=5)
+        self.conv2 = nn.Conv2d(c1, c2, kernel_size=k)
         self.act2, self.pool2 = act(), pool()
         self.flatten = nn.Flatten()
-        self.fc1 = nn.Linear(16 * 5 * 5, 120)
+        self.fc1 = nn.Linear(flat, config.fc1_units)
         self.act3 = act()
-        self.fc2 = nn.Linear(120, 84)
+        self.fc2 = nn.Linear(config.fc1_units, config.fc2_units)
         self.act4 = act()
         self.drop = SeededDropout(config.dropout, seed)
-        self.fc3 = nn.Linear(84, 10)
+        self.fc3 = nn.Linear(config.fc2_units, CLASSES)
 
     def forward_all(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Every intermediate tensor by layer name; "fc3" holds the logits."""
+        """Every intermediate tensor by layer name; "fc3" holds the logits (shapes for the classic sizes)."""
         out = {"input": x}  # (N, 1, 28, 28)
         x = out["conv1"] = self.conv1(x)  # (N, 6, 28, 28)
         x = out["act1"] = self.act1(x)
@@ -130,3 +225,4 @@ def layer_table(model: LeNet5, x: torch.Tensor) -> list[LayerInfo]:
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable numbers in the model."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
