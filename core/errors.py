@@ -136,6 +136,18 @@ _SHOWN = {  # code -> the {placeholders} its message shows, space separated
     "train.no_mnist": "",
     "train.out_of_memory": "",
     "train.worker_died": "",
+    # architecture, attributions, snapshots, notebooks and quizzes (issue 17)
+    "attr.bad_input": "shape",
+    "attr.not_finite": "",
+    "lenet.bad_kernel": "kernel",
+    "lenet.bad_preset": "name",
+    "lenet.map_too_small": "layer size padding kernel stride out",
+    "lenet.out_of_range": "name low high value",
+    "notebook.failed": "error detail",
+    "quiz.bad_kind": "kind",
+    "quiz.bad_seed": "seed",
+    "snap.damaged": "",
+    "snap.no_digit": "label",
 }
 CODES: Mapping[str, frozenset[str]] = MappingProxyType({code: frozenset(v.split()) for code, v in _SHOWN.items()})
 
