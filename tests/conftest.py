@@ -21,8 +21,11 @@ def _seed() -> None:
     torch.manual_seed(0)
 
 
-def run_app(lang: str = "en", page: str | None = None, params: dict[str, object] | None = None, timeout: float = 60):
-    """Run app.py in AppTest, in a language, optionally switched to a page (its file under app_pages/)."""
+def run_app(lang: str = "en", page: str | None = None, params: dict[str, object] | None = None, timeout: float = 60,
+            query: dict[str, str] | None = None):
+    """Run app.py in AppTest, in a language, optionally straight on a page (its file under app_pages/), as a deep
+    link to the page does: app.py's language switch and navigation run, the home page does not. `query` is the
+    link's query string."""
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(APP), default_timeout=timeout)
@@ -30,11 +33,29 @@ def run_app(lang: str = "en", page: str | None = None, params: dict[str, object]
     at.session_state["lang"] = lang
     for key, value in (params or {}).items():
         at.session_state[key] = value
+    at.query_params.update(query or {})
+    if page is not None:
+        start_on(at, page)
     at.run()
     if page is not None:
-        at.switch_page(page)
-        at.run()
+        assert at._finished_page_script_hash == at._page_hash, f"AppTest did not open {page}"
     return at
+
+
+def start_on(at, page: str) -> None:
+    """Make the first run of `at` open `page` directly, as a deep link /<url_path> does (home page not run first).
+
+    AppTest.switch_page can only find st.navigation pages after a first run; before it, the page a link asks for is
+    the hash of its url_path (streamlit.navigation.page.StreamlitPage), which is what we request. run_app checks that
+    the run really ended on that page: an unknown hash would silently fall back to the home page."""
+    from streamlit.util import calc_hash
+
+    from lab.nav import PAGES
+
+    spec = next((p for p in PAGES if p.path == page), None)
+    if spec is None:
+        raise ValueError(f"{page} is not a page of lab.nav.PAGES")
+    at._page_hash = calc_hash(spec.url_path)
 
 
 def translated(lang: str, key: str, **fmt: object) -> str:
