@@ -11,7 +11,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from support import APP, CHROMIUM, CHROMIUM_ARGS, Server, assert_no_exception, free_port, wait_for_app  # noqa: E402,F401
+from support import (APP, CHROMIUM, CHROMIUM_ARGS, Server, assert_no_exception, free_port, wait_done,  # noqa: E402,F401
+                     wait_for, wait_for_app)
+from core.data import Digits, load_digits  # noqa: E402
+
 torch.set_num_threads(1)
 
 
@@ -19,6 +22,24 @@ torch.set_num_threads(1)
 def _seed() -> None:
     """Every test starts from the same random state."""
     torch.manual_seed(0)
+
+
+@pytest.fixture(scope="module")
+def digits() -> Digits:
+    """The app's default data: the 5,000 embedded digits, split 4,000 / 1,000."""
+    return load_digits()
+
+
+def small_digits(train: int = 256, test: int = 100) -> Digits:
+    """The first `train` training and `test` test digits of the embedded set: small fixed data for quick runs."""
+    d = load_digits()
+    return Digits(d.train_images[:train], d.train_labels[:train], d.test_images[:test], d.test_labels[:test], d.source)
+
+
+@pytest.fixture(scope="module")
+def small(request) -> Digits:
+    """small_digits() of the sizes the test module sets as SMALL = (train, test), else 256 / 100."""
+    return small_digits(*getattr(request.module, "SMALL", (256, 100)))
 
 
 def run_app(lang: str = "en", page: str | None = None, params: dict[str, object] | None = None, timeout: float = 60,

@@ -2,12 +2,11 @@
 import base64
 import json
 import re
-import time
 
 import numpy as np
 import pytest
 
-from conftest import page_text, run_app
+from conftest import page_text, run_app, wait_done
 from core.evaluation import confusion_matrix, per_class_accuracy, predict
 from core.training import TrainConfig
 from lab import cache, jobs
@@ -32,10 +31,7 @@ pytestmark = pytest.mark.usefixtures("fresh_manager")  # a job manager of our ow
 def trained(fresh_manager):
     mgr = jobs.manager()
     mgr.submit(CFG)
-    deadline = time.time() + 60
-    while mgr.view(CFG).active and time.time() < deadline:
-        time.sleep(0.05)
-    view = mgr.view(CFG)
+    view = wait_done(mgr, CFG, 60)
     assert view.usable
     return view
 

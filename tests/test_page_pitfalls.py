@@ -2,12 +2,11 @@
 page shows their numbers; the probes equal core's. run_every fragments do not fire in AppTest, so tests wait for the
 jobs themselves and rerun the page."""
 import re
-import time
 
 import pytest
 
+import support
 from conftest import page_text, run_app
-from core.data import load_digits
 from core.pitfalls import BASE, PITFALLS, grad_norms, pitfall_pair, repeated_test, softmax_loss_floor
 from lab import jobs
 
@@ -19,19 +18,9 @@ HAN = re.compile(r"[\u4e00-\u9fff]")
 pytestmark = pytest.mark.usefixtures("fresh_manager")  # a job manager of our own (conftest)
 
 
-@pytest.fixture(scope="module")
-def digits():
-    return load_digits()
-
-
 def wait_done(config, timeout: float = 90):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        view = jobs.manager().view(config)
-        if view is not None and not view.active:
-            return view
-        time.sleep(0.1)
-    raise AssertionError(f"{config} did not finish")
+    """The app's run of `config` once it has finished."""
+    return support.wait_done(jobs.manager(), config, timeout)
 
 
 @pytest.mark.parametrize("which", PITFALLS)

@@ -4,10 +4,10 @@ run_every fragments do not fire in AppTest, so each test waits for the job itsel
 """
 import json
 import re
-import time
 
 import pytest
 
+import support
 from conftest import page_text, run_app, translated
 from core.training import TrainConfig
 from lab import jobs, settings
@@ -21,13 +21,8 @@ pytestmark = pytest.mark.usefixtures("fresh_manager")  # a job manager of our ow
 
 
 def wait_done(config: TrainConfig, timeout: float = 60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        view = jobs.manager().view(config)
-        if view is not None and not view.active:
-            return view
-        time.sleep(0.05)
-    raise AssertionError(f"{config} did not finish")
+    """The app's run of `config` once it has finished."""
+    return support.wait_done(jobs.manager(), config, timeout)
 
 
 def figure(at) -> dict:

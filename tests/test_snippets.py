@@ -16,16 +16,11 @@ import pytest
 import torch
 
 import lab.snippets
-from core.data import load_digits, to_model_input
+from core.data import to_model_input
 from core.lenet import LeNetConfig, build_lenet, count_parameters, layer_table
 from test_snippets_modules import case_modules_script, case_vjp_script
 
 FRAGMENTS = {"training.data_code", "training.model_code", "training.optimizer_code", "conv.image_code"}
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_digits()
 
 
 def run(code: str):
