@@ -1,11 +1,18 @@
 """Shared fixtures: AppTest runs of the app, and a live server + headless Chromium for browser tests."""
 from __future__ import annotations
 
+import functools
+import os
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+
+# One torch thread in the test process, as below: app.py sets the pages' thread count from LENET_THREADS (default 2)
+# on its first AppTest run, which would undo torch.set_num_threads(1) for every later test (and two threads spinning
+# on a shared two-core machine are slower, not faster). Set before lab.settings reads it; a value set outside wins.
+os.environ.setdefault("LENET_THREADS", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -50,6 +57,7 @@ def run_app(lang: str = "en", page: str | None = None, params: dict[str, object]
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(APP), default_timeout=timeout)
+    at._bidi_component_manager = installed_components()  # else each AppTest scans every installed package again
     # Bound query params are applied by the browser, not by AppTest: set the widget state instead.
     at.session_state["lang"] = lang
     for key, value in (params or {}).items():
@@ -61,6 +69,18 @@ def run_app(lang: str = "en", page: str | None = None, params: dict[str, object]
     if page is not None:
         assert at._finished_page_script_hash == at._page_hash, f"AppTest did not open {page}"
     return at
+
+
+@functools.cache
+def installed_components():
+    """Streamlit's registry of installed custom components, found once for the whole test session, as a server does
+    once for all its sessions. AppTest builds one per instance by reading the metadata of every installed package:
+    about 0.2 s of CPU, most of a page test's time."""
+    from streamlit.components.v2.component_manager import BidiComponentManager
+
+    manager = BidiComponentManager()
+    manager.discover_and_register_components(start_file_watching=False)
+    return manager
 
 
 def start_on(at, page: str) -> None:
