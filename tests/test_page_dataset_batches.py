@@ -5,10 +5,16 @@ import re
 import pytest
 
 from conftest import page_text, run_app
+from core.data import load_digits
 from core.loading import DigitDataset, batch_shapes, gradient_noise
 
 PAGE = "app_pages/dataset.py"
 HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits()
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

@@ -3,9 +3,14 @@ import pytest
 import torch
 
 from core.conv import KERNELS, NOTES_IMAGE, NOTES_KERNEL, colour_digit, conv_trace
-from core.data import normalize, to_unit
+from core.data import load_digits, normalize, to_unit
 from core.pooling import NOTES_RAMP, pool_trace
 from lab.snippets.conv import conv_script, image_code, pool_script
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits()
 
 
 def run(code: str):

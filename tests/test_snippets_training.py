@@ -3,9 +3,15 @@ import pytest
 import torch
 
 from core.checkpoint import Checkpoint, data_fingerprint, save_checkpoint
+from core.data import load_digits
 from core.evaluation import confusion_matrix, predict
 from core.training import TrainConfig, run_to_end
 from lab.snippets.training import inspect_script, training_script
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits()
 
 
 @pytest.mark.parametrize("cfg", [
