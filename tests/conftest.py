@@ -25,6 +25,15 @@ from core.data import Digits, load_digits  # noqa: E402
 torch.set_num_threads(1)
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m "not slow"` deselects
+def pytest_collection_modifyitems(items) -> None:
+    """A test that drives headless Chromium (the browser fixture, against a live server) is slow, wherever it lives.
+    Other slow tests say so with @pytest.mark.slow (pytest -m "not slow" is the fast lane, see README)."""
+    for item in items:
+        if "browser" in item.fixturenames:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     """Every test starts from the same random state."""

@@ -32,6 +32,7 @@ def test_every_pitfall_page_runs(lang, which):
     assert len(at.get("progress")) == 2 and len(at.code) >= 3  # correct / buggy lines and the code panel
 
 
+@pytest.mark.slow  # trains in the app's worker processes
 def test_no_zero_grad_pair_trains_and_shows_results(digits):
     at = run_app("en", page=PAGE, params={**TINY, "pf_which": "no_zero_grad", "pf_seed": 5})
     correct, wrong = pitfall_pair("no_zero_grad", BASE.but(epochs=1, train_size=500, seed=5))
@@ -51,6 +52,7 @@ def test_no_zero_grad_pair_trains_and_shows_results(digits):
     assert traces[1]["y"] == pytest.approx(want)
 
 
+@pytest.mark.slow  # trains in the app's worker processes
 def test_no_eval_probe_uses_the_trained_buggy_model(digits):
     params = {**TINY, "pf_which": "no_eval", "pf_drop": 0.6, "pf_seed": 2}
     at = run_app("en", page=PAGE, params=params)

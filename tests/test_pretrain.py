@@ -52,6 +52,7 @@ def test_the_apps_job_store_finds_them(pretrained):
         assert view is not None and view.from_disk and view.usable and view.saved
 
 
+@pytest.mark.slow  # starts the app's worker processes
 def test_the_training_page_shows_them_without_training(pretrained):
     old = settings.CACHE_DIR
     settings.CACHE_DIR = pretrained

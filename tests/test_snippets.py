@@ -238,7 +238,10 @@ def test_every_builder_has_a_case():
     assert set(CASES) - builders() == set(), "a case for a builder that no longer exists"
 
 
-@pytest.mark.parametrize("builder", sorted(CASES))
+SLOW = {"pitfalls.pitfall_script"}  # trains every pitfall's pair of runs, as the scripts do
+
+
+@pytest.mark.parametrize("builder", [pytest.param(b, marks=pytest.mark.slow) if b in SLOW else b for b in sorted(CASES)])
 def test_snippet_reproduces_core(builder, digits, tmp_path):
     case = CASES[builder]
     kwargs = {"tmp_path": tmp_path} if "tmp_path" in inspect.signature(case).parameters else {}
