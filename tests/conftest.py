@@ -25,12 +25,18 @@ from core.data import Digits, load_digits  # noqa: E402
 torch.set_num_threads(1)
 
 
+# Slow tests in modules that are being split and renamed (test_page_basics, test_page_dataset_batches): marked here
+# by name so the mark survives the move. Once the move is merged, put @pytest.mark.slow on them and empty this set.
+SLOW_BY_NAME = {"test_dataset_loader_numbers_come_from_a_real_loader",  # three dataset-page runs on new settings
+                "test_shapes_test_table_and_noise_counts[zh]"}  # the English run stays in the fast lane
+
+
 @pytest.hookimpl(tryfirst=True)  # before `-m "not slow"` deselects
 def pytest_collection_modifyitems(items) -> None:
     """A test that drives headless Chromium (the browser fixture, against a live server) is slow, wherever it lives.
     Other slow tests say so with @pytest.mark.slow (pytest -m "not slow" is the fast lane, see README)."""
     for item in items:
-        if "browser" in item.fixturenames:
+        if "browser" in item.fixturenames or item.name in SLOW_BY_NAME:
             item.add_marker(pytest.mark.slow)
 
 
