@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+import hypothesis
 import pytest
 import torch
 
@@ -23,6 +24,10 @@ from support import (APP, CHROMIUM, CHROMIUM_ARGS, Server, assert_no_exception, 
 from core.data import Digits, load_digits  # noqa: E402
 
 torch.set_num_threads(1)
+# Property tests draw the same examples on every run (a failure reproduces; nothing depends on the run's luck).
+# HYPOTHESIS_PROFILE=default explores fresh examples instead.
+hypothesis.settings.register_profile("lab", derandomize=True, database=None, print_blob=True)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "lab"))
 
 
 # Slow tests in modules that are being split and renamed (test_page_basics, test_page_dataset_batches): marked here
