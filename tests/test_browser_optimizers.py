@@ -3,11 +3,13 @@ which only a real browser runs (run_every fragments do not fire in AppTest)."""
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from conftest import assert_no_exception, wait_for_app
+from conftest import assert_no_exception, wait_for, wait_for_app
 from core.optim_paths import optimizer_path
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
+STEP = ".st-key-opt_at input[type='range']"  # the step slider's thumb
 
 
 def main_text(tab) -> str:
@@ -15,7 +17,7 @@ def main_text(tab) -> str:
 
 
 def step_value(tab) -> int:
-    return int(tab.locator(".st-key-opt_at input[type='range']").input_value())
+    return int(tab.locator(STEP).input_value())
 
 
 def test_chinese_deep_link_to_a_preset_on_a_fresh_server(server, page):
@@ -50,11 +52,13 @@ def test_play_advances_the_step_without_freezing_the_page(server, page):
                            " return s && +s.value > 0 && +s.value < 100; }",
                            timeout=20_000, polling=100)
     first = step_value(page)
-    page.wait_for_timeout(1500)
-    assert step_value(page) > first  # still moving: the fragment reruns, the page is not blocked
+    wait_for(lambda: step_value(page) > first, 20, "the step to move on")  # the fragment reruns, the page is not blocked
     page.get_by_role("button", name="Pause").click()
-    page.wait_for_timeout(1200)
+    page.get_by_role("button", name="Play").wait_for(timeout=20_000)  # the rerun after Pause has drawn
+    wait_for_app(page)
     paused = step_value(page)
-    page.wait_for_timeout(1500)
+    with pytest.raises(PlaywrightTimeout):  # and no tick moves it any more: three fragment periods (0.5 s) watched
+        page.wait_for_function(f"() => +document.querySelector(\"{STEP}\").value !== {paused}", timeout=1500,
+                               polling=100)
     assert step_value(page) == paused and 0 < paused < 100
     assert_no_exception(page)

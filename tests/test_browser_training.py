@@ -1,14 +1,13 @@
 """Browser: a comparison survives slider moves to its end; two students with the same settings share one run;
 a restart finds the run on disk; drawing on the canvas shows each model's probabilities; a Chinese deep link."""
 import re
-import time
 from pathlib import Path
 
 import pytest
 import torch
 
 from bench.training_ui import START, progress_texts, training_url
-from conftest import Server, assert_no_exception, wait_for_app
+from conftest import Server, assert_no_exception, wait_for, wait_for_app
 
 SHOTS = Path(__file__).parent / "screenshots"
 HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -28,13 +27,11 @@ def srv(cache_dir):
 
 
 def wait_all_done(tab, runs: int, timeout: float = 90) -> list[str]:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
+    """Wait until the page shows this many runs, all finished; their status lines."""
+    def finished():
         texts = progress_texts(tab)
-        if len(texts) == runs and all(t.startswith(("Done", "Stopped early", "Diverged")) for t in texts):
-            return texts
-        tab.wait_for_timeout(300)
-    raise AssertionError(f"runs did not finish: {progress_texts(tab)}")
+        return len(texts) == runs and all(t.startswith(("Done", "Stopped early", "Diverged")) for t in texts) and texts
+    return wait_for(finished, timeout, lambda: f"{runs} finished runs, not {progress_texts(tab)}", every=0.3)
 
 
 def wait_runs(tab, runs: int, timeout: float = 30_000) -> None:

@@ -9,19 +9,13 @@ import torch
 
 from core.checkpoint import (Checkpoint, data_fingerprint, file_name, key_of, load_checkpoint, run_key,
                              save_checkpoint, to_payload)
-from core.data import Digits, load_digits
+from core.data import Digits
 from core.errors import LabError
 from core.lenet import LeNetConfig, build_lenet
 from core.training import TrainConfig, run_to_end
 from support import crashing_save
 
 MARKER = Path("/tmp/lenet-malicious-marker")
-
-
-@pytest.fixture(scope="module")
-def small() -> Digits:
-    d = load_digits()
-    return Digits(d.train_images[:256], d.train_labels[:256], d.test_images[:100], d.test_labels[:100], d.source)
 
 
 @pytest.fixture(scope="module")

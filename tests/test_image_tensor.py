@@ -6,15 +6,9 @@ from hypothesis import given, settings, strategies as st
 from PIL import Image
 from torchvision import transforms
 
-from core.data import load_digits
 from core.errors import LabError
 from core.image_tensor import (digit_stages, histogram, mean_std, norm_params, normalize, pixel_both_ways, preview,
                           sample_picture, stats, to_tensor)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_digits()
 
 
 def test_digit_stages_equal_torchvision_compose(digits):

@@ -102,18 +102,7 @@ def test_the_file_line_takes_the_name_verbatim_in_both_languages():
 @pytest.mark.parametrize("raw", ["-1", "0", "nan", "1e9", "fast"])
 def test_a_refused_learning_rate_in_the_link_is_said_not_dropped_silently(lang, raw):
     """Streamlit drops a bound number the widget cannot take; the page says the link's value was refused."""
-    from streamlit.testing.v1 import AppTest
-
-    from conftest import APP
-
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.session_state["lang"] = lang
-    for key, value in TINY.items():
-        at.session_state[key] = value
-    at.query_params["tr_lr"] = raw
-    at.run()
-    at.switch_page(TRAINING)
-    at.run()
+    at = run_app(lang, TRAINING, params=TINY, query={"tr_lr": raw})
     assert not at.exception
     note = translate(CATALOGS[lang], "app.url_refused", CATALOGS["en"], value=raw, low="1e-06", high="1e+06")
     assert note in [w.value for w in at.warning]
@@ -121,15 +110,6 @@ def test_a_refused_learning_rate_in_the_link_is_said_not_dropped_silently(lang, 
 
 
 def test_an_allowed_learning_rate_in_the_link_has_no_note():
-    from streamlit.testing.v1 import AppTest
-
-    from conftest import APP
-
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.session_state["lang"] = "en"
-    at.query_params["tr_lr"] = "0.01"
-    at.run()
-    at.switch_page(TRAINING)
-    at.run()
+    at = run_app("en", TRAINING, query={"tr_lr": "0.01"})
     assert not at.exception
     assert not any("The link asked for" in w.value for w in at.warning)

@@ -2,11 +2,11 @@
 import base64
 import json
 import re
-import time
 
 import numpy as np
 import pytest
 
+import support
 from conftest import page_text, run_app
 from core.model_inspect import confusion_matrix, per_class_accuracy, predict
 from core.training import TrainConfig
@@ -32,10 +32,7 @@ pytestmark = pytest.mark.usefixtures("fresh_manager")  # a job manager of our ow
 def trained(fresh_manager):
     mgr = cache.manager()
     mgr.submit(CFG)
-    deadline = time.time() + 60
-    while mgr.view(CFG).active and time.time() < deadline:
-        time.sleep(0.05)
-    view = mgr.view(CFG)
+    view = support.wait_done(mgr, CFG, 60)
     assert view.usable
     return view
 
@@ -48,6 +45,7 @@ def test_without_models_it_says_so(lang):
     assert bool(HAN.search(page_text(at))) == (lang == "zh")
 
 
+@pytest.mark.slow  # a model trained in the app's worker processes
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_trained_model_numbers_match_core(trained, lang):
     at = run_app(lang, page=PAGE, params={"insp_runs": [trained.key]})
@@ -63,6 +61,7 @@ def test_trained_model_numbers_match_core(trained, lang):
     assert bool(HAN.search(page_text(at))) == (lang == "zh")
 
 
+@pytest.mark.slow  # a model trained in the app's worker processes
 def test_digit_slider_moves_the_feature_maps(trained):
     at = run_app("en", page=PAGE, params={"insp_runs": [trained.key]})
     data = cache.embedded_digits()
@@ -73,12 +72,14 @@ def test_digit_slider_moves_the_feature_maps(trained):
     assert not at.exception
 
 
+@pytest.mark.slow  # a model trained in the app's worker processes
 def test_trained_model_is_offered_by_default_and_for_other_pages(trained):
     at = run_app("en", page=PAGE)  # no link: the newest trained runs are chosen
     assert at.multiselect(key="insp_runs").value == [trained.key]
     assert CFG.run_label in cache.trained_models()
 
 
+@pytest.mark.slow  # a model trained in the app's worker processes
 def test_unknown_key_in_the_link_is_ignored(trained):
     at = run_app("en", page=PAGE, params={"insp_runs": ["ffffffffffffffff"]})
     assert not at.exception

@@ -4,10 +4,10 @@ run_every fragments do not fire in AppTest, so each test waits for the job itsel
 """
 import json
 import re
-import time
 
 import pytest
 
+import support
 from conftest import page_text, run_app, translated
 from core.training import TrainConfig
 from lab import cache
@@ -21,13 +21,8 @@ pytestmark = pytest.mark.usefixtures("fresh_manager")  # a job manager of our ow
 
 
 def wait_done(config: TrainConfig, timeout: float = 60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        view = cache.manager().view(config)
-        if view is not None and not view.active:
-            return view
-        time.sleep(0.05)
-    raise AssertionError(f"{config} did not finish")
+    """The app's run of `config` once it has finished."""
+    return support.wait_done(cache.manager(), config, timeout)
 
 
 def figure(at) -> dict:
@@ -44,6 +39,7 @@ def test_page_runs_and_compares_tanh_relu_by_default(lang):
     assert "tanh · adam lr=0.001" in text and "relu · adam lr=0.001" in text
 
 
+@pytest.mark.slow  # trains in the app's worker processes
 def test_tiny_run_trains_in_the_background_and_shows_results():
     at = run_app("en", page=PAGE, params=TINY)
     at.button(key="tr_start").click().run()
@@ -63,6 +59,7 @@ def test_tiny_run_trains_in_the_background_and_shows_results():
     assert "Reading the curves" in text
 
 
+@pytest.mark.slow  # trains in the app's worker processes
 def test_moving_widgets_never_restarts_or_duplicates_a_run():
     params = {**TINY, "tr_n": 2000, "tr_ep": 4, "tr_seed": 11}
     config = TrainConfig(train_size=2000, epochs=4, seed=11)
@@ -80,6 +77,7 @@ def test_moving_widgets_never_restarts_or_duplicates_a_run():
     assert view.status == "done" and len(view.epochs) == 4 and view.done.reason == "finished"
 
 
+@pytest.mark.slow  # trains in the app's worker processes
 def test_second_start_shares_the_run():
     params = {**TINY, "tr_seed": 12}
     config = TrainConfig(train_size=100, epochs=1, seed=12)
@@ -92,6 +90,7 @@ def test_second_start_shares_the_run():
     assert "Start was pressed 2 times" in page_text(second)
 
 
+@pytest.mark.slow  # trains in the app's worker processes
 def test_stop_button_cancels():
     params = {**TINY, "tr_n": 4000, "tr_ep": 30, "tr_seed": 13}
     config = TrainConfig(train_size=4000, epochs=30, seed=13)
@@ -112,6 +111,7 @@ def test_stop_button_cancels():
     assert job.done is None or job.done.reason == "cancelled"
 
 
+@pytest.mark.slow  # trains in the app's worker processes
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_a_run_out_of_view_is_listed_and_can_still_be_stopped(lang):
     """Start, then change a setting: the controls now show another run, but the first one is listed with Stop."""
@@ -156,6 +156,7 @@ def test_a_failed_run_is_explained_in_the_students_language(lang, code, words):
             mgr.jobs.pop(failed.config, None)
 
 
+@pytest.mark.slow  # trains in the app's worker processes
 def test_diverging_learning_rate_from_the_url_is_explained():
     params = {**TINY, "tr_opt": "sgd", "tr_lr": 1e6, "tr_seed": 14}
     config = TrainConfig(optimizer="sgd", lr=1e6, train_size=100, epochs=1, seed=14)
@@ -170,6 +171,7 @@ def test_diverging_learning_rate_from_the_url_is_explained():
     assert not at.exception
 
 
+@pytest.mark.slow  # trains in the app's worker processes
 def test_huge_learning_rate_that_does_not_blow_up_is_explained_too():
     params = {**TINY, "tr_opt": "sgd", "tr_lr": 100.0, "tr_act": "tanh", "tr_seed": 15}
     config = TrainConfig(activation="tanh", optimizer="sgd", lr=100.0, train_size=100, epochs=1, seed=15)
@@ -195,6 +197,7 @@ def test_code_panel_shows_the_run():
     assert "optim.SGD(model.parameters(), lr=0.05, momentum=0.9" in code and "range(1)" in code
 
 
+@pytest.mark.slow  # trains in the app's worker processes
 def test_damaged_checkpoint_is_reported_before_start_and_replaced():
     params = {**TINY, "tr_seed": 16}
     config = TrainConfig(train_size=100, epochs=1, seed=16)
@@ -210,6 +213,7 @@ def test_damaged_checkpoint_is_reported_before_start_and_replaced():
     assert path.read_bytes()[:2] == b"PK" and path.stat().st_size > 1000  # a real checkpoint now
 
 
+@pytest.mark.slow  # trains in the app's worker processes
 def test_read_only_cache_folder_warns_and_keeps_working(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
@@ -233,6 +237,7 @@ def write_idx(path, array) -> None:
     path.write_bytes(header + array.tobytes())
 
 
+@pytest.mark.slow  # trains in the app's worker processes
 def test_full_mnist_is_offered_and_trains_when_present(tmp_path):
     from core.data import IDX_FILES, load_digits
 
@@ -252,6 +257,7 @@ def test_full_mnist_is_offered_and_trains_when_present(tmp_path):
         assert "mnist" in page_text(at) and not at.exception
 
 
+@pytest.mark.slow  # trains in the app's worker processes
 def test_early_stopping_is_marked_on_the_curves():
     params = {"tr_mode": "single", "tr_n": 200, "tr_ep": 30, "tr_pat": 2, "tr_seed": 19}
     config = TrainConfig(train_size=200, epochs=30, patience=2, seed=19)

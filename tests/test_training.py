@@ -4,16 +4,12 @@ import math
 import pytest
 import torch
 
-from core.data import Digits, load_digits
 from core.errors import LabError
 from core.training import (BatchRecord, DoneRecord, EpochRecord, TrainConfig, bucket_means, evaluate,
                            preset_configs, run_to_end, train)
 
 
-@pytest.fixture(scope="module")
-def small() -> Digits:
-    d = load_digits()
-    return Digits(d.train_images[:512], d.train_labels[:512], d.test_images[:200], d.test_labels[:200], d.source)
+SMALL = (512, 200)  # training / test digits of the small fixture (conftest)
 
 
 def test_loss_falls(small):
