@@ -468,4 +468,4 @@ def fingerprints() -> list[str]:
 def manager() -> JobManager:
     """The one job manager of this server: MAX_JOBS training processes, checkpoints under CACHE_DIR."""
     return JobManager(dataset, settings.MAX_JOBS, CheckpointStore(settings.CACHE_DIR),
-                      WorkerPool(settings.MAX_JOBS, settings.TRAIN_THREADS))
+                      WorkerPool(settings.MAX_JOBS, settings.TRAIN_THREADS, settings.DEVICE))

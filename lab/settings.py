@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -21,6 +22,14 @@ def _count(name: str, default: int) -> int:
         return default
 
 
+def _choice(name: str, pattern: str, default: str) -> str:
+    """A lower-case word matching pattern from the environment; anything else is reported and ignored."""
+    raw = os.environ.get(name, "").strip().lower()
+    if raw and not re.fullmatch(pattern, raw):
+        print(f"LeNet Lab: ignoring {name}={raw!r} (expected {pattern}); using {default}", file=sys.stderr)
+    return raw if raw and re.fullmatch(pattern, raw) else default
+
+
 ROOT = Path(__file__).resolve().parents[1]
 MNIST_DIR: str | None = os.environ.get("LENET_MNIST_DIR") or None  # a torchvision MNIST folder, if any
 CACHE_DIR = Path(os.environ.get("LENET_CACHE_DIR") or ROOT / ".lenet-cache")  # trained checkpoints
@@ -28,3 +37,7 @@ THREADS = _count("LENET_THREADS", 0) or max(1, min(2, os.cpu_count() or 1))  # t
 MAX_JOBS = _count("LENET_MAX_JOBS", 2) or 1  # trainings that run at once; the rest queue
 # torch threads in each training process: the cores shared out among the runs that train at once
 TRAIN_THREADS = _count("LENET_TRAIN_THREADS", 0) or max(1, THREADS // MAX_JOBS)
+# -- scale-out (issue 14): where training runs ------------------------------------------------------------------
+DEVICE = _choice("LENET_DEVICE", r"auto|cpu|cuda(:\d+)?", "auto")  # auto: CUDA when torch sees a GPU, else the CPU
+JOB_BACKEND = _choice("LENET_JOB_BACKEND", r"local|ray", "local")  # local process pool, or tasks on a Ray cluster
+RAY_ADDRESS = os.environ.get("LENET_RAY_ADDRESS", "").strip() or "local"  # "local" starts Ray here; else join it

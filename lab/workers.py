@@ -67,10 +67,11 @@ def rebuilt(code: str, params: dict, detail: str) -> LabError:
     return err
 
 
-def _serve(inbox, outbox, cancel, threads: int) -> None:
+def _serve(inbox, outbox, cancel, threads: int, device: str = "auto") -> None:
     """Child process: train whatever arrives, stream the records back. Datasets are kept by fingerprint."""
     import torch
 
+    from core.device import resolve_device
     from core.training import train
 
     try:
@@ -98,7 +99,8 @@ def _serve(inbox, outbox, cancel, threads: int) -> None:
         pending: list = []  # batch records go out a few at a time: fewer wake-ups of the server
         flushed = time.monotonic()
         try:
-            for rec in train(config, datasets[fingerprint], should_stop=lambda: cancel.is_set() or orphaned()):
+            for rec in train(config, datasets[fingerprint], should_stop=lambda: cancel.is_set() or orphaned(),
+                             device=resolve_device(device)):  # LENET_DEVICE: CUDA when there is one
                 if isinstance(rec, DoneRecord):
                     state = {k: v.detach().clone() for k, v in rec.model.state_dict().items()}
                     outbox.put((job_id, pending))
@@ -130,8 +132,8 @@ class Worker:
 class WorkerPool:
     """A fixed number of training processes; a run takes one, trains, and gives it back."""
 
-    def __init__(self, size: int, threads: int) -> None:
-        self.size, self.threads = max(1, size), max(1, threads)
+    def __init__(self, size: int, threads: int, device: str = "auto") -> None:
+        self.size, self.threads, self.device = max(1, size), max(1, threads), device
         self.free: queue.Queue[Worker] = queue.Queue()
         self.workers: list[Worker] = []
         self.lock = threading.Lock()
@@ -141,7 +143,7 @@ class WorkerPool:
 
     def _spawn(self) -> Worker:
         inbox, outbox, cancel = CTX.Queue(), CTX.Queue(), CTX.Event()
-        process = CTX.Process(target=_serve, args=(inbox, outbox, cancel, self.threads), daemon=True,
+        process = CTX.Process(target=_serve, args=(inbox, outbox, cancel, self.threads, self.device), daemon=True,
                               name="lenet-train")
         _start(process)
         worker = Worker(process, inbox, outbox, cancel)

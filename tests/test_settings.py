@@ -24,3 +24,12 @@ def test_numbers_are_used(monkeypatch):
 
 def teardown_module():
     importlib.reload(settings)  # the environment is restored by monkeypatch; the module follows it
+
+
+def test_device_and_backend_words(monkeypatch, capsys):
+    s = reload_with(monkeypatch, LENET_DEVICE="CUDA:1", LENET_JOB_BACKEND="ray", LENET_RAY_ADDRESS="10.0.0.5:6379")
+    assert (s.DEVICE, s.JOB_BACKEND, s.RAY_ADDRESS) == ("cuda:1", "ray", "10.0.0.5:6379")
+    s = reload_with(monkeypatch, LENET_DEVICE="gpu", LENET_JOB_BACKEND="spark", LENET_RAY_ADDRESS="")
+    assert (s.DEVICE, s.JOB_BACKEND, s.RAY_ADDRESS) == ("auto", "local", "local")
+    err = capsys.readouterr().err
+    assert "LENET_DEVICE='gpu'" in err and "LENET_JOB_BACKEND='spark'" in err
