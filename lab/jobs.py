@@ -467,5 +467,10 @@ def fingerprints() -> list[str]:
 @st.cache_resource(show_spinner=False, on_release=lambda mgr: mgr.shutdown())
 def manager() -> JobManager:
     """The one job manager of this server: MAX_JOBS training processes, checkpoints under CACHE_DIR."""
+    if settings.JOB_BACKEND == "ray":  # issue 14: runs are Ray tasks, one job table for every replica
+        from runtime.ray_jobs import RayJobManager
+
+        return RayJobManager(dataset, CheckpointStore(settings.CACHE_DIR), settings.RAY_ADDRESS, settings.MAX_JOBS,
+                             settings.TRAIN_THREADS, settings.DEVICE, settings.MNIST_DIR)
     return JobManager(dataset, settings.MAX_JOBS, CheckpointStore(settings.CACHE_DIR),
                       WorkerPool(settings.MAX_JOBS, settings.TRAIN_THREADS, settings.DEVICE))

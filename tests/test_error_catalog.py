@@ -15,7 +15,7 @@ from core.optim_paths import OPTIMIZERS
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted([*(ROOT / "core").glob("*.py"), *(ROOT / "lab").rglob("*.py"), *(ROOT / "app_pages").glob("*.py"),
-                  ROOT / "app.py"])
+                  *(ROOT / "runtime").glob("*.py"), ROOT / "app.py"])
 LEFTOVER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
 
 
