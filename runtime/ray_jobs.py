@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import threading
 import time
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ def loopback(address: str) -> bool:
 def connect(address: str, cpus: int) -> None:
     """Join the Ray cluster at address, or start a small local one ("local"); once per process."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if address == "local" and not {"RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"} & set(os.environ):
+        os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)  # this Ray's own token (else one lands in ~/.ray)
     if loopback(address):  # Ray otherwise swaps 127.0.0.1 for this machine's network address and listens on it
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     import ray
