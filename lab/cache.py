@@ -3,8 +3,14 @@ from __future__ import annotations
 
 import gc
 import threading
+
+import pandas  # noqa: F401  see below
 import streamlit as st
 import torch
+
+# Plotly looks pandas up in sys.modules without the import lock: on a fresh server, pages started at once by several
+# students saw it half-imported ("partially initialized module 'pandas' has no attribute 'Series'"). Importing it
+# here, before any page runs, makes every session wait for the whole module instead.
 
 from core.activations import StackGradients, deep_stack, stack_gradients as measure_stack
 from core.data import Digits, load_digits, to_model_input
