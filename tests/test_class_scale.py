@@ -1,7 +1,7 @@
 """Past one machine, for real: scripts/serve_class.py --ray with 2 replicas behind HAProxy on 127.0.0.1.
 
-One Ray start for the module (serve_class starts the head). Two new browser sessions land on different replicas and
-rerun through the proxy; a Start on one replica is seen training on the other and trains once; a killed replica's
+One Ray start for the module (serve_class starts the head). A class opening pages at once on fresh replicas sees no
+exception; two new browser sessions land on different replicas and rerun through the proxy; a Start on one replica is seen training on the other and trains once; a killed replica's
 session moves to the other replica and its page reopens from its URL.
 """
 import json
@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from bench.browser_load import RerunClock
-from bench.training_ui import START, progress_texts, training_url
+from bench.training_ui import PROGRESS, START, progress_texts, training_url
 from conftest import ROOT, assert_no_exception, free_port, wait_for_app
 from core.autograd_graph import backward_calls
 
@@ -91,6 +91,21 @@ def until(condition, timeout: float, tab, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def test_a_class_arriving_at_once_on_fresh_replicas_sees_no_exception(cls, browser):
+    """The first minute of a lesson: many pages opened at the same moment on replicas that never ran a page."""
+    tabs = []
+    for path in ("/pooling", "/softmax", "/convolution", "/activations", "/optimizers", "/"):
+        ctx = browser.new_context(viewport={"width": 1200, "height": 900}, locale="en-US")
+        tab = ctx.new_page()
+        tab.goto(f"{cls.url}{path}", wait_until="commit")  # all six load together
+        tabs.append(tab)
+    for tab in tabs:
+        wait_for_app(tab, timeout=120_000)
+    for tab in tabs:
+        assert_no_exception(tab)
+        tab.context.close()
+
+
 def test_two_new_sessions_land_on_different_replicas_and_rerun_through_the_proxy(cls, browser):
     tabs = [session(browser, cls, "/convolution") for _ in range(2)]
     assert sorted(replica_of(tab) for tab, _ in tabs) == ["r1", "r2"]  # least busy replica for a new session
@@ -111,6 +126,8 @@ def test_a_start_on_one_replica_trains_once_and_shows_on_the_other(cls, browser)
     url = training_url("", seed=41, epochs=30, train_size=4000)  # long enough to be watched while it trains
     (a, _), (b, _) = session(browser, cls, url, "r1"), session(browser, cls, url, "r2")
     assert (replica_of(a), replica_of(b)) == ("r1", "r2")
+    for tab in (a, b):
+        tab.wait_for_selector(PROGRESS, timeout=60_000)  # the live part can arrive after the rest
     assert progress_texts(b)[0].startswith("Not trained yet")
     a.locator(START).click()
     until(lambda: progress_texts(b)[0].startswith(("Epoch", "Waiting", "Done")), 90, b, "the run on the other replica")
