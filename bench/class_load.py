@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+import psutil
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
@@ -29,8 +31,8 @@ SLIDER = "[data-testid='stSlider'] input[type='range']"
 
 
 @contextmanager
-def serve_class(replicas: int, ray: bool = False) -> Iterator[str]:
-    """scripts/serve_class.py on a free port with a fresh checkpoint folder; its URL, stopped at the end."""
+def serve_class(replicas: int, ray: bool = False) -> Iterator[tuple[str, int]]:
+    """scripts/serve_class.py on a free port with a fresh checkpoint folder: (its URL, its pid), stopped at the end."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="lenet-class-bench-") as folder:
         cmd = [sys.executable, str(ROOT / "scripts" / "serve_class.py"), "--replicas", str(replicas),
@@ -41,7 +43,7 @@ def serve_class(replicas: int, ray: bool = False) -> Iterator[str]:
             line = proc.stdout.readline().strip()
             if not line.startswith("serving on"):
                 raise RuntimeError(f"serve_class did not start: {line!r}")
-            yield f"http://127.0.0.1:{port}"
+            yield f"http://127.0.0.1:{port}", proc.pid
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(90)
@@ -96,7 +98,7 @@ def replicas_burst(sessions: int = 20, rounds: int = 5) -> dict[str, object]:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             for n in (1, 2):
-                with serve_class(n) as url:
+                with serve_class(n) as (url, _):
                     for key, value in burst(browser, url, sessions, rounds).items():
                         out[f"{n} replica{'s' if n > 1 else ''}: {key}"] = value
         finally:
@@ -153,9 +155,53 @@ def training_rate(backend: str, runs: int = 8, slots: int = 2, epochs: int = 3) 
             f"{backend}: warm-up seconds": cold}
 
 
+def kind(proc: psutil.Process) -> str:
+    """Which part of the class a process is (by its command line)."""
+    cmd = " ".join(proc.cmdline())
+    for needle, name in (("streamlit run", "replica (Streamlit + Ray client)"), ("haproxy", "HAProxy"),
+                         ("ray::JobTable", "Ray job table (actor)"), ("ray::train_run", "Ray training task"),
+                         ("ray::IDLE", "Ray idle worker"), ("ray", "Ray head (GCS, raylet, agents)")):
+        if needle in cmd:
+            return name
+    return "other"
+
+
+def footprint(epochs: int = 30) -> dict[str, object]:
+    """Resident memory of each part of serve_class.py --ray: 2 replicas, a session on each, one run training."""
+    from playwright.sync_api import sync_playwright
+
+    from bench.training_ui import start_training
+    from bench.browser_load import run_state
+
+    out: dict[str, object] = {}
+    with serve_class(2, ray=True) as (url, pid), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            tab = start_training(browser, url, seed=777, epochs=epochs, timeout=120_000)
+            other = browser.new_context().new_page()
+            other.goto(f"{url}/convolution")
+            wait_for_app(other, timeout=120_000)
+            deadline = time.time() + 120
+            while run_state(tab) != "running" and time.time() < deadline:
+                tab.wait_for_timeout(500)
+            parts: dict[str, list[float]] = {}
+            for proc in psutil.Process(pid).children(recursive=True):
+                try:
+                    parts.setdefault(kind(proc), []).append(proc.memory_info().rss / 2**20)
+                except psutil.Error:
+                    pass
+            for name, mbs in sorted(parts.items()):
+                out[f"memory: {name}"] = f"{sum(mbs):.0f} MB in {len(mbs)} process(es)"
+            out["memory: all of it"] = f"{sum(sum(m) for m in parts.values()):.0f} MB"
+        finally:
+            browser.close()
+    return out
+
+
 def run(sessions: int = 20, rounds: int = 5) -> dict[str, object]:
     """Everything, for bench.run --class."""
     out = replicas_burst(sessions, rounds)
+    out.update(footprint())
     for backend in ("local", "ray"):
         out.update(training_rate(backend))
     return out

@@ -10,16 +10,20 @@ and Start reports it.
 """
 from __future__ import annotations
 
+import io
 import logging
 import os
 import secrets
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+
+import torch
 
 from core.checkpoint import run_key
 from core.errors import LabError
-from core.training import DoneRecord, TrainConfig
+from core.lenet import build_lenet
+from core.training import DoneRecord, EpochRecord, TrainConfig
 from lab.checkpoints import CheckpointStore
 from lab.jobs import MAX_FINISHED_IN_MEMORY, RESTARTABLE, DataSource, Job, JobManager, JobView
 from lab.workers import rebuilt
@@ -180,7 +184,7 @@ class RayJobManager(JobManager):
         known = self.bad_files.pop((key, fingerprint), None)
         notice = None if known is None else (known[1].code, {k: str(v) for k, v in known[1].params.items()},
                                              str(known[1]))
-        snap = self.call("submit", key, config, fingerprint, self.folder, self.mnist_dir, notice)
+        snap = self.call("submit", key, asdict(config), fingerprint, self.folder, self.mnist_dir, notice)
         return self._follow(config, snap)
 
     def get(self, config: TrainConfig) -> Job | None:
@@ -225,7 +229,7 @@ class RayJobManager(JobManager):
             snaps = self.call("active")
         except LabError:
             return []
-        return [self._copy(RemoteJob(s["config"], key=s["key"]), s).view(s["position"]) for s in snaps]
+        return [self._copy(RemoteJob(TrainConfig(**s["config"]), key=s["key"]), s).view(s["position"]) for s in snaps]
 
     def cancel(self, config: TrainConfig) -> None:
         """Stop a run for every replica: the table takes it out of the queue or cancels its task."""
@@ -268,10 +272,8 @@ class RayJobManager(JobManager):
                     return job
                 with self.lock:
                     return self._adopt(stored)
-            from core.lenet import build_lenet
-
             model = build_lenet(config.lenet, config.seed)
-            model.load_state_dict(state)
+            model.load_state_dict(torch.load(io.BytesIO(state), weights_only=True))
             with job.lock:
                 job.done = DoneRecord(model.eval(), *snap["done"])
                 job.status, job.finished, job.stamp = "done", time.perf_counter(), time.time()
@@ -292,8 +294,9 @@ class RayJobManager(JobManager):
         with job.lock:
             if snap["run"] != job.run:
                 job.losses, job.epochs, job.done = [], [], None
+            epochs = [EpochRecord(*fields) for fields in snap["epochs"]]
             for mine, new, start in ((job.losses, snap["losses"], snap["losses_from"]),
-                                     (job.epochs, snap["epochs"], snap["epochs_from"])):
+                                     (job.epochs, epochs, snap["epochs_from"])):
                 if start <= len(mine):
                     mine += new[len(mine) - start:]
                 else:  # a gap (cannot be filled from this answer): the next view asks from the start

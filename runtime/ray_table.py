@@ -5,20 +5,21 @@ run, starts it as a Ray task when a slot is free, collects the records the task 
 finished model. Stop cancels the task (ray.cancel). The task trains with core.training.train and saves the
 checkpoint itself, into the folder of the replica that asked (the shared LENET_CACHE_DIR).
 
-Nothing here imports Streamlit: the actor and the task run in Ray's own worker processes. Everything crossing a
-process boundary is plain data: records, state dicts, and errors as (code, params, detail).
+Nothing here imports Streamlit, and the actor never imports torch (it would cost it about 500 MB): everything
+crossing a process boundary is plain data - configurations as dicts, records as tuples, the trained weights as the
+bytes of torch.save, errors as (code, params, detail).
 """
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 
 import ray
 
 from core.errors import LabError
-from core.training import BatchRecord, DoneRecord, EpochRecord, TrainConfig
 
 TABLE, NAMESPACE = "lenet-jobs", "lenet"  # the actor's name: every replica finds the same one
 RESTARTABLE = ("cancelled", "failed")  # as in lab.jobs: Start trains these again
@@ -34,14 +35,14 @@ class Entry:
     """One run in the table (a key can be run again after Stop or a failure: `run` counts the attempts)."""
 
     key: str
-    config: TrainConfig
+    config: dict  # TrainConfig's fields
     fingerprint: str
     folder: str
     mnist_dir: str | None
     run: int = 1
     status: str = "queued"
     losses: list[float] = field(default_factory=list)
-    epochs: list[EpochRecord] = field(default_factory=list)
+    epochs: list[tuple] = field(default_factory=list)  # EpochRecord's fields
     batches_per_epoch: int = 0
     steps_done: int = 0
     started: float = 0.0  # wall clock of the first record
@@ -49,7 +50,7 @@ class Entry:
     seconds: float | None = None  # training time measured by the task
     requests: int = 1
     done: tuple | None = None  # (reason, epochs_run, best_epoch, diverged_step)
-    state: dict | None = field(default=None, repr=False)  # the trained weights, for replicas to show
+    state: bytes | None = field(default=None, repr=False)  # the trained weights (torch.save), for replicas to show
     saved: bool = False
     failure: Problem | None = None
     save_problem: Problem | None = None
@@ -83,7 +84,7 @@ class JobTable:
         self.started = 0  # tasks started in all (tests: identical settings from two replicas train once)
 
     # -- asked by replicas ----------------------------------------------------------------------------------------
-    async def submit(self, key: str, config: TrainConfig, fingerprint: str, folder: str, mnist_dir: str | None,
+    async def submit(self, key: str, config: dict, fingerprint: str, folder: str, mnist_dir: str | None,
                      notice: Problem | None = None) -> dict:
         """The run for this key: the one in the table (one more request), or a new queued one."""
         entry = self.entries.get(key)
@@ -121,8 +122,8 @@ class JobTable:
         if entry.ref is not None:
             ray.cancel(entry.ref)  # KeyboardInterrupt in the task: it stops within a batch
 
-    async def model(self, key: str, run: int) -> dict | None:
-        """The trained weights of a finished run (a state dict), None if the table no longer has them."""
+    async def model(self, key: str, run: int) -> bytes | None:
+        """The trained weights of a finished run (a torch.save'd state dict), None if the table no longer has them."""
         entry = self.entries.get(key)
         return entry.state if entry is not None and entry.run == run else None
 
@@ -138,12 +139,12 @@ class JobTable:
             return True
         if not entry.started:
             entry.started = time.time()
-        for rec in records:
-            if isinstance(rec, BatchRecord):
-                entry.losses.append(rec.loss)
-                entry.batches_per_epoch, entry.steps_done = rec.batches, rec.step
-            elif isinstance(rec, EpochRecord):
-                entry.epochs.append(rec)
+        for rec in records:  # ("batch", loss, batches per epoch, step) or ("epoch", *EpochRecord's fields)
+            if rec[0] == "batch":
+                entry.losses.append(rec[1])
+                entry.batches_per_epoch, entry.steps_done = rec[2], rec[3]
+            else:
+                entry.epochs.append(rec[1:])
         return False
 
     # -- inside -------------------------------------------------------------------------------------------------
@@ -221,7 +222,7 @@ def _digits(dataset: str, mnist_dir: str | None, fingerprint: str):
 
 
 @ray.remote(max_retries=0)
-def train_run(table, key: str, run: int, config: TrainConfig, fingerprint: str, folder: str,
+def train_run(table, key: str, run: int, fields: dict, fingerprint: str, folder: str,
               mnist_dir: str | None, threads: int, device: str) -> tuple:
     """A Ray task: train one run, stream its records to the table, save the checkpoint; the outcome as plain data.
     Ends with ("done", reason, epochs_run, best_epoch, diverged_step, state, seconds, saved, save_problem) or
@@ -229,7 +230,7 @@ def train_run(table, key: str, run: int, config: TrainConfig, fingerprint: str, 
     import torch
 
     from core.device import resolve_device
-    from core.training import train
+    from core.training import BatchRecord, DoneRecord, EpochRecord, TrainConfig, train
     from lab.workers import failure_of
 
     if not _NICE[0]:
@@ -247,20 +248,23 @@ def train_run(table, key: str, run: int, config: TrainConfig, fingerprint: str, 
         pending.clear()
 
     try:
+        config = TrainConfig(**fields)
         data = _digits(config.dataset, mnist_dir, fingerprint)
         for rec in train(config, data, should_stop=lambda: stop[0], device=resolve_device(device)):
             if isinstance(rec, DoneRecord):
                 flush()
                 seconds = time.perf_counter() - started
                 saved, problem = _save(folder, config, fingerprint, rec, epochs, losses, batches, seconds)
-                state = {k: v.detach().clone() for k, v in rec.model.state_dict().items()}
-                return ("done", rec.reason, rec.epochs_run, rec.best_epoch, rec.diverged_step, state, seconds,
-                        saved, problem)
-            pending.append(rec)
+                state = io.BytesIO()
+                torch.save(rec.model.state_dict(), state)
+                return ("done", rec.reason, rec.epochs_run, rec.best_epoch, rec.diverged_step, state.getvalue(),
+                        seconds, saved, problem)
             if isinstance(rec, BatchRecord):
+                pending.append(("batch", rec.loss, rec.batches, rec.step))
                 losses.append(rec.loss)
                 batches = rec.batches
             else:
+                pending.append(("epoch",) + astuple(rec))
                 epochs.append(rec)
             if isinstance(rec, EpochRecord) or time.monotonic() - flushed > SEND_EVERY:
                 flush()
@@ -272,8 +276,8 @@ def train_run(table, key: str, run: int, config: TrainConfig, fingerprint: str, 
     return ("error", "train.failed", {}, f"training ended without a final record ({batches} batches)")
 
 
-def _save(folder: str, config: TrainConfig, fingerprint: str, done: DoneRecord, epochs: list, losses: list,
-          batches: int, seconds: float) -> tuple[bool, Problem | None]:
+def _save(folder: str, config, fingerprint: str, done, epochs: list, losses: list, batches: int,
+          seconds: float) -> tuple[bool, Problem | None]:
     """Save a finished run as lab.jobs does (never raises): (saved, problem as (code, params, detail))."""
     from core.checkpoint import REASONS, Checkpoint
     from lab.checkpoints import CheckpointStore

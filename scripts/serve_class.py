@@ -126,8 +126,8 @@ class ClassServer:
         ray = Path(sys.executable).with_name("ray")
         cmd = [str(ray), "start", "--head", "--block", "--node-ip-address", "127.0.0.1", "--port", str(gcs),
                "--num-cpus", str(os.cpu_count() or 1), "--object-store-memory", str(RAY_OBJECT_STORE),
-               "--include-dashboard", "false", "--disable-usage-stats", "--dashboard-agent-listen-port",
-               str(free_port()), "--temp-dir", str(self.ray_dir)]
+               "--include-dashboard", "false", "--include-log-monitor", "false", "--disable-usage-stats",
+               "--dashboard-agent-listen-port", str(free_port()), "--temp-dir", str(self.ray_dir)]
         return Child("ray-head", cmd, {**os.environ, **self.ray_env}, self.logs / "ray-head.log"), f"127.0.0.1:{gcs}"
 
     def haproxy_config(self) -> Path:
