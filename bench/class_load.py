@@ -81,12 +81,14 @@ def burst(browser, url: str, sessions: int, rounds: int, budget: float = 600.0) 
         replica = next((c["value"] for c in tab.context.cookies() if c["name"] == "lenet_replica"), "?")
         landed[replica] = landed.get(replica, 0) + 1
     exceptions = sum(t.locator("[data-testid='stException']").count() > 0 for t in tabs)
+    load = os.getloadavg()[0]  # other work on the machine skews every number here: say how much there was
     for tab in tabs:
         tab.context.close()
     return {"p50_s": statistics.median(lat) if lat else float("nan"),
             "p95_s": statistics.quantiles(lat, n=20)[-1] if len(lat) >= 20 else max(lat, default=float("nan")),
             "samples": len(lat), "expected": sessions * rounds, "timeouts": timeouts, "exceptions": exceptions,
-            "sessions_per_replica": ", ".join(f"{k}: {v}" for k, v in sorted(landed.items()))}
+            "sessions_per_replica": ", ".join(f"{k}: {v}" for k, v in sorted(landed.items())),
+            "load_average_1min_after": round(load, 1)}
 
 
 def replicas_burst(sessions: int = 20, rounds: int = 5) -> dict[str, object]:
