@@ -201,14 +201,20 @@ def _copy_into(targets: list[torch.Tensor], sources: list[torch.Tensor]) -> None
             t.copy_(s)
 
 
-def train(config: TrainConfig, data: Digits, should_stop: Callable[[], bool] | None = None) -> Iterator[Record]:
-    """Train LeNet-5 on data; yields a BatchRecord per step, an EpochRecord per epoch, and a final DoneRecord."""
+def train(config: TrainConfig, data: Digits, should_stop: Callable[[], bool] | None = None,
+          device: torch.device | str = "cpu") -> Iterator[Record]:
+    """Train LeNet-5 on data; yields a BatchRecord per step, an EpochRecord per epoch, and a final DoneRecord.
+
+    On a GPU (device, see core.device) the tensors and the model live there; the final model always comes back on
+    the CPU. On the CPU nothing moves: the numbers are the same as without a device."""
+    device = torch.device(device)
     n = min(config.train_size, len(data.train_labels))
-    x_train = to_model_input(data.train_images[:n], config.normalize)  # (n, 1, 28, 28)
-    y_train = data.train_labels[:n]
-    x_test = to_model_input(data.test_images, config.normalize)
-    y_test = data.test_labels
-    model = build_lenet(config.lenet, config.seed)
+    x_train = to_model_input(data.train_images[:n], config.normalize).to(device)  # (n, 1, 28, 28)
+    y_train = data.train_labels[:n].to(device)
+    x_test = to_model_input(data.test_images, config.normalize).to(device)
+    y_test = data.test_labels.to(device)
+    model = build_lenet(config.lenet, config.seed).to(device)  # built on the CPU: same initial weights anywhere
+    done = lambda *args: DoneRecord(model.cpu().eval(), *args)  # noqa: E731 - cpu() is a no-op on the CPU
     params = list(model.parameters())
     good = [p.detach().clone() for p in params]  # weights before the latest step: restored if the loss blows up
     optimizer = make_optimizer(config, params)
@@ -217,11 +223,12 @@ def train(config: TrainConfig, data: Digits, should_stop: Callable[[], bool] | N
     best_loss, best_epoch, best_state, waited, step = math.inf, 0, None, 0, 0
     for epoch in range(1, config.epochs + 1):
         model.train()
-        started, seen, loss_sum, correct = time.perf_counter(), 0, 0.0, torch.zeros((), dtype=torch.long)
-        perm = torch.randperm(n, generator=order)
+        started, seen, loss_sum = time.perf_counter(), 0, 0.0
+        correct = torch.zeros((), dtype=torch.long, device=device)
+        perm = torch.randperm(n, generator=order).to(device)  # drawn on the CPU: the same order on every device
         for b in range(batches):
             if should_stop is not None and should_stop():
-                yield DoneRecord(model.eval(), "cancelled", epoch - 1, best_epoch or epoch - 1)
+                yield done("cancelled", epoch - 1, best_epoch or epoch - 1)
                 return
             idx = perm[b * config.batch_size : (b + 1) * config.batch_size]
             xb, yb = x_train[idx], y_train[idx]
@@ -235,7 +242,7 @@ def train(config: TrainConfig, data: Digits, should_stop: Callable[[], bool] | N
             step += 1
             if not math.isfinite(value):  # these weights gave inf/nan: go back to the ones before the last step
                 _copy_into(params, good)
-                yield DoneRecord(model.eval(), "diverged", epoch - 1, best_epoch or max(epoch - 1, 0), step)
+                yield done("diverged", epoch - 1, best_epoch or max(epoch - 1, 0), step)
                 return
             _copy_into(good, params)
             loss.backward()
@@ -247,12 +254,12 @@ def train(config: TrainConfig, data: Digits, should_stop: Callable[[], bool] | N
         seconds = time.perf_counter() - started
         if not _finite(model):  # the very last step of the epoch produced inf/nan weights
             _copy_into(params, good)
-            yield DoneRecord(model.eval(), "diverged", epoch - 1, best_epoch or max(epoch - 1, 0), step)
+            yield done("diverged", epoch - 1, best_epoch or max(epoch - 1, 0), step)
             return
         test_loss, test_acc, _ = evaluate(model, x_test, y_test, eval_mode=config.mistake != "no_eval")
         if not math.isfinite(test_loss):  # finite weights can still overflow on the test digits
             _copy_into(params, good)
-            yield DoneRecord(model.eval(), "diverged", epoch - 1, best_epoch or max(epoch - 1, 0), step)
+            yield done("diverged", epoch - 1, best_epoch or max(epoch - 1, 0), step)
             return
         improved = test_loss < best_loss
         if improved:
@@ -265,9 +272,9 @@ def train(config: TrainConfig, data: Digits, should_stop: Callable[[], bool] | N
                           improved)
         if config.patience and waited >= config.patience:
             model.load_state_dict(best_state)
-            yield DoneRecord(model.eval(), "early_stop", epoch, best_epoch)
+            yield done("early_stop", epoch, best_epoch)
             return
-    yield DoneRecord(model.eval(), "finished", config.epochs, config.epochs)
+    yield done("finished", config.epochs, config.epochs)
 
 
 def bucket_means(values: Sequence[float], max_points: int) -> tuple[list[float], list[float]]:

@@ -7,8 +7,13 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Callable, Iterator
 
+import pandas  # noqa: F401  see below
 import streamlit as st
 import torch
+
+# Plotly looks pandas up in sys.modules without the import lock: on a fresh server, pages started at once by several
+# students saw it half-imported ("partially initialized module 'pandas' has no attribute 'Series'"). Importing it
+# here, before any page runs, makes every session wait for the whole module instead.
 
 from core.activations import StackGradients, deep_stack, stack_gradients as measure_stack
 from core.data import Digits, load_digits, to_model_input
@@ -135,16 +140,23 @@ def manager() -> JobManager:
     return _manager(*_manager_key(settings()))
 
 
-def _manager_key(s: Settings) -> tuple[str, int, int]:
-    """The settings a job manager is made of (one manager per checkpoint folder and limits)."""
-    return str(s.cache_dir), s.max_jobs, s.train_threads
+def _manager_key(s: Settings) -> tuple[str, int, int, str, str, str]:
+    """The settings a job manager is made of (one manager per checkpoint folder, limits and backend)."""
+    return str(s.cache_dir), s.max_jobs, s.train_threads, s.device, s.job_backend, s.ray_address
 
 
 @st.cache_resource(show_spinner=False, on_release=lambda mgr: mgr.shutdown())
-def _manager(cache_dir: str, max_jobs: int, train_threads: int) -> JobManager:
-    """A job manager of max_jobs training processes saving into cache_dir (shut down when cleared)."""
+def _manager(cache_dir: str, max_jobs: int, train_threads: int, device: str, backend: str,
+             ray_address: str) -> JobManager:
+    """A job manager of max_jobs trainings saving into cache_dir (shut down when cleared): a local process pool, or
+    (LENET_JOB_BACKEND=ray) Ray tasks behind one job table shared by every replica of the cluster."""
+    if backend == "ray":
+        from runtime.ray_jobs import RayJobManager  # imports Ray: only on servers that train on a cluster
+
+        return RayJobManager(dataset, CheckpointStore(cache_dir), ray_address, max_jobs, train_threads, device,
+                             settings().mnist_dir)
     return JobManager(data=dataset, max_parallel=max_jobs, store=CheckpointStore(cache_dir),
-                      pool=WorkerPool(max_jobs, train_threads))
+                      pool=WorkerPool(max_jobs, train_threads, device))
 
 
 @st.cache_data(show_spinner=False, max_entries=128)

@@ -19,6 +19,7 @@ from typing import Callable, Mapping, Union
 import torch
 
 from core.data import Digits
+from core.device import resolve_device
 from core.errors import LabError
 from core.lenet import build_lenet
 from core.training import BatchRecord, DoneRecord, EpochRecord, TrainConfig, train
@@ -121,7 +122,7 @@ def rebuilt(code: str, params: Mapping[str, object], detail: str) -> LabError:
     return LabError(code, detail, **params)
 
 
-def _serve(inbox, outbox, cancel, threads: int) -> None:
+def _serve(inbox, outbox, cancel, threads: int, device: str = "auto") -> None:
     """Child process: train whatever arrives, stream the records back. Datasets are kept by fingerprint."""
     try:
         os.nice(NICENESS)  # background work: the server's page reruns get the cores first when both want them
@@ -148,7 +149,8 @@ def _serve(inbox, outbox, cancel, threads: int) -> None:
         flushed = time.monotonic()
         try:
             stop = lambda: cancel.is_set() or orphaned()  # noqa: E731
-            for rec in train(task.config, datasets[task.fingerprint], should_stop=stop):
+            for rec in train(task.config, datasets[task.fingerprint], should_stop=stop,
+                             device=resolve_device(device)):  # LENET_DEVICE: CUDA when there is one
                 if isinstance(rec, DoneRecord):
                     state = {k: v.detach().clone() for k, v in rec.model.state_dict().items()}
                     outbox.put(Records(job_id=task.job_id, records=tuple(pending)))
@@ -182,8 +184,8 @@ class Worker:
 class WorkerPool:
     """A fixed number of training processes; a run takes one, trains, and gives it back."""
 
-    def __init__(self, size: int, threads: int) -> None:
-        self.size, self.threads = max(1, size), max(1, threads)
+    def __init__(self, size: int, threads: int, device: str = "auto") -> None:
+        self.size, self.threads, self.device = max(1, size), max(1, threads), device
         self.free: queue.Queue[Worker] = queue.Queue()
         self.workers: list[Worker] = []
         self.lock = threading.Lock()
@@ -193,7 +195,7 @@ class WorkerPool:
 
     def _spawn(self) -> Worker:
         inbox, outbox, cancel = CTX.Queue(), CTX.Queue(), CTX.Event()
-        process = CTX.Process(target=_serve, args=(inbox, outbox, cancel, self.threads), daemon=True,
+        process = CTX.Process(target=_serve, args=(inbox, outbox, cancel, self.threads, self.device), daemon=True,
                               name="lenet-train")
         _start(process)
         worker = Worker(process, inbox, outbox, cancel)
