@@ -19,7 +19,7 @@ import pytest
 from bench.browser_load import RerunClock
 from bench.training_ui import PROGRESS, START, progress_texts, training_url
 from conftest import ROOT, assert_no_exception, free_port, wait_for_app
-from core.autograd_graph import backward_calls
+from core.autograd import backward_calls
 
 pytestmark = pytest.mark.slow
 SLIDER = "[data-testid='stSlider'] input[type='range']"
