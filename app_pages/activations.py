@@ -64,10 +64,9 @@ def vanishing() -> None:
     """3. Vanishing gradients in real deep stacks: by default each activation with its matching initialisation."""
     st.subheader(t("act.vanish"))
     explain("act.vanish_intro")
-    c1, c2 = st.columns([1, 2])
-    depth = c1.slider(t("act.depth"), 2, 30, 12, key="act_depth", bind="query-params")
-    init = url_choice(c2.segmented_control, t("act.init"), list(INIT_CHOICES), key="act_init",
+    init = url_choice(st.segmented_control, t("act.init"), list(INIT_CHOICES), key="act_init",
                       format_func=lambda k: t(f"act.init_{k}"))
+    depth = st.columns([1, 2])[0].slider(t("act.depth"), 2, 30, 12, key="act_depth", bind="query-params")
     results = {n: cache.stack_gradients(n, depth, init) for n in STACK_ACTS}  # 64 test digits, seed 0
     ratios = {n: view.ratio_text(r.weight_grad_norm[0] / r.weight_grad_norm[-1]) for n, r in results.items()}
     story = "matched" if init == "matched" else "default" if init == "default" else "shared"

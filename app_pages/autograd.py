@@ -11,7 +11,7 @@ from lab.views import autograd as view
 
 st.title(t("autograd.title"))
 explain("autograd.intro")
-st.code("x = torch.ones(5)  # input tensor\ny = torch.zeros(3)  # expected output\n"
+st.code(f"x = torch.ones(5)  # {t('autograd.code_input')}\ny = torch.zeros(3)  # {t('autograd.code_expected')}\n"
         "w = torch.randn(5, 3, requires_grad=True)\nb = torch.randn(3, requires_grad=True)\n"
         "z = torch.matmul(x, w) + b\nloss = torch.nn.functional.binary_cross_entropy_with_logits(z, y)", language="python")
 c1, c2 = st.columns(2)
@@ -28,7 +28,7 @@ with left:
 with right:
     explain("autograd.graph_explain")
     st.code(f"loss.grad_fn  # {type(ex.loss.grad_fn).__name__}\nz.grad_fn  # {type(ex.z.grad_fn).__name__}\n"
-            f"w.grad_fn  # None (a leaf)\nw.is_leaf, z.is_leaf  # {ex.w.is_leaf}, {ex.z.is_leaf}", language="python")
+            f"w.grad_fn  # {t('autograd.code_leaf')}\nw.is_leaf, z.is_leaf  # {ex.w.is_leaf}, {ex.z.is_leaf}", language="python")
 
 st.subheader(t("autograd.grad_header"))
 explain("autograd.grad_explain")

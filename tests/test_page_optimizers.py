@@ -66,7 +66,7 @@ def test_default_race_opens_at_the_last_step_with_cores_numbers():
     slider = spec["layout"]["sliders"][0]
     assert slider["steps"][slider["active"]]["args"][0] == ["500"] and len(spec["frames"]) == FRAMES + 1
     assert legend_names(spec) == ["1. SGD (lr=0.001)", "2. SGD + momentum (lr=0.001)", "3. Adam (lr=0.05)"]
-    assert spec["layout"]["title"]["text"] == "Different learning rates: η = 1: 0.001 · 2: 0.001 · 3: 0.05"
+    assert spec["layout"]["title"]["text"] == "Different learning rates: η₁ = 0.001 · η₂ = 0.001 · η₃ = 0.05"
 
 
 def test_every_axis_is_named_and_the_map_has_a_colour_scale():
@@ -132,7 +132,7 @@ def test_too_large_learning_rate_preset_reports_the_divergence_step(lang):
     assert ("diverged" in warnings[0]) == (lang == "en")
     spec = race(at)
     title = spec["layout"]["title"]["text"]
-    assert ("0.1 · 2: 0.45 · 3: 0.55" in title) and (("Different learning rates" in title) == (lang == "en"))
+    assert ("η₁ = 0.1 · η₂ = 0.45 · η₃ = 0.55" in title) and (("Different learning rates" in title) == (lang == "en"))
     assert readout(spec)[2].endswith(f"(stopped at step {path.steps})") if lang == "en" else \
         readout(spec)[2].endswith(f"（在第 {path.steps} 步停下）")
 

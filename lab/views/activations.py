@@ -37,19 +37,20 @@ def feature_map_figure(pre: torch.Tensor, post: torch.Tensor, channel: int, act:
     """One channel (1-based) of conv1's maps (C, H, W) before and after the activation on one colour scale, and the
     histogram of every value before and after."""
     reach = float(pre.abs().max()) or 1.0  # one colour scale for both maps
-    widths = ((0.0, 0.22), (0.27, 0.49), (0.58, 1.0))
+    widths = ((0.0, 0.2), (0.25, 0.45), (0.62, 1.0))
     data = []
     for i, z in enumerate((pre[channel - 1], post[channel - 1]), start=1):
         data.append({"type": "heatmap", "z": [_r(row, 4) for row in z], "colorscale": "RdBu", "zmin": -reach,
                      "zmax": reach, "showscale": i == 2, "xaxis": f"x{i if i > 1 else ''}",
                      "yaxis": f"y{i if i > 1 else ''}",
-                     "colorbar": {"x": 0.5, "xanchor": "left", "thickness": 10, "len": 0.9}})
+                     "colorbar": {"x": 0.46, "xanchor": "left", "thickness": 10, "len": 0.9}})
     for name, values, color in ((t("act.before"), pre, "#4c78a8"), (t("act.after_short"), post, "#f58518")):
         data.append({"type": "histogram", "x": _r(values, 4), "name": name, "opacity": 0.6, "nbinsx": 60,
                      "marker": {"color": color}, "xaxis": "x3", "yaxis": "y3"})
     picture = {"showticklabels": False, "showgrid": False, "zeroline": False, "ticks": ""}
     layout = {"barmode": "overlay", "height": 300, "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
-              "legend": {"orientation": "h"},
+              "legend": {"orientation": "h", "x": 1.0, "xanchor": "right", "y": 0.98, "yanchor": "top",
+                         "bgcolor": "rgba(255,255,255,0.8)"},
               "annotations": [{"text": text, "x": sum(w) / 2, "y": 1.0, "xref": "paper", "yref": "paper",
                                "xanchor": "center", "yanchor": "bottom", "showarrow": False, "font": {"size": 14}}
                               for text, w in zip([t("act.before"), t("act.after", name=t(f"act.name_{act}")),
@@ -71,9 +72,10 @@ def vanishing_figure(results: dict[str, StackGradients], depth: int) -> dict:
              "name": t(f"act.name_{n}"), "mode": "lines+markers", "line": {"color": COLORS[n]}}
             for n, r in results.items()]
     return {"data": data, "layout": {
-        "height": 340, "margin": {"l": 10, "r": 10, "t": 30, "b": 10}, "legend": {"orientation": "h"},
+        "height": 340, "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
+        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
         "xaxis": {"title": {"text": t("act.layer_axis")}, "dtick": 1 if depth <= 15 else None},
-        "yaxis": {"type": "log", "exponentformat": "e", "title": {"text": t("act.grad_axis")}}}}
+        "yaxis": {"type": "log", "exponentformat": "power", "title": {"text": t("act.grad_axis")}}}}
 
 
 def dead_figure(dead: dict[str, float]) -> dict:

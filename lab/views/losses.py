@@ -79,7 +79,7 @@ def quiz_box() -> None:
     The seed lives in the URL (?sm_quiz=), so a teacher can give the whole class the same question."""
     with st.container(border=True):
         st.markdown(f"**{t('sm.quiz')}**")
-        c1, c2 = st.columns([1, 1])
+        c1, c2, _ = st.columns([1, 1, 1], vertical_alignment="bottom")
         seed = int(c1.number_input(t("sm.quiz_seed"), 0, 2**31 - 1, 1, key="sm_quiz", bind="query-params",
                                    help=t("sm.quiz_seed_help")))
         c2.button(t("sm.quiz_new"), on_click=new_question, icon=":material/casino:")
@@ -91,8 +91,8 @@ def quiz_box() -> None:
         logits, target = q.settings["logits"], q.settings["target"]
         st.markdown(t("sm.quiz_question", logits=", ".join(f"{v:g}" for v in logits), target=target,
                       n=len(logits) - 1))
-        guess = st.number_input(t("sm.quiz_answer"), value=None, step=0.01, format="%.3f", key=f"sm_quiz_guess_{seed}",
-                                placeholder=t("sm.quiz_placeholder"))
+        guess = st.columns([1, 2])[0].number_input(t("sm.quiz_answer"), value=None, step=0.01, format="%.3f",
+                                                   key=f"sm_quiz_guess_{seed}", placeholder=t("sm.quiz_placeholder"))
         shown = st.session_state.get(f"sm_quiz_show_{seed}", False)
         if guess is None and not shown:
             st.button(t("sm.quiz_reveal"), key=f"sm_quiz_show_{seed}_button",

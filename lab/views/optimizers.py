@@ -168,7 +168,7 @@ def race_figure(surface: str, start: tuple[float, float], paths: list[OptimPath]
     decades = math.log10(hi / lo) if hi > lo else 1.0
     same = len(set(lrs)) == 1
     title = t("optim.chart_same_lr", lr=f"{lrs[0]:g}") if same and lrs else \
-        t("optim.chart_lrs", lrs=" · ".join(f"{i + 1}: {lr:g}" for i, lr in enumerate(lrs)))
+        t("optim.chart_lrs", lrs=" · ".join(f"η{'₁₂₃₄'[i]} = {lr:g}" for i, lr in enumerate(lrs)))
     layout = {
         "images": [image], "height": 540, "margin": {"l": 10, "r": 10, "t": 80, "b": 10},
         "title": {"text": title, "x": 0, "xanchor": "left", "y": 0.985, "font": {"size": 15}},
