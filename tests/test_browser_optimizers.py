@@ -77,7 +77,7 @@ def test_scrub_and_play_run_in_the_browser(server, page):
     text = page.evaluate(f"() => document.querySelector('{FIG}').data[document.querySelector('{FIG}').data.length - 1]"
                          ".text[0]")
     x, y = sgd.positions[step].tolist()
-    assert text == f"1: θ = ({x:.4f}, {y:.4f}), loss {sgd.losses[step]:.4g}"  # the numbers move with the frame
+    assert text == f"1: θ = ({x:.4f}, {y:.4f})<br>loss {sgd.losses[step]:.4g}"  # the numbers move with the frame
 
     page.evaluate("() => { window.__frames = []; }")  # the scrub's own frame is not part of Play
     page.locator(f"{FIG} .updatemenu-button").nth(0).click()  # Play, from the step on show

@@ -59,8 +59,8 @@ def test_default_race_opens_at_the_last_step_with_cores_numbers():
     sgd = optimizer_path("rosenbrock", "sgd", (-1.5, 2.0), 500, lr=1e-3)
     adam = optimizer_path("rosenbrock", "adam", (-1.5, 2.0), 500, lr=0.05)
     lines = readout(spec)
-    assert lines[0] == f"1: θ = {theta(sgd, 500)}, loss {sgd.losses[500]:.4g}"
-    assert lines[2] == f"3: θ = {theta(adam, 500)}, loss {adam.losses[500]:.4g}"
+    assert lines[0] == f"1: θ = {theta(sgd, 500)}<br>loss {sgd.losses[500]:.4g}"
+    assert lines[2] == f"3: θ = {theta(adam, 500)}<br>loss {adam.losses[500]:.4g}"
     assert spec["data"][11]["x"][0] == pytest.approx(adam.positions[500, 0].item(), abs=1e-6)
     assert spec["layout"]["yaxis2"]["type"] == "log"
     slider = spec["layout"]["sliders"][0]

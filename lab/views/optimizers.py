@@ -22,11 +22,12 @@ FRAMES = 100  # frames of the step-through: Play shows the whole race in FRAMES 
 FRAME_MS = 40  # a frame every 40 ms at most: 10-25 frames a second, as fast as the browser redraws
 RECENT = 10  # the last steps before the current one are dots: their spacing is the step size
 TOLERANCE = 1e-3  # a trail point is dropped when the line passes within 0.1% of the map's size of it (under a pixel)
-WIDTHS = (6.0, 4.0, 2.0)  # racer 1 widest and drawn first: a racer on the same track leaves its edges visible
+WIDTHS = (6.0, 4.0, 2.0)  # racer 1 widest and drawn first, later ones a little see-through: a racer on another's
+#                           track still shows (in the narrow valley SGD's path was hidden under Adam's start)
 HEADS = (19, 14, 9)  # and the current points as rings inside one another (three racers at one start stay visible)
 IMAGE_POINTS = 360  # the map's picture: 360 x 360 values of the loss
-MAP = (0.0, 0.53)  # the map's share of the width (its colour bar just right of it)
-RIGHT = (0.72, 1.0)  # the loss curves and the numbers at the step
+MAP = (0.0, 0.5)  # the map's share of the width (its colour bar just right of it)
+RIGHT = (0.7, 1.0)  # the loss curves and the numbers at the step
 
 
 def _r(values, digits: int = 4) -> list[float]:
@@ -136,7 +137,8 @@ def race_figure(surface: str, start: tuple[float, float], paths: list[OptimPath]
     now = moving(at)
     for r, (name, color) in enumerate(zip(names, COLORS)):  # trails: racer 1 first and widest
         data.append({"type": "scatter", "mode": "lines", "name": name, "legendgroup": str(r), **now[r],
-                     "line": {"color": color, "width": WIDTHS[r % 3]}, "hoverinfo": "skip"})
+                     "line": {"color": color, "width": WIDTHS[r % 3]}, "opacity": 1.0 if r == 0 else 0.8,
+                     "hoverinfo": "skip"})
     for r, color in enumerate(COLORS[:n_run]):
         data.append({"type": "scatter", "mode": "markers", "showlegend": False, "legendgroup": str(r),
                      **now[n_run + r], "marker": {"color": color, "size": 5}, "hoverinfo": "skip"})
@@ -157,7 +159,7 @@ def race_figure(surface: str, start: tuple[float, float], paths: list[OptimPath]
                  "hoverinfo": "skip"})
     data.append({"type": "scatter", "mode": "text", "xaxis": "x3", "yaxis": "y3", "showlegend": False,
                  "x": [0.0] * n_run, "y": list(range(n_run - 1, -1, -1)), "text": now[-1]["text"],
-                 "textposition": "middle right", "textfont": {"color": list(COLORS[:n_run]), "size": 13},
+                 "textposition": "middle right", "textfont": {"color": list(COLORS[:n_run]), "size": 12},
                  "hoverinfo": "skip"})
     moving_idx = list(range(moving_from, moving_from + 3 * n_run)) + [len(data) - 3, len(data) - 2, len(data) - 1]
 
@@ -179,10 +181,10 @@ def race_figure(surface: str, start: tuple[float, float], paths: list[OptimPath]
                   "title": {"text": t("optim.axis_y")}},
         "xaxis2": {"domain": list(RIGHT), "anchor": "y2", "range": [0, max(steps, 1)],
                    "title": {"text": t("optim.step_axis")}},
-        "yaxis2": {"domain": [0.36, 1.0], "anchor": "x2", "type": "log", "exponentformat": "power",
+        "yaxis2": {"domain": [0.5, 1.0], "anchor": "x2", "type": "log", "exponentformat": "power",
                    "dtick": max(1, math.ceil(decades / 6)), "title": {"text": t("optim.loss_axis")}},
         "xaxis3": {"domain": list(RIGHT), "anchor": "y3", "range": [0, 1], "visible": False, "fixedrange": True},
-        "yaxis3": {"domain": [0.0, 0.22], "anchor": "x3", "range": [-0.6, n_run - 0.4], "visible": False,
+        "yaxis3": {"domain": [0.0, 0.33], "anchor": "x3", "range": [-0.6, n_run - 0.4], "visible": False,
                    "fixedrange": True},
         "updatemenus": [{"type": "buttons", "direction": "left", "showactive": False, "x": 0, "xanchor": "left",
                          "y": 0, "yanchor": "top", "pad": {"t": 56, "r": 10},
