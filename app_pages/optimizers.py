@@ -118,6 +118,13 @@ def race_section() -> None:
                           icon=":material/warning:")
     chart.caption(t("optim.race_note"))
 
+    inside(surface, tuple(start), steps, paths, names)
+
+
+@st.fragment
+def inside(surface: str, start: tuple[float, float], steps: int, paths: list, names: list[str]) -> None:
+    """One racer's optimizer state and the course's formulas. A fragment of its own: choosing another racer does
+    not send the race figure (about 300 kB) again."""
     st.header(t("optim.inside"))
     explain("optim.inside_intro")
     # The chooser is a new widget whenever its labels change (a learning rate, a preset): a kept combobox went on
@@ -128,7 +135,7 @@ def race_section() -> None:
                                  key=f"opt_inside_{labels}")
     st.session_state["opt_inside"] = which
     view.inside_panel(paths[which], names[which])
-    code_panel(path_script(surface, paths[which].optimizer, paths[which].hyperparams, tuple(start), steps))
+    code_panel(path_script(surface, paths[which].optimizer, paths[which].hyperparams, start, steps))
 
 
 @st.fragment
