@@ -24,7 +24,7 @@ from core.i18n import LANGUAGES, load_catalog
 from core.image_tensor import norm_params
 from core.minibatch_noise import BatchPath, digit_features, loss_grid, minibatch_path
 from core.model_inspect import Predictions, predict
-from core.optim_paths import OptimPath, race, surface_grid
+from core.optim_paths import OptimPath, race
 from core.pitfalls import (AccumulationSummary, OrderRun, Probe, RepeatedTest, accumulation, bug_probe, call_order_run,
                            repeated_test)
 from core.train_eval import Savings, measure_no_grad
@@ -237,12 +237,6 @@ def race_paths(surface: str, runs: tuple[tuple[str, tuple[tuple[str, float], ...
     return race(surface, [(name, dict(hp)) for name, hp in runs], start, steps)
 
 
-@st.cache_data(show_spinner=False)
-def surface_on_grid(surface: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The surface on its plotting grid."""
-    return surface_grid(surface, 90)
-
-
 @st.cache_data(show_spinner=False, max_entries=100)
 def minibatch_paths(classes: tuple[int, int], batch_size: int, lr: float, steps: int, seed: int, optimizer: str
                     ) -> tuple[BatchPath, BatchPath, tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
@@ -311,3 +305,13 @@ def predictions(key: str) -> Predictions | None:
         return None
     data = dataset(view.config.dataset)
     return predict(view.done.model, data.test_images, data.test_labels, view.config.normalize)
+
+
+# ---- optimizers, activations, softmax, autograd: figure dicts --------------------------------------------------------
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def view_figure(name: str, key: tuple, _build: Callable[[], dict]) -> dict:
+    """A view's figure dict, built once per name and key and handed out as a copy (a dict unpickles in well under a
+    millisecond; a go.Figure would cost as much as building it). The key must name everything the figure shows: the
+    language, the settings, the step; _build draws it."""
+    return _build()
