@@ -4,9 +4,11 @@ import streamlit as st
 
 from core.errors import LabError
 from core.images import canvas_to_digit
-from lab import cache
+from core.model_inspect import preference
+from lab import cache, figures
 from lab.cache import fingerprints, manager
 from lab.nav import page_for
+from lab.runs import held_epoch, run_name, run_names
 from lab.snippets.model_inspect import inspect_script
 from lab.snippets.training import training_script
 from lab.ui import code_panel, explain, lab_error, t, url_choice, url_multiselect
@@ -16,7 +18,7 @@ st.title(t("inspect.title"))
 explain("inspect.intro")
 
 mgr = manager()
-known = {v.key: v for v in mgr.trained(fingerprints(), limit=12)}
+known = {v.key: v for v in mgr.trained(fingerprints(), limit=24)}
 asked = [k for k in (st.query_params.get("insp_runs") or "").split(",") if k] or st.session_state.get("tr_last_keys", [])
 for key in asked:
     if key not in known:
@@ -27,16 +29,26 @@ training = page_for("training")
 if not known:
     st.info(t("inspect.none"), icon=":material/info:")
     if training is not None:
-        st.page_link(training.path, label=t(training.title), icon=training.icon)
+        st.page_link(training.path, label=t("inspect.none_link"), icon=training.icon)
     st.stop()
 
-keys = url_multiselect(t("inspect.runs"), list(known), "insp_runs", asked or list(known)[:2],
-                       format_func=lambda k: known[k].config.run_label, max_selections=4)
+
+def accuracy(key: str) -> float:
+    """The test accuracy of the weights the run's model holds."""
+    held = held_epoch(known[key])
+    return held.test_acc if held else 0.0
+
+
+ranked = sorted(known, key=lambda k: preference(known[k].config.mistake, accuracy(k), known[k].done.epochs_run),
+                reverse=True)  # the best finished runs first, the pitfalls lab's short mistaken runs last
+keys = url_multiselect(t("inspect.runs"), ranked, "insp_runs", asked or ranked[:2],
+                       format_func=lambda k: t("inspect.run_option", name=run_name(known[k].config),
+                                               acc=f"{accuracy(k):.1%}"), max_selections=4)
 if not keys:
     st.info(t("inspect.pick"), icon=":material/info:")
     st.stop()
 views = [known[k] for k in keys]
-names = [f"{t('training.run', n=i + 1)} ({v.config.run_label})" for i, v in enumerate(views)]
+names, _ = run_names([v.config for v in views])  # what differs between the chosen runs, in the user's language
 focus_key = url_choice(st.selectbox, t("inspect.focus"), keys, key="insp_focus",
                        format_func=lambda k: names[keys.index(k)], help=t("inspect.focus_help"))
 focus = known[focus_key]
@@ -85,8 +97,7 @@ def draw() -> None:
         right.info(t(f"errors.{exc.code}", **exc.params), icon=":material/draw:")
         return
     left.image(view.big(digit.numpy(), 112), caption=t("inspect.as_seen"))
-    right.plotly_chart(view.probabilities_figure(views, [t("training.run", n=i + 1) for i in range(len(views))], digit),
-                      width="stretch")
+    figures.show(view.drawn_probabilities(views, names, digit), where=right, key="insp_drawn")
 
 
 with tabs[5]:

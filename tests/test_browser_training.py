@@ -136,6 +136,19 @@ def test_restart_shows_the_run_instantly_and_the_canvas_reads_a_drawn_digit(srv,
         wait_runs(tab, 1)
         [text] = progress_texts(tab)  # nobody pressed Start on this server
         assert text.startswith("Done") and "loaded from disk" in text
+        # Watch it learn replays the run from its checkpoint: the slider starts at the last moment and steps back
+        snap = tab.locator(".st-key-tr_snap")
+        snap.wait_for(timeout=30_000)
+        assert "after epoch 3" in snap.inner_text()
+        bars = lambda: tab.locator(".st-key-tr_snap_fig .bartext").evaluate_all(  # noqa: E731 - the winning class's %
+            "els => els.map(e => e.textContent).join(' ')")
+        last = bars()
+        press(tab, "tr_snap", "ArrowLeft")
+        wait_for(lambda: "after epoch 2" in snap.inner_text(), 30, "the slider to step back")
+        press(tab, "tr_snap", "Home")
+        wait_for(lambda: "before training" in snap.inner_text() and bars() != last, 30, "the first snapshot")
+        assert_no_exception(tab)
+        tab.screenshot(path=str(SHOTS / "training_replay_en.png"), full_page=True)
         tab.get_by_role("link", name=re.compile("Look inside the trained models")).click()
         wait_for_app(tab)
         tab.get_by_role("tab", name="Draw a digit").click()
@@ -149,7 +162,8 @@ def test_restart_shows_the_run_instantly_and_the_canvas_reads_a_drawn_digit(srv,
             for k in range(1, 11):
                 tab.mouse.move(box["x"] + x0 + (x1 - x0) * k / 10, box["y"] + y0 + (y1 - y0) * k / 10)
         tab.mouse.up()
-        tab.wait_for_function("() => /Run 1: \\d \\(\\d+%\\)/.test(document.body.innerText)", timeout=30_000)
+        tab.wait_for_function("() => /ReLU · Adam lr=0.001: \\d \\(\\d+%\\)/.test(document.body.innerText)",
+                              timeout=30_000)  # the model, by its name
         assert "What the models see" in tab.inner_text("[data-testid='stMain']")
         assert_no_exception(tab)
         tab.screenshot(path=str(SHOTS / "inspect_canvas_en.png"), full_page=True)
