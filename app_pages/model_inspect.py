@@ -5,6 +5,7 @@ import streamlit as st
 from core.errors import LabError
 from core.images import canvas_to_digit
 from core.model_inspect import preference
+from core.snapshots import pick_digit
 from lab import cache, figures
 from lab.cache import fingerprints, manager
 from lab.nav import page_for
@@ -54,7 +55,8 @@ focus_key = url_choice(st.selectbox, t("inspect.focus"), keys, key="insp_focus",
 focus = known[focus_key]
 preds = cache.predictions(focus_key)
 
-tabs = st.tabs([t(f"inspect.tab_{n}") for n in ("confusion", "mistakes", "per_class", "filters", "maps", "draw")])
+TABS = ("confusion", "mistakes", "per_class", "filters", "maps", "why", "draw")
+tabs = st.tabs([t(f"inspect.tab_{n}") for n in TABS], key="insp_tab", on_change="rerun")  # "why" computes when open
 try:
     with tabs[0]:
         explain("inspect.confusion_intro")
@@ -75,6 +77,15 @@ try:
         st.caption(t("inspect.digit_truth", true=int(preds.labels[index]), said=int(preds.predicted[index]),
                      p=f"{float(preds.confidence[index]):.0%}"))
         view.maps_section(focus, index)
+    with tabs[5]:
+        explain("inspect.why_intro")
+        data = cache.dataset(focus.config.dataset)
+        index = st.slider(t("inspect.pick_digit"), 0, len(preds.labels) - 1,
+                          pick_digit(data.test_images, data.test_labels), key="insp_why_digit", bind="query-params")
+        st.caption(t("inspect.digit_truth", true=int(preds.labels[index]), said=int(preds.predicted[index]),
+                     p=f"{float(preds.confidence[index]):.0%}"))
+        if tabs[5].open:  # Captum's maps only for a class that looks at them
+            view.why_section(views, names, data.test_images[index], key="insp_why")
 except LabError as exc:
     lab_error(exc)
 
@@ -98,9 +109,11 @@ def draw() -> None:
         return
     left.image(view.big(digit.numpy(), 112), caption=t("inspect.as_seen"))
     figures.show(view.drawn_probabilities(views, names, digit), where=right, key="insp_drawn")
+    if st.toggle(t("inspect.why_drawn"), key="insp_why_drawn", help=t("inspect.why_drawn_help")):
+        view.why_section(views, names, digit, key="insp_why_drawn_fig")
 
 
-with tabs[5]:
+with tabs[6]:
     draw()
 
 if focus.saved and mgr.store is not None:  # the script reads the saved file; without one it retrains the run

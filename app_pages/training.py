@@ -77,8 +77,9 @@ def network_controls(fixed: tuple[str, ...], preset: str) -> dict:
     for i, (field, key) in enumerate(SIZE_KEYS.items()):
         low, high = LIMITS[field]
         url_number_refused(key, low, high)
-        sizes[field] = int(cols[i % 3].number_input(t(f"training.size_{field}"), low, high, CLASSIC_SIZES[field],
-                                                    key=key, bind="query-params", help=t(f"training.size_{field}_help")))
+        box = cols[i % 3].number_input(t(f"training.size_{field}"), low, high, CLASSIC_SIZES[field], key=key,
+                                       bind="query-params", help=t(f"training.size_{field}_help"))
+        sizes[field] = int(box)
     with cols[len(SIZE_KEYS) % 3]:
         sizes["kernel_size"] = url_choice(st.segmented_control, t("training.size_kernel_size"), list(KERNEL_SIZES),
                                           key="tr_k", default=CLASSIC_SIZES["kernel_size"],
@@ -89,14 +90,15 @@ def network_controls(fixed: tuple[str, ...], preset: str) -> dict:
 def optimizer_controls(fixed: tuple[str, ...], preset: str) -> dict:
     """Optimizer, learning rate, momentum and weight decay (the ones a comparison sets are shown greyed)."""
     if "optimizer" in fixed:
-        for name, label in (("optimizer", "training.optimizer"), ("lr", "training.lr"), ("momentum", "training.momentum")):
-            fixed_box(name, label, preset)
+        for name in ("optimizer", "lr", "momentum"):
+            fixed_box(name, f"training.{name}", preset)
         opt, lr, momentum = TrainConfig.optimizer, TrainConfig.lr, TrainConfig.momentum
     else:
         opt = url_option("training.optimizer", OPTIMIZERS, "tr_opt", "adam", prefix="training.opt_")
         url_number_refused("tr_lr", LR_RANGE[0], LR_RANGE[1])
         lr = st.number_input(t("training.lr"), min_value=LR_RANGE[0], max_value=LR_RANGE[1], value=1e-3, step=1e-4,
-                             format="%g", key="tr_lr", bind="query-params", help=t("training.lr_help", usual=USUAL_LR[opt]))
+                             format="%g", key="tr_lr", bind="query-params",
+                             help=t("training.lr_help", usual=USUAL_LR[opt]))
         momentum = st.slider(t("training.momentum"), 0.0, 0.99, 0.9, 0.01, key="tr_mom", bind="query-params",
                              disabled=opt != "sgd", help=t("training.momentum_help"))
     wd = st.number_input(t("training.weight_decay"), min_value=0.0, max_value=1.0, value=0.0, step=1e-4,
@@ -114,7 +116,8 @@ def data_controls() -> dict:
         st.session_state["tr_n"] = top
     n = st.slider(t("training.train_size"), 100, top, min(4000, top), 100, key="tr_n", bind="query-params")
     batch = url_option("training.batch_size", BATCH_SIZES, "tr_bs", 64, widget=st.select_slider)
-    norm = st.toggle(t("training.normalize"), True, key="tr_norm", bind="query-params", help=t("training.normalize_help"))
+    norm = st.toggle(t("training.normalize"), True, key="tr_norm", bind="query-params",
+                     help=t("training.normalize_help"))
     return dict(dataset=data, train_size=int(n), batch_size=int(batch), normalize=bool(norm))
 
 
@@ -123,7 +126,8 @@ def schedule_controls() -> dict:
     epochs = st.slider(t("training.epochs"), 1, 30, 10, key="tr_ep", bind="query-params")
     patience = st.slider(t("training.patience"), 0, 10, 0, key="tr_pat", bind="query-params",
                          help=t("training.patience_help"))
-    seed = st.number_input(t("training.seed"), 0, 9999, 0, key="tr_seed", bind="query-params", help=t("training.seed_help"))
+    seed = st.number_input(t("training.seed"), 0, 9999, 0, key="tr_seed", bind="query-params",
+                           help=t("training.seed_help"))
     mistake = url_option("training.mistake", MISTAKES, "tr_mistake", "none", prefix="training.mistake_",
                          help=t("training.mistake_help"))
     return dict(epochs=int(epochs), patience=int(patience), seed=int(seed), mistake=mistake)

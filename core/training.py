@@ -108,8 +108,8 @@ class TrainConfig:
 
 
 ALWAYS = ("activation", "optimizer", "lr")  # what every run's name says
-LABELLED = ("pooling", "momentum", "weight_decay", "batch_size", "epochs", "train_size", "normalize", "seed", "patience",
-            "dropout", "mistake", "dataset", *CLASSIC_SIZES)  # named only when not at their defaults
+LABELLED = ("pooling", "momentum", "weight_decay", "batch_size", "epochs", "train_size", "normalize", "seed",
+            "patience", "dropout", "mistake", "dataset", *CLASSIC_SIZES)  # named only when not at their defaults
 
 
 def label_fields(config: TrainConfig) -> dict[str, object]:

@@ -299,3 +299,19 @@ def predictions(key: str) -> Predictions | None:
         return None
     data = dataset(view.config.dataset)
     return predict(view.done.model, data.test_images, data.test_labels, view.config.normalize)
+
+
+# ---- model_inspect: "why did it say 7?" (attribution maps) -----------------------------------------------------------
+
+@st.cache_resource(show_spinner=False, max_entries=128)
+def explanation(key: str, digit: bytes):
+    """Saliency, integrated gradients and occlusion of a finished run's model for one uint8 28x28 digit (its 784 bytes),
+    once per (run key, digit) for the whole class; None if the run is not usable. Never mutate the result."""
+    from core.attribution import PAPER, explain  # Captum's import takes about a second: only when asked
+
+    view = manager().find(key, fingerprints())
+    if view is None or not view.usable:
+        return None
+    image = torch.frombuffer(bytearray(digit), dtype=torch.uint8).reshape(1, 28, 28)
+    x = to_model_input(image, view.config.normalize)  # (1, 1, 28, 28)
+    return explain(view.done.model, x, baseline=PAPER if view.config.normalize else 0.0)

@@ -165,6 +165,9 @@ def test_restart_shows_the_run_instantly_and_the_canvas_reads_a_drawn_digit(srv,
         tab.wait_for_function("() => /ReLU · Adam lr=0.001: \\d \\(\\d+%\\)/.test(document.body.innerText)",
                               timeout=30_000)  # the model, by its name
         assert "What the models see" in tab.inner_text("[data-testid='stMain']")
+        tab.locator(".st-key-insp_why_drawn label").click()  # why did it say that, for the drawing
+        tab.wait_for_function("() => /says \\d \\(\\d+%\\); runner-up \\d/.test(document.body.innerText)",
+                              timeout=60_000)
         assert_no_exception(tab)
         tab.screenshot(path=str(SHOTS / "inspect_canvas_en.png"), full_page=True)
         ctx.close()
@@ -174,7 +177,7 @@ def test_restart_shows_the_run_instantly_and_the_canvas_reads_a_drawn_digit(srv,
 
 
 
-FIRST_SCREENS = [(1366, 768, lang, False) for lang in ("en", "zh")] + [(1920, 1080, lang, False) for lang in ("en", "zh")] \
+FIRST_SCREENS = [(w, h, lang, False) for w, h in ((1366, 768), (1920, 1080)) for lang in ("en", "zh")] \
     + [(1920, 1080, "zh", True)]  # and on a projector, in presenter mode
 
 
@@ -189,7 +192,8 @@ def test_after_start_the_curves_are_on_the_first_screen(srv, browser, width, hei
     wait_for_app(tab)
     tab.locator(START).click()
     tab.wait_for_function("""() => [...document.querySelectorAll("[data-testid='stProgress']")]
-                             .every(p => !/Not trained|还没有训练/.test(p.innerText))""", timeout=60_000, polling=100)
+                             .every(p => !/Not trained|还没有训练/.test(p.innerText))""",
+                          timeout=60_000, polling=100)
     chart = tab.locator(".stPlotlyChart").first
     chart.wait_for(timeout=30_000)
     scrolled = tab.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollTop")
@@ -198,8 +202,8 @@ def test_after_start_the_curves_are_on_the_first_screen(srv, browser, width, hei
     train = "train" if lang == "en" else "训练"
     legend = lambda: tab.locator(".stPlotlyChart").first.locator(".legendtext").evaluate_all(  # noqa: E731
         "els => els.map(e => e.textContent)")
-    wait_for(lambda: {f"tanh · {train}", f"ReLU · {train}"} <= set(legend()), 60, lambda: f"the legend, not {legend()}",
-             every=0.3)
+    wait_for(lambda: {f"tanh · {train}", f"ReLU · {train}"} <= set(legend()), 60,
+             lambda: f"the legend, not {legend()}", every=0.3)
     texts = wait_all_done(tab, 2) if lang == "en" else None
     assert texts is None or all(t.startswith("Done") for t in texts)
     assert_no_exception(tab)

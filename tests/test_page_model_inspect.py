@@ -155,3 +155,45 @@ def test_fully_connected_titles_clear_the_tick_labels_and_softmax_labels_every_c
     bars = layout["xaxis5"]
     assert bars["tickvals"] == [str(d) for d in range(10)] and bars["type"] == "category"
     assert bars["title"]["text"] and layout["yaxis5"]["title"]["text"]
+
+
+# ---- issue 17 item 3: why did it say 7? ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_why_tab_draws_captums_maps_for_each_model_and_names_the_runner_up(three_runs, lang):
+    from charts import figures, values
+    from conftest import translated
+    from core.attribution import explain
+    from core.checkpoint import data_fingerprint, load_checkpoint
+    from core.data import to_model_input
+
+    folder, configs, keys = three_runs
+    index = 7
+    with cache.use_settings(cache_dir=folder):
+        at = run_app(lang, page=PAGE, params={"insp_runs": keys[:2], "insp_why_digit": index,
+                                              "insp_tab": translated(lang, "inspect.tab_why")})
+        assert not at.exception
+        fig = next(f for f in figures(at) if any(tr.get("name") == "saliency" for tr in f["data"]))
+    data = cache.embedded_digits()
+    x = to_model_input(data.test_images[index : index + 1])
+    for run, key in enumerate(keys[:2]):
+        model = load_checkpoint(folder / f"lenet-{key}.pt", data_fingerprint(data)).model
+        want = explain(model, x)
+        maps = {tr["name"]: values(tr["z"]) for tr in fig["data"][8 * run:8 * run + 8] if tr.get("name")}
+        for field in ("saliency", "integrated", "occlusion", "towards"):
+            assert np.asarray(maps[field]) == pytest.approx(getattr(want, field).numpy(), abs=1e-4), field
+        row = translated(lang, "inspect.why_row", name=translated(lang, f"training.act_{configs[run].activation}"),
+                         said=want.predicted, p=f"{float(want.probs[want.predicted]):.0%}", other=want.runner_up,
+                         q=f"{float(want.probs[want.runner_up]):.0%}")
+        assert row in [a["text"] for a in fig["layout"]["annotations"]]
+    assert bool(HAN.search(page_text(at))) == (lang == "zh")
+
+
+def test_the_maps_are_computed_only_when_the_tab_is_open(three_runs):
+    folder, _, keys = three_runs
+    with cache.use_settings(cache_dir=folder):
+        cache.explanation.clear()
+        at = run_app("en", page=PAGE, params={"insp_runs": keys[:1]})
+        assert not at.exception
+        from charts import figures
+        assert not any(tr.get("name") == "saliency" for f in figures(at) for tr in f["data"])

@@ -87,7 +87,8 @@ def test_label_fields_and_what_differs():
     assert label_fields(TrainConfig()) == {"activation": "relu", "optimizer": "adam", "lr": 1e-3}
     assert label_fields(TrainConfig(epochs=3, conv1_channels=2)) == {
         "activation": "relu", "optimizer": "adam", "lr": 1e-3, "epochs": 3, "conv1_channels": 2}
-    assert TrainConfig(conv1_channels=2, kernel_size=3).run_label == "relu · adam lr=0.001 · conv1_channels=2 · kernel_size=3"
+    assert TrainConfig(conv1_channels=2, kernel_size=3).run_label == \
+        "relu · adam lr=0.001 · conv1_channels=2 · kernel_size=3"
     base = TrainConfig(epochs=4)
     assert differing_fields(preset_configs(base, "activation")) == ("activation",)
     assert differing_fields(preset_configs(base, "optimizer")) == ("optimizer", "lr")

@@ -143,9 +143,70 @@ def probabilities_figure(names: Sequence[str], probs: Sequence[torch.Tensor]) ->
         layout[f"yaxis{a}"] = dict(domain=[0, 1], anchor=f"x{a}", range=[0, 1.1], tickformat=".0%",
                                    showticklabels=i == 0, title=dict(text=t("inspect.probability") if i == 0 else ""))
         layout["annotations"].append(dict(text=t("inspect.says", name=name, digit=best, p=f"{float(p[best]):.0%}"),
-                                          x=(x0 + x1) / 2, y=1.04, xref="paper", yref="paper", yanchor="bottom",
-                                          showarrow=False, font=dict(size=14)))
+                                          x=(x0 + x1) / 2, y=1.04, xref="paper", yref="paper", xanchor="center",
+                                          yanchor="bottom", showarrow=False, font=dict(size=14)))
     return dict(data=data, layout=layout)
+
+
+WHY_MAPS = ("saliency", "integrated", "occlusion", "towards")  # Explanation's fields, in the order drawn
+INK = [[0.0, "#ffffff"], [1.0, "#4d4d4d"]]  # the digit under the overlays: grey ink on white paper
+SIGNED = [[0.0, "rgba(33,102,172,0.95)"], [0.5, "rgba(247,247,247,0)"], [1.0, "rgba(178,24,43,0.95)"]]  # clear at 0
+UNSIGNED = [[0.0, "rgba(178,24,43,0)"], [1.0, "rgba(178,24,43,0.95)"]]
+
+
+def why_figure(names: Sequence[str], digit: torch.Tensor, explanations: Sequence) -> dict:
+    """One row per model: the digit (28x28 uint8) under each attribution map (saliency, integrated gradients,
+    occlusion, and integrated gradients of runner-up minus answer), red = pushes towards the class, blue = away; each
+    map on its own symmetric scale. Pictures: no axes."""
+    n, cols = len(names), len(WHY_MAPS)
+    height = 70 + 260 * n
+    data, notes = [], []
+    layout: dict = dict(height=height, showlegend=False, margin=dict(l=10, r=10, t=40, b=10))
+    ink = digit.float().tolist()
+    for j, field in enumerate(WHY_MAPS):
+        notes.append(dict(text=f"<b>{t(f'inspect.why_{field}')}</b>", x=(j + 0.5) / cols, y=1.0, xref="paper",
+                          yref="paper", xanchor="center", yanchor="bottom", showarrow=False, font=dict(size=13)))
+    for i, (name, ex) in enumerate(zip(names, explanations)):
+        y1 = 1 - i / n - (0.09 / n)
+        y0 = 1 - (i + 1) / n + 0.02 / n
+        said, other = ex.predicted, ex.runner_up
+        notes.append(dict(text=t("inspect.why_row", name=name, said=said, p=f"{float(ex.probs[said]):.0%}",
+                                 other=other, q=f"{float(ex.probs[other]):.0%}"),
+                          x=0, y=1 - i / n, xref="paper", yref="paper", xanchor="left", yanchor="top",
+                          showarrow=False, font=dict(size=13, color=COLORS[i])))
+        for j, field in enumerate(WHY_MAPS):
+            k = i * cols + j + 1
+            a = "" if k == 1 else str(k)
+            values = getattr(ex, field)  # (28, 28)
+            top = float(values.abs().max()) or 1.0
+            signed = field != "saliency"
+            data.append(dict(type="heatmap", z=ink, xaxis=f"x{a}", yaxis=f"y{a}", colorscale=INK, zmin=0, zmax=255,
+                             showscale=False, hoverinfo="skip"))
+            data.append(dict(type="heatmap", z=[[round(v, 5) for v in row] for row in values.tolist()], xaxis=f"x{a}",
+                             yaxis=f"y{a}", colorscale=SIGNED if signed else UNSIGNED, zmin=-top if signed else 0.0,
+                             zmax=top, showscale=False, hovertemplate="%{z:.4f}<extra></extra>", name=field))
+            x0, x1 = j / cols + 0.01, (j + 1) / cols - 0.01
+            frame = dict(showline=True, mirror=True, linecolor="#d0d0d0")  # the paper's edge: white on white else
+            layout[f"xaxis{a}"] = dict(PICTURE_AXIS, **frame, domain=[x0, x1], anchor=f"y{a}", scaleanchor=f"y{a}",
+                                       constrain="domain", constraintoward="center")  # square pixels, centred
+            layout[f"yaxis{a}"] = dict(PICTURE_AXIS, **frame, domain=[y0, y1], anchor=f"x{a}", autorange="reversed",
+                                       constrain="domain", constraintoward="middle")
+    layout["annotations"] = notes
+    return dict(data=data, layout=layout)
+
+
+def why_section(views: list[JobView], names: list[str], digit: torch.Tensor, key: str) -> None:
+    """For one digit (uint8 28x28) and every chosen model: why it gave its answer, and what pushes it to the
+    runner-up (computed once per run key and digit for the whole class)."""
+    blob = digit.to(torch.uint8).contiguous().numpy().tobytes()
+    with st.spinner(t("inspect.why_computing")):
+        explanations = [cache.explanation(v.key, blob) for v in views]
+    shown = [(n, e) for n, e in zip(names, explanations) if e is not None]
+    if not shown:
+        return
+    figures.show(why_figure([n for n, _ in shown], digit, [e for _, e in shown]), key=key)
+    for name, ex in shown:
+        st.caption(t("inspect.why_takeaway", name=name, said=ex.predicted, other=ex.runner_up))
 
 
 def _z(tiles: torch.Tensor) -> list[list[float | None]]:

@@ -15,6 +15,8 @@ from lab.ui import t
 PLAN_ROWS = ("input", "conv1", "pool1", "conv2", "pool2", "flatten", "fc1", "fc2", "fc3")  # activations change nothing
 MAX_CHANNELS = 8  # conv1 channels drawn per run (a wide net has 16 or more): enough to see them change
 Moment = tuple[int, int]  # (epoch, batches done in it): (0, 0) before training
+DIVERGING = [[0.0, "#2166ac"], [0.25, "#92c5de"], [0.5, "#f7f7f7"], [0.75, "#f4a582"], [1.0, "#b2182b"]]  # -blue +red
+POSITIVE = [[0.0, "#f7f7f7"], [0.5, "#f4a582"], [1.0, "#b2182b"]]  # white at 0 to red: maps with nothing negative
 
 
 def shape_text(shape: Sequence[int]) -> str:
@@ -56,7 +58,7 @@ def _picture(tiles: torch.Tensor, xa: str, ya: str) -> dict:
     (after ReLU) runs from white at 0 to red."""
     top = float(torch.nan_to_num(tiles).abs().max()) or 1.0
     signed = bool((torch.nan_to_num(tiles) < 0).any())
-    scale = "RdBu_r" if signed else [[0.0, "#ffffff"], [1.0, "#b2182b"]]
+    scale = DIVERGING if signed else POSITIVE
     z = [[None if v != v else round(v, 4) for v in row] for row in tiles.tolist()]  # NaN between tiles: blank
     return dict(type="heatmap", z=z, xaxis=xa, yaxis=ya, colorscale=scale, zmin=-top if signed else 0.0, zmax=top,
                 showscale=False, hoverongaps=False, hovertemplate="%{z:.3f}<extra></extra>")
@@ -74,7 +76,8 @@ def snapshot_figure(names: Sequence[str], colors: Sequence[str], snaps: Sequence
     for c, (name, color, snap) in enumerate(zip(names, colors, snaps)):
         x0, x1 = c / n + (gap if c else 0.0), (c + 1) / n - (gap if c < n - 1 else 0.0)
         layout["annotations"].append(dict(text=f"<b>{name}</b>", x=(x0 + x1) / 2, y=1.0, xref="paper", yref="paper",
-                                          yanchor="bottom", showarrow=False, font=dict(size=14, color=color)))
+                                          xanchor="center", yanchor="bottom", showarrow=False,
+                                          font=dict(size=14, color=color)))
         for r, (row, (y0, y1)) in enumerate(rows.items()):
             i = 3 * c + r + 1
             xa, ya = f"x{i if i > 1 else ''}", f"y{i if i > 1 else ''}"
