@@ -216,7 +216,7 @@ def test_newer_pickle_protocols_never_run_either(tmp_path, small):
     assert err.code.startswith("checkpoint.") and not MARKER.exists()
 
 
-# ---- snapshots (issue 17, "watch it learn"): kept with the run, optional in the file ----------------------------------
+# ---- snapshots (issue 17, "watch it learn"): kept with the run, optional in the file ---------------------------------
 
 def trained_with_snapshots(data, **changes) -> Checkpoint:
     from core.snapshots import Snapshot
