@@ -315,3 +315,19 @@ def view_figure(name: str, key: tuple, _build: Callable[[], dict]) -> dict:
     millisecond; a go.Figure would cost as much as building it). The key must name everything the figure shows: the
     language, the settings, the step; _build draws it."""
     return _build()
+
+
+# ---- model_inspect: "why did it say 7?" (attribution maps) -----------------------------------------------------------
+
+@st.cache_resource(show_spinner=False, max_entries=128)
+def explanation(key: str, digit: bytes):
+    """Saliency, integrated gradients and occlusion of a finished run's model for one uint8 28x28 digit (its 784 bytes),
+    once per (run key, digit) for the whole class; None if the run is not usable. Never mutate the result."""
+    from core.attribution import PAPER, explain  # Captum's import takes about a second: only when asked
+
+    view = manager().find(key, fingerprints())
+    if view is None or not view.usable:
+        return None
+    image = torch.frombuffer(bytearray(digit), dtype=torch.uint8).reshape(1, 28, 28)
+    x = to_model_input(image, view.config.normalize)  # (1, 1, 28, 28)
+    return explain(view.done.model, x, baseline=PAPER if view.config.normalize else 0.0)

@@ -22,6 +22,7 @@ from core.data import Digits
 from core.device import resolve_device
 from core.errors import LabError
 from core.lenet import build_lenet
+from core.snapshots import Snapshot
 from core.training import BatchRecord, DoneRecord, EpochRecord, TrainConfig, train
 
 CTX = mp.get_context("spawn")  # a fresh interpreter: no forked OpenMP pools or server threads
@@ -70,10 +71,10 @@ class Ready:
 
 @dataclass(frozen=True)
 class Records:
-    """Process -> server: progress of a run, a few records at a time."""
+    """Process -> server: progress of a run, a few records at a time (snapshots of the learning model among them)."""
 
     job_id: int
-    records: tuple[BatchRecord | EpochRecord, ...]
+    records: tuple[BatchRecord | EpochRecord | Snapshot, ...]
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ def _serve(inbox, outbox, cancel, threads: int, device: str = "auto") -> None:
             return
         if task.data is not None:
             datasets[task.fingerprint] = task.data
-        pending: list[BatchRecord | EpochRecord] = []  # sent a few at a time: fewer wake-ups of the server
+        pending: list[BatchRecord | EpochRecord | Snapshot] = []  # sent a few at a time: fewer wake-ups of the server
         flushed = time.monotonic()
         try:
             stop = lambda: cancel.is_set() or orphaned()  # noqa: E731
@@ -159,7 +160,7 @@ def _serve(inbox, outbox, cancel, threads: int, device: str = "auto") -> None:
                     pending = []
                     continue
                 pending.append(rec)
-                if isinstance(rec, EpochRecord) or time.monotonic() - flushed > SEND_EVERY:
+                if isinstance(rec, (EpochRecord, Snapshot)) or time.monotonic() - flushed > SEND_EVERY:
                     outbox.put(Records(job_id=task.job_id, records=tuple(pending)))
                     pending, flushed = [], time.monotonic()
         except Exception as exc:  # reported to the page by the parent, as a translation code
@@ -223,7 +224,7 @@ class WorkerPool:
         self.free.put(worker)
 
     def run(self, worker: Worker, job_id: int, config: TrainConfig, fingerprint: str, data: Digits,
-            on_record: Callable[[BatchRecord | EpochRecord | DoneRecord], None],
+            on_record: Callable[[BatchRecord | EpochRecord | Snapshot | DoneRecord], None],
             cancelled: Callable[[], bool]) -> None:
         """Train config on worker, calling on_record for every record; raises WorkerDied or LabError."""
         send = None if fingerprint in worker.known else data

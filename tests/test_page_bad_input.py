@@ -48,7 +48,8 @@ def test_negative_or_zero_learning_rate_from_the_url_never_trains_with_it(lang, 
     assert not at.exception
     value = at.number_input(key="tr_lr").value
     assert value > 0 and value == 1e-3
-    assert "lr=0.001" in at.get("progress")[0].proto.text or "lr=0.001" in "".join(m.value for m in at.markdown)
+    shown = translate(CATALOGS[lang], "training.label_lr", CATALOGS["en"], value="0.001")  # the run's name: "lr=0.001"
+    assert shown in at.get("progress")[0].proto.text or shown in "".join(m.value for m in at.markdown)
     assert not any("lr=-" in m.value or "lr=0 " in m.value for m in at.markdown)
 
 
