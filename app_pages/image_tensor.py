@@ -6,7 +6,7 @@ from plotly.subplots import make_subplots
 
 from core.augment import augment
 from core.errors import LabError
-from core.images import load_picture
+from core.images import MAX_UPLOAD_MB, load_picture
 from core.pitfalls import BASE, pitfall_pair
 from core.tensors import NORMS, digit_stages, histogram, norm_params, pixel_both_ways, preview, sample_picture, stats, to_tensor
 from lab import cache
@@ -61,8 +61,8 @@ st.caption(t("image_tensor.hist_note"))
 
 st.subheader(t("image_tensor.layout_header"))
 explain("image_tensor.layout_intro")
-upload = st.file_uploader(t("image_tensor.upload"), type=["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"],
-                          key="it_upload")
+upload = st.file_uploader(t("image_tensor.upload", mb=MAX_UPLOAD_MB), key="it_upload", max_upload_size=MAX_UPLOAD_MB,
+                          type=["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"])
 rgb, name = sample_picture(), None
 if upload is not None:
     try:

@@ -13,7 +13,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.errors import LabError
 
-MAX_BYTES = 5 * 1024 * 1024  # matches server.maxUploadSize; digits and photos are far smaller
+MAX_UPLOAD_MB = 5  # the one upload limit: .streamlit/config.toml's server.maxUploadSize says the same (a test checks)
+MAX_BYTES = MAX_UPLOAD_MB * 1_000_000  # Streamlit 1.67's browser counts an MB as 10^6 bytes (2^20 only on Windows)
 MAX_PIXELS = 4096 * 4096  # checked from the header, before any pixel is decoded
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF")  # no exotic decoders
 DIGIT_BOX = 20  # MNIST digits fit a 20x20 box centred by mass in 28x28
@@ -59,7 +60,7 @@ def load_picture(data: bytes, name: str = "", max_pixels: int = MAX_PIXELS) -> P
     if not data:
         raise LabError("image.empty")
     if len(data) > MAX_BYTES:
-        raise LabError("image.file_too_big", mb=MAX_BYTES // (1024 * 1024))
+        raise LabError("image.file_too_big", mb=MAX_UPLOAD_MB)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
