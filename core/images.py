@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import warnings
 from dataclasses import dataclass
 
@@ -55,6 +56,21 @@ def _flatten_alpha(img: Image.Image) -> Image.Image:
     return Image.alpha_composite(white, rgba).convert("RGB")
 
 
+def _declared_size(data: bytes) -> tuple[int, int] | None:
+    """The (width, height) a file's header declares, read the way Image.open identifies it but without PIL's own
+    decompression-bomb check (which raises before telling the size); None if no allowed format reads it."""
+    Image.init()
+    for fmt in FORMATS:
+        factory, accept = Image.OPEN[fmt]
+        ok = not accept or accept(data[:16])
+        if ok and not isinstance(ok, str):
+            try:
+                return factory(io.BytesIO(data), "").size
+            except (SyntaxError, IndexError, TypeError, ValueError, OSError, struct.error):
+                continue
+    return None
+
+
 def load_picture(data: bytes, name: str = "", max_pixels: int = MAX_PIXELS) -> Picture:
     """Decode an uploaded file; LabError("image.<why>") for empty, non-image, truncated or oversized files."""
     if not data:
@@ -67,7 +83,7 @@ def load_picture(data: bytes, name: str = "", max_pixels: int = MAX_PIXELS) -> P
             img = Image.open(io.BytesIO(data), formats=FORMATS)
             width, height = img.size  # from the header only
             if width * height > max_pixels:
-                raise LabError("image.too_many_pixels", width=width, height=height, limit=max_pixels)
+                raise LabError("image.too_many_pixels", width=width, height=height, limit=f"{max_pixels:,}")
             mode, fmt, frames = img.mode, img.format or "?", getattr(img, "n_frames", 1)
             img.seek(0)
             img.load()
@@ -76,9 +92,12 @@ def load_picture(data: bytes, name: str = "", max_pixels: int = MAX_PIXELS) -> P
         raise
     except UnidentifiedImageError as exc:
         raise LabError("image.not_image") from exc
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise LabError("image.too_many_pixels", width=0, height=0, limit=max_pixels) from exc
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:  # PIL's check, above 89M pixels
+        size = _declared_size(data)
+        if size is None or size[0] * size[1] <= max_pixels:  # not the header: a later frame or tile is the bomb
+            raise LabError("image.too_large_to_open", limit=f"{max_pixels:,}") from exc
+        raise LabError("image.too_many_pixels", width=size[0], height=size[1], limit=f"{max_pixels:,}") from exc
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:
         raise LabError("image.truncated") from exc
     if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
         img = _to_8bit(img)
