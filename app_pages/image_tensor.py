@@ -5,7 +5,7 @@ import streamlit as st
 from core.augment import augment
 from core.course import COURSE_RUN
 from core.errors import LabError
-from core.images import load_picture
+from core.images import MAX_SIDE, MAX_UPLOAD_MB, Picture, load_picture
 from core.pitfalls import pitfall_pair
 from core.image_tensor import NORMS, digit_stages, histogram, pixel_both_ways, preview, sample_picture, stats, to_tensor
 from lab import cache
@@ -53,17 +53,30 @@ st.caption(t("image_tensor.hist_note"))
 
 st.subheader(t("image_tensor.layout_header"))
 explain("image_tensor.layout_intro")
-upload = st.file_uploader(t("image_tensor.upload"), type=["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"],
-                          key="it_upload")
-rgb, name = sample_picture(), None
-if upload is not None:
+
+
+def uploaded() -> Picture | None:
+    """The uploaded picture, decoded once per file and kept at most MAX_SIDE a side; None without one or if it is
+    bad. A function, so the copy of the file that Streamlit hands back on every rerun is freed when it returns."""
+    upload = st.file_uploader(t("image_tensor.upload", mb=MAX_UPLOAD_MB), key="it_upload",
+                              type=["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"],
+                              max_upload_size=MAX_UPLOAD_MB)
+    if upload is None:
+        return None
     try:
-        picture = load_picture(upload.getvalue(), upload.name)
-        rgb, name = picture.rgb, picture.name
+        return load_picture(upload.getvalue(), upload.name)
     except LabError as exc:
         lab_error(exc)
+        return None
+
+
+picture = uploaded()
+rgb, name, shrunk = (picture.rgb, picture.name, picture.shrunk) if picture else (sample_picture(), None, False)
 if name:
     st.text(t("image_tensor.file", name=name))
+    if shrunk:
+        st.caption(t("image_tensor.shrunk", width=picture.width, height=picture.height, w=rgb.shape[1],
+                     h=rgb.shape[0], side=MAX_SIDE))
 else:
     st.caption(t("image_tensor.sample"))
 h, w = rgb.shape[:2]
@@ -110,4 +123,4 @@ if finished(views):
 if all(v is not None and v.epochs and not v.active for v in views):
     explain("image_tensor.why_lesson")
 
-code_panel(image_script(data.source, index, norm, BINS, row, col, name))
+code_panel(image_script(data.source, index, norm, BINS, row, col, name, MAX_SIDE if shrunk else None))
