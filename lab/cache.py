@@ -299,3 +299,58 @@ def predictions(key: str) -> Predictions | None:
         return None
     data = dataset(view.config.dataset)
     return predict(view.done.model, data.test_images, data.test_labels, view.config.normalize)
+
+
+# ---- home (p-basics): the pipeline of the best finished run, or of the untrained network -----------------------------
+
+from runtime.jobs import JobView  # noqa: E402  (appended section; the import block above belongs to everyone)
+
+def best_trained_run() -> tuple[str, JobView] | None:
+    """The finished run with the best held test accuracy among the newest (runs of the pitfalls lab, broken on purpose,
+    only when there is nothing else): (its label as trained_models() and the other pages list it, its view)."""
+    views = manager().trained(fingerprints(), 8)
+    labelled = list(zip(labelled_models(views), views))  # the labels in the views' order
+    if not labelled:
+        return None
+    clean = [(label, v) for label, v in labelled if not v.config.mistake] or labelled
+    return max(clean, key=lambda item: held_accuracy(item[1]))
+
+
+def held_accuracy(view: JobView) -> float:
+    """The test accuracy of the epoch whose weights a finished run keeps (-1 when it has none)."""
+    from lab.runs import held_epoch  # lab.runs imports this module: import it when called
+
+    held = held_epoch(view)
+    return held.test_acc if held is not None else -1.0
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def pipeline_outs(run_key: str, index: int) -> dict[str, torch.Tensor] | None:
+    """Test digit `index` through LeNet5.forward_all of a finished run (its key) or, for run_key "", of the untrained
+    seed-0 network; None when the run cannot be found. Shared by every session: never mutate."""
+    if run_key:
+        view = manager().find(run_key, fingerprints())
+        if view is None or not view.usable:
+            return None
+        model, normalized = view.done.model, view.config.normalize
+    else:
+        model, normalized = untrained_lenet(), True
+    x = to_model_input(digits().test_images[index : index + 1], normalized)  # (1, 1, 28, 28)
+    with torch.no_grad():
+        return {name: out.detach() for name, out in model.eval().forward_all(x).items()}
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def pipeline_traces(run_key: str, index: int) -> tuple[list[dict], list] | None:
+    """The home pipeline's language-free traces and column places for pipeline_outs(run_key, index) (None likewise):
+    built once per run and digit for the whole class. Never mutate."""
+    from lab.views.home import pipeline_traces as build  # a view that imports nothing of the shell
+
+    outs = pipeline_outs(run_key, index)
+    return None if outs is None else build(outs)
+
+
+def warm_home() -> None:
+    """The home page's defaults: the pipeline of test digit 0 through the best finished run (or the untrained one)."""
+    best = best_trained_run()
+    pipeline_traces(best[1].key if best else "", 0)
