@@ -47,7 +47,7 @@ def pipeline() -> None:
     who = (t("home.model_trained", label=shown.label, acc=f"{cache.held_accuracy(best[1]):.1%}") if best
            else t("home.untrained_note"))
     note.caption(who + " " + t("home.prediction", pred=int(outs["fc3"][0].argmax()), label=label))
-    traces, placed = cache.pipeline_traces(run_key, index)
+    traces, placed = cache.pipeline_traces(run_key, index, view.pipeline_traces)
     shapes = {name: "×".join(str(d) for d in outs[name].shape[1:]) for name, _, _ in view.COLUMNS}
     titles = {name: t(f"home.short_{name}", act=shown.activation) for name, _, _ in view.COLUMNS}
     key = "home_pipe"
