@@ -14,6 +14,12 @@ from core.data import to_model_input
 from core.errors import LabError
 from core.lenet import LeNetConfig, build_lenet
 
+# The dataset page's fixed measurements: computed once per dataset (at server start) and shared by the whole class,
+# with the course's seed. A seed from a link only reorders the loader's batches, which costs milliseconds.
+MEASURE_SEED = 0
+NOISE_N, NOISE_SIZES, NOISE_BATCHES = 2000, (8, 16, 32, 64, 128, 256, 512), 12  # ~1-3 s once per dataset
+TEST_SIZES = (1, 64, 300, 1000)  # 1 and 1000 as in the notes; 64 and 300 leave a smaller last batch
+
 
 class DigitDataset(Dataset):
     """The course's custom Dataset: __init__ runs once, __len__ counts samples, __getitem__ hands out one."""
