@@ -41,6 +41,7 @@ _SHOWN = {  # code -> the {placeholders} its message shows, space separated
     # convolution
     "conv.bad_dilation": "dilation",
     "conv.bad_dtype": "dtype what",
+    "conv.bad_pad_value": "value",
     "conv.bad_shape": "shape what",
     "conv.bad_stride": "stride",
     "conv.channels_mismatch": "image kernel",
