@@ -5,7 +5,6 @@ from lab import cache, ui
 from lab.nav import HOME, PAGES
 
 st.set_page_config(page_title="LeNet Lab", page_icon=":material/neurology:", layout="wide")
-asked = ui.screen_link()  # before any widget: a value no control can take leaves the URL (and is noted)
 cache.configure_torch()
 ui.language_switch()
 
@@ -22,6 +21,7 @@ for spec in PAGES:
 nav = st.navigation(sections, expanded=True)  # every page listed: "View more" would hide the last ones
 if nav is alias:
     st.switch_page(front, query_params=st.query_params.to_dict())
+asked = ui.screen_link()  # before any bound widget: a value its control cannot take leaves the URL (and is noted)
 
 ui.presenter_switch()
 data = cache.digits()

@@ -32,7 +32,7 @@ ARGS = {"slider": ("label", "min_value", "max_value", "value", "step"),  # Strea
 KINDS = {"toggle": "bool", "checkbox": "bool", "text_input": "text", "text_area": "text"}
 HELPERS = {"url_choice": 3, "url_option": 2, "url_multiselect": 2, "url_grid": 1}  # lab.ui's own URL widgets (judging
 # their own keys) and where their key sits among the positional arguments
-MAX_CHARS = {"int": 24, "float": 40, "bool": 5, "text": 500}  # longer than any value the control can take
+MAX_CHARS = {"int": 24, "float": 40, "text": 500}  # longer than any value the control can take
 HUGE = 2.0 ** 53  # past this a float no longer holds every whole number; no control here goes near it
 
 
@@ -255,11 +255,11 @@ def _number_kind(values) -> str:
 def judge(param: Param, raw: str, key: str | None = None) -> Verdict:
     """Can this control take `raw` from a link? A refusal says why (a Reason for lab.ui to translate)."""
     key = key or param.key
-    if len(raw) > MAX_CHARS[param.kind]:
-        return Verdict(False, reason=Reason("links.too_long", {"n": len(raw)}))
     if param.kind == "bool":
         return Verdict(True) if raw.lower() in ("true", "false") else Verdict(False, reason=Reason("links.take_bool"))
     if param.kind == "text":
+        if len(raw) > MAX_CHARS["text"]:
+            return Verdict(False, reason=Reason("links.too_long", {"n": len(raw)}))
         check = TEXT_CHECKS.get(key)
         try:
             if check is not None:
@@ -267,6 +267,8 @@ def judge(param: Param, raw: str, key: str | None = None) -> Verdict:
         except LabError as exc:
             return Verdict(False, reason=Reason(f"errors.{exc.code}", dict(exc.params)))
         return Verdict(True)
+    if len(raw) > MAX_CHARS[param.kind]:  # no number this control takes is written that long
+        return Verdict(False, reason=_allowed(param.kind == "int", param.low, param.high))
     return judge_number(raw, param.kind == "int", param.low, param.high, key)
 
 

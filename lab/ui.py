@@ -207,16 +207,17 @@ def screen_link() -> dict[str, str]:
 def link_notes(page: str, asked: dict[str, str]) -> Iterator[None]:
     """Run the page inside this; the note about the link's refused values goes on top of it.
 
-    What was refused before the page ran is shown before it runs (a page may st.stop() half-way); what the page's
-    controls did not take is added when it has run, and kept for the page's later runs."""
+    What was refused before the page ran is shown before it runs (a page may st.stop() half-way). What the page's
+    controls did not take is known only once it has run: then the page runs once more with the note on top (an
+    empty placeholder on every first visit would be an invisible first element on every page)."""
     ss = st.session_state
     shown_page, notes = ss.get("_link_notes", (page, []))
     notes = (notes if shown_page == page else []) + ss.pop("_link_pending", [])
-    first = page not in ss.setdefault("_link_seen", set())
-    slot = st.empty() if notes or (first and asked) else None
-    if notes:
-        _draw_notes(slot, notes)
     ss["_link_notes"] = (page, notes)
+    first = page not in ss.setdefault("_link_seen", set())
+    slot = st.empty() if notes else None
+    if slot is not None:
+        _draw_notes(slot, notes)
     try:
         yield
     finally:
@@ -225,8 +226,10 @@ def link_notes(page: str, asked: dict[str, str]) -> Iterator[None]:
             ss["_link_seen"].add(page)
             more += _not_taken(asked, {n.key for n in notes + more} | ss.get("_link_judged", set()))
         ss["_link_notes"] = (page, notes + more)
-        if slot is not None and notes + more:  # again: the values the controls show are known now
-            _draw_notes(slot, notes + more)
+        if slot is not None:
+            _draw_notes(slot, notes + more)  # again: the values the controls show are known now
+        elif more:
+            st.rerun()
 
 
 def _draw_notes(slot, notes: list[LinkNote]) -> None:

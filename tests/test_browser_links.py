@@ -1,15 +1,19 @@
 """Browser: a shared link opens the same view on a fresh server (deep link with query parameters), a link copied
-after moving a slider reproduces that view in another browser, and ?present=true folds the explanations."""
+after moving a slider reproduces that view in another browser, ?present=true folds the explanations, every url_path
+of the navigation (and /home) opens its page, and hostile link values never break a control, make a link or fetch a
+picture (Streamlit's real URL binding, which AppTest only imitates)."""
 import re
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 import pytest
 
-from conftest import Server, assert_no_exception, wait_for_app
+from conftest import Server, assert_no_exception, translated, wait_for_app
 from core.autograd import backward_calls
 from core.data import load_digits, to_model_input
 from core.dataset import iterations_per_epoch
 from core.train_eval import repeat_forward
+from lab.nav import HOME, PAGES
 
 SHOTS = Path(__file__).parent / "screenshots"
 HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -101,3 +105,57 @@ def test_presenter_mode_from_the_url_folds_explanations(srv, page):
     page.goto(f"{srv.url}/pitfalls?pf_which=softmax_before_loss")
     wait_for_app(page)
     assert page.get_by_text(intro).is_visible()  # not presenting: the explanation is open text
+
+
+def active_page(tab) -> str:
+    """The title of the page the navigation marks as the one on show."""
+    return tab.locator("[data-testid='stSidebarNavLink'][aria-current='page']").inner_text().split("\n")[-1]
+
+
+@pytest.mark.slow
+def test_every_url_path_of_the_navigation_opens_its_page(srv, page):
+    """Issue 15 item 11: /home said "Page not found"; every url_path (and / itself) opens its own page."""
+    for path, spec in [("", PAGES[0]), *((s.url_path, s) for s in PAGES)]:
+        page.goto(f"{srv.url}/{path}?lang=en")
+        wait_for_app(page, timeout=180_000)  # the dataset page still trains a model in the page on a fresh server
+        assert_no_exception(page)
+        assert "Page not found" not in page.inner_text("body"), path
+        assert active_page(page) == translated("en", spec.title), path
+        want = "/" if spec.url_path == HOME else f"/{spec.url_path}"
+        assert page.url.split("?")[0] == srv.url + want, (path, page.url)
+    assert "lang=en" in page.url
+
+
+HOSTILE = {"image": "![t](http://host/track.png)", "link": "[Log in again](http://host/phish)",
+           "html": "<img src=http://host/x.png>"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path, link, shown", [
+    ("softmax", {"sm_target": "inf", "sm_logits": HOSTILE["image"], "sm_temp": "nan", "present": HOSTILE["html"]},
+     {"sm_target": "0"}),
+    ("convolution", {"conv_pad": "99", "conv_stride": "-inf", "conv_bias": HOSTILE["link"], "conv_src": "x" * 3000,
+                     "conv_dil": "1e999", "lang": HOSTILE["image"]}, {"conv_pad": "0", "conv_stride": "1"}),
+])
+def test_hostile_values_in_a_real_link_are_refused_with_a_note(srv, browser, path, link, shown):
+    """Real URL binding: Streamlit raised OverflowError for sm_target=inf. Now no exception and no error box, no
+    request to the link's host, no link or picture made from a value, the controls show their defaults, and the
+    note at the top names every refused value."""
+    tab = browser.new_context(viewport={"width": 1366, "height": 768}, locale="en-US").new_page()
+    fetched = []
+    tab.on("request", lambda r: fetched.append(r.url) if r.url.split("?")[0].startswith("http://host") else None)
+    try:
+        tab.goto(f"{srv.url}/{path}?" + "&".join(f"{k}={quote(v)}" for k, v in link.items()))
+        wait_for_app(tab)
+        assert_no_exception(tab)
+        assert tab.locator("[data-testid='stMain'] [data-testid='stAlertContentError']").count() == 0
+        assert fetched == []
+        assert tab.locator("a[href*='host']").count() == 0 and tab.locator("img[src*='host']").count() == 0
+        note = tab.locator("[data-testid='stAlertContainer']", has_text="The link asked for").inner_text()
+        assert all(key in note for key in link), note
+        for key, value in shown.items():
+            assert tab.locator(f".st-key-{key} input").first.input_value().startswith(value), key
+        assert not any(value in unquote(tab.url) for value in link.values())  # refused values leave the address bar
+        tab.screenshot(path=str(SHOTS / f"hostile_link_{path}.png"), full_page=False)
+    finally:
+        tab.context.close()
