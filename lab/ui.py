@@ -102,7 +102,13 @@ PRESENTER_CSS = """<style>
 .stMainBlockContainer [data-testid="stMetricValue"] p{font-size:2.8rem}
 .stMainBlockContainer [data-testid="stMetricLabel"] p,.stMainBlockContainer [data-testid="stCaptionContainer"],
 .stMainBlockContainer [data-testid="stCaptionContainer"] p{font-size:1.15rem}
-</style>"""  # a projector at the back of a room: text, code and metrics larger (charts keep their own sizes)
+.stMainBlockContainer input,.stMainBlockContainer textarea,.stMainBlockContainer [data-baseweb="select"] div{font-size:1.3rem}
+.stMainBlockContainer [data-testid="stSlider"] [role="group"]{padding-top:0.9rem}
+.stMainBlockContainer [data-testid="stSliderThumbValue"]{top:auto;bottom:calc(100% + 4px)}
+.stMainBlockContainer [data-testid="stSliderThumbValue"] p{line-height:1.2}
+.stMainBlockContainer [data-testid="stSliderTickBar"] p{font-size:1.15rem}
+</style>"""  # a projector at the back of a room: text, code, metrics and the values in controls larger; a slider's value
+# sits above its thumb, not over it (charts grow in lab.figures)
 
 
 def presenter_switch() -> bool:
@@ -116,6 +122,17 @@ def presenter_switch() -> bool:
 def presenting() -> bool:
     """True when the presenter switch is on: pages fold long explanations."""
     return bool(st.session_state.get("present"))
+
+
+@contextmanager
+def secondary() -> Iterator[None]:
+    """Controls a class seldom needs: in presenter mode they fold into a "More controls" expander, off the projected
+    screen but a click away (their keys keep their values either way). `with ui.secondary(): ...`"""
+    if presenting():
+        with st.expander(t("present.more"), icon=":material/tune:"):
+            yield
+    else:
+        yield
 
 
 def explain(key: str, **fmt: object) -> None:
