@@ -122,7 +122,7 @@ def training_rate(backend: str, runs: int = 8, slots: int = 2, epochs: int = 3) 
 
         mgr = RayJobManager(digits, None, "local", slots=slots, threads=1, device="cpu")
     else:
-        from lab.jobs import JobManager
+        from runtime.jobs import JobManager
         from lab.workers import WorkerPool
 
         mgr = JobManager(digits, slots, None, WorkerPool(slots, threads=1, device="cpu"))

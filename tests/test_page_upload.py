@@ -8,7 +8,7 @@ import core.images as images
 from big_pictures import SIDE, noisy_picture
 from conftest import run_app, translated
 from core.images import MAX_SIDE, load_picture
-from lab.snippets.tensors import image_script
+from lab.snippets.image_tensor import image_script
 from test_upload_decode import _status, needs_proc, reset_peak
 
 IMAGE = "app_pages/image_tensor.py"

@@ -34,7 +34,7 @@ def test_exactly_the_limit_is_accepted_and_one_byte_more_is_not():
 
 
 @pytest.mark.parametrize("page,params,key", [("app_pages/image_tensor.py", {}, "it_upload"),
-                                             ("app_pages/convolution.py", {"conv_src": "upload"}, "conv_upload")])
+                                             ("app_pages/conv.py", {"conv_src": "upload"}, "conv_upload")])
 def test_every_uploader_tells_the_browser_the_same_limit(page, params, key):
     at = run_app("en", page=page, params=params)
     assert not at.exception
