@@ -123,9 +123,9 @@ def training_rate(backend: str, runs: int = 8, slots: int = 2, epochs: int = 3) 
         mgr = RayJobManager(digits, None, "local", slots=slots, threads=1, device="cpu")
     else:
         from runtime.jobs import JobManager
-        from lab.workers import WorkerPool
+        from runtime.workers import WorkerPool
 
-        mgr = JobManager(digits, slots, None, WorkerPool(slots, threads=1, device="cpu"))
+        mgr = JobManager(data=digits, max_parallel=slots, store=None, pool=WorkerPool(slots, threads=1, device="cpu"))
 
     def finish(configs, timeout=900.0) -> None:
         for cfg in configs:
