@@ -143,6 +143,7 @@ _SHOWN = {  # code -> the {placeholders} its message shows, space separated
     "train.cluster_worker_died": "",
     "train.cluster_unreachable": "",
     "train.data_mismatch": "",
+    "image.too_large_to_open": "limit",
     # architecture, attributions, snapshots, notebooks and quizzes (issue 17)
     "attr.bad_input": "shape",
     "attr.not_finite": "",

@@ -31,7 +31,7 @@ def digest(records) -> str:
             h.update(repr(r.loss).encode())
         elif isinstance(r, EpochRecord):
             h.update(repr((r.train_loss, r.train_acc, r.test_loss, r.test_acc)).encode())
-        else:
+        elif isinstance(r, DoneRecord):  # snapshots (core.snapshots) are read-only looks at the model: not hashed
             for v in r.model.state_dict().values():
                 h.update(v.numpy().tobytes())
             h.update(repr((r.reason, r.epochs_run, r.best_epoch)).encode())
