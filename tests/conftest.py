@@ -118,7 +118,9 @@ def start_on(at, page: str) -> None:
     spec = next((p for p in PAGES if p.path == page), None)
     if spec is None:
         raise ValueError(f"{page} is not a page of lab.nav.PAGES")
-    at._page_hash = calc_hash(spec.url_path)
+    from lab.nav import HOME
+
+    at._page_hash = calc_hash("" if spec.url_path == HOME else spec.url_path)  # app.py serves home at /
 
 
 def translated(lang: str, key: str, **fmt: object) -> str:
