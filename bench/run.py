@@ -1,7 +1,7 @@
 """All benchmarks in one command: prints a table and writes BENCHMARKS.md.
 
-    .venv/bin/python -m bench.run            # everything (about 5-10 minutes)
-    .venv/bin/python -m bench.run --quick    # skip the 20-session browser load test
+    .venv/bin/python -m bench.run            # everything (about 10-15 minutes)
+    .venv/bin/python -m bench.run --quick    # skip the 20-session browser load test and the upload memory test
 """
 from __future__ import annotations
 
@@ -162,6 +162,18 @@ def load(sessions: int) -> Rows:
     return rows
 
 
+def uploads() -> Rows:
+    """Ten browser sessions each uploading a 4096² picture, and one session: server memory (bench/upload_memory.py)."""
+    from bench import upload_memory
+
+    results = upload_memory.run()
+    rows = [("uploads", name, upload_memory.summary(res)) for name, res in results.items()]
+    found = upload_memory.problems(results)
+    if found:
+        rows.append(("uploads", "FAILED", "; ".join(found)))
+    return rows
+
+
 def write(rows: Rows, path: Path) -> None:
     lines = ["# Benchmarks", "", f"Measured {dt.datetime.now():%Y-%m-%d %H:%M} on: {machine()}.", "",
              "Regenerate with `.venv/bin/python -m bench.run` (see README).", "",
@@ -172,13 +184,14 @@ def write(rows: Rows, path: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description="LeNet Lab benchmarks")
-    ap.add_argument("--quick", action="store_true", help="skip the multi-session browser load test")
+    ap.add_argument("--quick", action="store_true", help="skip the multi-session browser load and upload tests")
     ap.add_argument("--sessions", type=int, default=20)
     ap.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     args = ap.parse_args()
     torch.set_num_threads(int(os.environ.get("LENET_THREADS", "0")) or min(2, os.cpu_count() or 1))
     rows: Rows = []
-    for step in (area_benchmarks, page_reruns, browser_reruns, cold_start) + (() if args.quick else (lambda: load(args.sessions),)):
+    heavy = () if args.quick else (lambda: load(args.sessions), uploads)
+    for step in (area_benchmarks, page_reruns, browser_reruns, cold_start) + heavy:
         try:
             rows += step()
         except Exception as exc:
