@@ -1,7 +1,7 @@
 """All benchmarks in one command: prints a table and writes BENCHMARKS.md.
 
-    .venv/bin/python -m bench.run            # everything (about 5-10 minutes)
-    .venv/bin/python -m bench.run --quick    # skip the 20-session browser load test
+    .venv/bin/python -m bench.run            # everything (about 10-15 minutes)
+    .venv/bin/python -m bench.run --quick    # skip the 20-session browser load test and the upload memory test
     .venv/bin/python -m bench.run --class    # only the scale-out: HAProxy with 1 and 2 replicas, local pool vs Ray
 """
 from __future__ import annotations
@@ -175,6 +175,18 @@ def scale_out(sessions: int) -> Rows:
     return rows
 
 
+def uploads() -> Rows:
+    """Ten browser sessions each uploading a 4096² picture, and one session: server memory (bench/upload_memory.py)."""
+    from bench import upload_memory
+
+    results = upload_memory.run()
+    rows = [("uploads", name, upload_memory.summary(res)) for name, res in results.items()]
+    found = upload_memory.problems(results)
+    if found:
+        rows.append(("uploads", "FAILED", "; ".join(found)))
+    return rows
+
+
 def write(rows: Rows, path: Path) -> None:
     lines = ["# Benchmarks", "", f"Measured {dt.datetime.now():%Y-%m-%d %H:%M} on: {machine()}.", "",
              "Regenerate with `.venv/bin/python -m bench.run` (see README).", "",
@@ -185,7 +197,7 @@ def write(rows: Rows, path: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description="LeNet Lab benchmarks")
-    ap.add_argument("--quick", action="store_true", help="skip the multi-session browser load test")
+    ap.add_argument("--quick", action="store_true", help="skip the multi-session browser load and upload tests")
     ap.add_argument("--sessions", type=int, default=20)
     ap.add_argument("--class", dest="scale", action="store_true",
                     help="only the scale-out measurements (bench/class_load.py), written to BENCHMARKS_CLASS.md")
@@ -194,7 +206,8 @@ def main() -> None:
     args.out = args.out or str(ROOT / ("BENCHMARKS_CLASS.md" if args.scale else "BENCHMARKS.md"))
     torch.set_num_threads(int(os.environ.get("LENET_THREADS", "0")) or min(2, os.cpu_count() or 1))
     rows: Rows = []
-    steps = (area_benchmarks, page_reruns, browser_reruns, cold_start) + (() if args.quick else (lambda: load(args.sessions),))
+    heavy = () if args.quick else (lambda: load(args.sessions), uploads)
+    steps = (area_benchmarks, page_reruns, browser_reruns, cold_start) + heavy
     if args.scale:
         steps = (lambda: scale_out(args.sessions),)
     for step in steps:

@@ -6,6 +6,8 @@ ever made."""
 from __future__ import annotations
 
 import copy
+import ctypes
+import ctypes.util
 import hashlib
 import io
 import re
@@ -142,6 +144,25 @@ def _decode(data: bytes, max_pixels: int, max_side: int) -> Picture:
                    width, height, frames, "")
 
 
+def _libc_trim():
+    """glibc's malloc_trim, or None on other C libraries (musl, macOS, Windows)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_malloc_trim = _libc_trim()
+
+
+def release_memory() -> None:
+    """Hand memory freed by a decode back to the OS: glibc keeps freed blocks of its per-thread arenas otherwise
+    (10 sessions uploading 4096² pictures: 115 MB held after they closed without it, 82 MB with it)."""
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+
+
 _decoded: OrderedDict[tuple[bytes, int, int], Picture | LabError] = OrderedDict()
 _decoded_lock = threading.Lock()
 
@@ -163,6 +184,8 @@ def load_picture(data: bytes, name: str = "", max_pixels: int = MAX_PIXELS, max_
             found = _decode(data, max_pixels, max_side)
         except LabError as exc:
             found = copy.copy(exc)  # code and params only: its traceback's frames hold the file's bytes
+        finally:
+            release_memory()
         with _decoded_lock:
             _decoded[key] = found
             while len(_decoded) > CACHE_SIZE:
