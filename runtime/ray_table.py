@@ -283,7 +283,7 @@ def _save(folder: str, config, fingerprint: str, done, epochs: list, losses: lis
     from core.checkpoint import REASONS, Checkpoint
     from lab.checkpoints import CheckpointStore
 
-    if done.reason not in REASONS:
+    if not folder or done.reason not in REASONS:  # no folder: the replica keeps models in memory only
         return False, None
     store = CheckpointStore(folder)
     try:

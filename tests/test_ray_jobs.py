@@ -47,7 +47,14 @@ def wait(mgr, cfg, done=lambda v: not v.active, timeout=120):
 
 def training_tasks() -> list[psutil.Process]:
     """Ray workers executing a training task right now (Ray names the process after the task)."""
-    return [p for p in psutil.Process().children(recursive=True) if "train_run" in " ".join(p.cmdline())]
+    found = []
+    for p in psutil.Process().children(recursive=True):
+        try:
+            if p.status() != psutil.STATUS_ZOMBIE and "train_run" in " ".join(p.cmdline()):
+                found.append(p)
+        except psutil.Error:  # ended meanwhile (a stopped run's worker is killed)
+            pass
+    return found
 
 
 def started(mgr) -> int:
@@ -113,6 +120,9 @@ def test_a_killed_worker_is_reported_and_the_run_restarts(replicas):
     cfg = TrainConfig(epochs=300, train_size=256, seed=20)
     a.submit(cfg)
     wait(b, cfg, lambda v: v.steps_done > 2)
+    deadline = time.time() + 30
+    while len(training_tasks()) != 1 and time.time() < deadline:  # workers of runs stopped earlier are ending
+        time.sleep(0.05)
     [task] = training_tasks()
     task.kill()
     view = wait(b, cfg)
@@ -159,3 +169,16 @@ def test_an_unreachable_cluster_is_said_in_words_and_pages_go_on(replicas, monke
     a.cancel(fresh)  # no exception either
     monkeypatch.undo()
     assert a.view(fresh) is None and a.warning is None
+
+
+def test_without_a_folder_runs_stay_in_memory(replicas, digits):
+    from pathlib import Path
+
+    from runtime.ray_jobs import RayJobManager
+
+    memory_only = RayJobManager(digits, None, "local", slots=2, threads=1, device="cpu")
+    before = set(Path.cwd().glob("lenet-*.pt"))
+    cfg = TrainConfig(epochs=1, train_size=128, seed=97)
+    memory_only.submit(cfg)
+    view = wait(memory_only, cfg)
+    assert view.usable and not view.saved and set(Path.cwd().glob("lenet-*.pt")) == before
