@@ -187,9 +187,9 @@ def uploads() -> Rows:
     return rows
 
 
-def write(rows: Rows, path: Path) -> None:
+def write(rows: Rows, path: Path, command: str = ".venv/bin/python -m bench.run") -> None:
     lines = ["# Benchmarks", "", f"Measured {dt.datetime.now():%Y-%m-%d %H:%M} on: {machine()}.", "",
-             "Regenerate with `.venv/bin/python -m bench.run` (see README).", "",
+             f"Regenerate with `{command}` (see README).", "",
              "| section | measure | value |", "| --- | --- | --- |"]
     lines += [f"| {s} | {m} | {v} |" for s, m, v in rows]
     path.write_text("\n".join(lines) + "\n")
@@ -219,7 +219,7 @@ def main() -> None:
     width = max(len(m) for _, m, _ in rows)
     for s, m, v in rows:
         print(f"{s:12s} {m:{width}s} {v}")
-    write(rows, Path(args.out))
+    write(rows, Path(args.out), ".venv/bin/python -m bench.run" + (" --class" if args.scale else ""))
     print(f"\nwrote {args.out}")
     failed = [f"{s}: {v}" for s, m, v in rows if m == "FAILED"]
     if failed:

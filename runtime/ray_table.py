@@ -2,7 +2,7 @@
 
 The table is a named, detached Ray actor. Replicas ask it for a run by its key (configuration + data); it queues the
 run, starts it as a Ray task when a slot is free, collects the records the task streams back, and keeps the
-finished model. Stop cancels the task (ray.cancel). The task trains with core.training.train and saves the
+finished model. Stop cancels the task (ray.cancel, which ends its worker process). The task trains with core.training.train and saves the
 checkpoint itself, into the folder of the replica that asked (the shared LENET_CACHE_DIR).
 
 Nothing here imports Streamlit, and the actor never imports torch (it would cost it about 500 MB): everything
@@ -32,14 +32,14 @@ Problem = tuple  # (code, params, detail): a LabError in transit
 
 @dataclass
 class Entry:
-    """One run in the table (a key can be run again after Stop or a failure: `run` counts the attempts)."""
+    """One run in the table (a key can be run again after Stop or a failure: `run` names the attempt)."""
 
     key: str
     config: dict  # TrainConfig's fields
     fingerprint: str
     folder: str
     mnist_dir: str | None
-    run: int = 1
+    run: int = field(default_factory=time.time_ns)  # unique, even across tables: a replica's copy never mixes two
     status: str = "queued"
     losses: list[float] = field(default_factory=list)
     epochs: list[tuple] = field(default_factory=list)  # EpochRecord's fields
@@ -92,8 +92,7 @@ class JobTable:
             entry.requests += 1
             return self._snapshot(entry)
         self.entries.pop(key, None)  # dict order is submission order: a restarted run goes to the end
-        self.entries[key] = entry = Entry(key, config, fingerprint, folder, mnist_dir,
-                                          run=entry.run + 1 if entry else 1, notice=notice)
+        self.entries[key] = entry = Entry(key, config, fingerprint, folder, mnist_dir, notice=notice)
         self.queue.append(key)
         self._schedule()
         return self._snapshot(entry)
@@ -120,7 +119,9 @@ class JobTable:
         if key in self.queue:
             self.queue.remove(key)
         if entry.ref is not None:
-            ray.cancel(entry.ref)  # KeyboardInterrupt in the task: it stops within a batch
+            # force: the worker process ends with the task. A KeyboardInterrupt (force=False) that lands while a fresh
+            # worker is still importing torch leaves it half-imported for every later run in that process (seen).
+            ray.cancel(entry.ref, force=True)
 
     async def model(self, key: str, run: int) -> bytes | None:
         """The trained weights of a finished run (a torch.save'd state dict), None if the table no longer has them."""
@@ -187,10 +188,10 @@ class JobTable:
 
     def _end(self, entry: Entry, outcome: tuple) -> None:
         entry.ref, entry.finished = None, time.time()
-        if outcome[0] == "error":
+        if entry.status == "cancelled" or outcome[0] == "cancelled" or outcome[1] == "cancelled":
+            entry.status = "cancelled"  # however the task ended after Stop (its worker was killed)
+        elif outcome[0] == "error":
             entry.status, entry.failure, entry.error = "failed", outcome[1:4], outcome[3]
-        elif outcome[0] == "cancelled" or outcome[1] == "cancelled" or entry.status == "cancelled":
-            entry.status = "cancelled"
         else:
             _, reason, epochs_run, best_epoch, diverged_step, state, seconds, saved, save_problem = outcome
             entry.done, entry.state, entry.seconds = (reason, epochs_run, best_epoch, diverged_step), state, seconds
@@ -282,7 +283,7 @@ def _save(folder: str, config, fingerprint: str, done, epochs: list, losses: lis
     from core.checkpoint import REASONS, Checkpoint
     from runtime.checkpoints import CheckpointStore
 
-    if done.reason not in REASONS:
+    if not folder or done.reason not in REASONS:  # no folder: the replica keeps models in memory only
         return False, None
     store = CheckpointStore(folder)
     try:

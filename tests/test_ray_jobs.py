@@ -45,6 +45,18 @@ def wait(mgr, cfg, done=lambda v: not v.active, timeout=120):
     raise AssertionError(f"timed out: {mgr.view(cfg)}")
 
 
+def training_tasks() -> list[psutil.Process]:
+    """Ray workers executing a training task right now (Ray names the process after the task)."""
+    found = []
+    for p in psutil.Process().children(recursive=True):
+        try:
+            if p.status() != psutil.STATUS_ZOMBIE and "train_run" in " ".join(p.cmdline()):
+                found.append(p)
+        except psutil.Error:  # ended meanwhile (a stopped run's worker is killed)
+            pass
+    return found
+
+
 def started(mgr) -> int:
     return mgr.call("stats")["started"]
 
@@ -82,10 +94,25 @@ def test_queue_and_stop_are_the_same_on_every_replica(replicas):
     assert all(a.view(cfg).status == "cancelled" for cfg in long)
     assert wait(a, short).status == "done"
     assert b.active() == []
-    tasks = [p for p in psutil.Process().children(recursive=True) if "train_run" in " ".join(p.cmdline())]
-    assert not tasks  # the cancelled tasks really ended
+    assert not training_tasks()  # the cancelled tasks really ended
     again = a.submit(long[0].but(epochs=1))  # Start after Stop: a fresh run that trains
     assert wait(b, again.config).status == "done"
+
+
+def test_a_run_stopped_while_its_worker_starts_leaves_no_broken_worker(replicas):
+    a, b, _ = replicas
+    for seed in (30, 31, 32):  # stopped as soon as its task runs, while a fresh worker may still import torch
+        cfg = TrainConfig(epochs=300, train_size=256, seed=seed)
+        a.submit(cfg)
+        deadline = time.time() + 60
+        while not training_tasks() and time.time() < deadline:
+            time.sleep(0.01)
+        b.cancel(cfg)
+        assert wait(a, cfg).status == "cancelled"
+    after = [TrainConfig(epochs=1, train_size=128, seed=s) for s in (33, 34)]
+    for cfg in after:
+        a.submit(cfg)
+    assert [wait(b, cfg).status for cfg in after] == ["done", "done"]
 
 
 def test_a_killed_worker_is_reported_and_the_run_restarts(replicas):
@@ -93,7 +120,10 @@ def test_a_killed_worker_is_reported_and_the_run_restarts(replicas):
     cfg = TrainConfig(epochs=300, train_size=256, seed=20)
     a.submit(cfg)
     wait(b, cfg, lambda v: v.steps_done > 2)
-    [task] = [p for p in psutil.Process().children(recursive=True) if "train_run" in " ".join(p.cmdline())]
+    deadline = time.time() + 30
+    while len(training_tasks()) != 1 and time.time() < deadline:  # workers of runs stopped earlier are ending
+        time.sleep(0.05)
+    [task] = training_tasks()
     task.kill()
     view = wait(b, cfg)
     assert view.status == "failed" and view.failure.code == "train.cluster_worker_died" and view.error
@@ -139,3 +169,16 @@ def test_an_unreachable_cluster_is_said_in_words_and_pages_go_on(replicas, monke
     a.cancel(fresh)  # no exception either
     monkeypatch.undo()
     assert a.view(fresh) is None and a.warning is None
+
+
+def test_without_a_folder_runs_stay_in_memory(replicas, digits):
+    from pathlib import Path
+
+    from runtime.ray_jobs import RayJobManager
+
+    memory_only = RayJobManager(digits, None, "local", slots=2, threads=1, device="cpu")
+    before = set(Path.cwd().glob("lenet-*.pt"))
+    cfg = TrainConfig(epochs=1, train_size=128, seed=97)
+    memory_only.submit(cfg)
+    view = wait(memory_only, cfg)
+    assert view.usable and not view.saved and set(Path.cwd().glob("lenet-*.pt")) == before
