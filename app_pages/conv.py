@@ -1,18 +1,17 @@
-"""Convolution: a kernel slides over a picture; every multiplication and sum shown, the output map filling in."""
+"""Convolution: a kernel slides over a picture; every product and sum shown, the output map filling in. The
+step-through is one figure whose frames hold every step: the slider and Play run in the browser, not on the server."""
 import streamlit as st
 import torch
 
-from core.conv import KERNELS, NOTES_CLAIMED_TOP_LEFT, NOTES_IMAGE, colour_digit, conv_trace, shrink
+from core.conv import KERNELS, NOTES_CLAIMED_TOP_LEFT, NOTES_IMAGE, background, colour_digit, conv_trace, shrink
 from core.data import normalize, to_unit
 from core.errors import LabError
 from lab import cache, ui
 from lab.snippets.conv import conv_script, image_code
-from lab.ui import code_panel, explain, lab_error, t, url_choice
+from lab.ui import code_panel, explain, fmt, lab_error, t, url_choice
 from lab.views import conv as view
 
 SOURCES = ("notes", "digit", "colour", "draw", "upload", "grid")
-SPEEDS = {"slow": 1.2, "normal": 0.7, "fast": 0.35}  # seconds per step while playing (a rerun takes ~0.1-0.3 s)
-PLOT_H = 380
 
 st.title(t("conv.title"))
 explain("conv.intro")
@@ -23,7 +22,7 @@ try:
 except Exception:  # no finished run can be read: offer no learned filters
     trained = {}
 
-col_in, col_k = st.columns(2, gap="large")
+col_in, col_k, col_s = st.columns([1.35, 1.15, 1], gap="medium")
 source = url_choice(col_in.selectbox, t("conv.input"), SOURCES, key="conv_src",
                     format_func=lambda s: t(f"conv.src_{s}"))
 kernel_names = [*KERNELS, "grid", *(["lenet"] if trained else [])]
@@ -49,10 +48,10 @@ def drawn_digit() -> torch.Tensor | None:
 
 def uploaded() -> torch.Tensor | None:
     """An uploaded picture: grey MNIST-style 28x28, or its colours shrunk to 28 px for the multi-channel view."""
-    from core.images import load_picture, to_digit
+    from core.images import MAX_UPLOAD_MB, load_picture, to_digit
 
     file = st.file_uploader(t("conv.upload"), type=["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"],
-                            key="conv_upload")
+                            key="conv_upload", max_upload_size=MAX_UPLOAD_MB)
     colour = st.toggle(t("conv.keep_colour"), key="conv_rgb", bind="query-params", help=t("conv.keep_colour_help"))
     if file is None:
         st.info(t("conv.upload_first"), icon=":material/upload:")
@@ -131,63 +130,74 @@ with col_k:
 if image is None:  # nothing drawn or uploaded yet: the message above says what to do
     st.stop()
 
-# 3. padding, stride, dilation and the output size
-s1, s2, s3 = st.columns(3)
-padding = s1.slider(t("conv.padding"), 0, 3, 0, key="conv_pad", bind="query-params", help=t("conv.padding_help"))
-stride = s2.slider(t("conv.stride"), 1, 3, 1, key="conv_stride", bind="query-params", help=t("conv.stride_help"))
-dilation = s3.slider(t("conv.dilation"), 1, 3, 1, key="conv_dil", bind="query-params", help=t("conv.dilation_help"))
+# 3. padding, stride, dilation; a normalised digit can be padded with its background instead of zeros
+with col_s:
+    padding = st.slider(t("conv.padding"), 0, 3, 0, key="conv_pad", bind="query-params", help=t("conv.padding_help"))
+    stride = st.slider(t("conv.stride"), 1, 3, 1, key="conv_stride", bind="query-params", help=t("conv.stride_help"))
+    dilation = st.slider(t("conv.dilation"), 1, 3, 1, key="conv_dil", bind="query-params",
+                         help=t("conv.dilation_help"))
+    paper = background(True)  # the -1 that Normalize makes of an empty pixel
+    framed = norm and channels == 1 and padding > 0  # zeros next to a -1 background: an edge all round the map
+    pad_value = paper if framed and st.toggle(t("conv.pad_background", value=fmt(paper)), key="conv_padbg",
+                                              bind="query-params", help=t("conv.pad_background_help")) else 0.0
+if image is None:  # nothing drawn or uploaded yet: the message above says what to do
+    st.stop()
 try:
-    trace = conv_trace(image, kernel, bias, stride, padding, dilation)
+    trace = conv_trace(image, kernel, bias, stride, padding, dilation, pad_value)
 except LabError as exc:
     lab_error(exc)
     st.stop()
 h, w = image.shape[-2:]
 kh, kw = kernel.shape[-2:]
 h_out, w_out = trace.output.shape
-st.latex(view.size_formula("H", h, kh, padding, dilation, stride, h_out))
-st.latex(view.size_formula("W", w, kw, padding, dilation, stride, w_out))
 digits = 3 if kname == "lenet" or norm else 2
+code_input = image_code(source, image, picture, digit_index, norm, data.source)
 
-# 4. the sliding window
+# 4. the sliding window: every step in one figure (frames), so the slider and Play cost the server nothing
 if channels > 1:
     explain("conv.channels_intro")
-st.subheader(t("conv.slide"))
-p1, p2 = st.columns([1, 2])
-playing = ui.cell_play_toggle("conv", t("conv.play"), t("conv.play_help"), where=p1)
-speed = url_choice(p2.segmented_control, t("conv.speed"), list(SPEEDS), key="conv_speed", default="normal",
-                   format_func=lambda s: t(f"conv.speed_{s}"), label_visibility="collapsed")
 
 
-def jump(key: str) -> None:
-    """A click on an output cell moves the window there."""
-    cell = ui.clicked_cell(key)
-    if cell is not None:
-        st.session_state["conv_row"], st.session_state["conv_col"] = cell
-        st.session_state["conv_clicks"] = st.session_state.get("conv_clicks", 0) + 1
-
-
+@st.fragment
 def stepper() -> None:
-    """Position sliders, the input with the window, the output filling in, and the arithmetic of one cell."""
-    if playing:
-        ui.play_step("conv", h_out, w_out, SPEEDS[speed])
-    else:
-        ui.sync_position("conv")
-    row, col = ui.position("conv_row", "conv_col", h_out, w_out, (t("conv.row"), t("conv.col")), disabled=playing)
-    step = trace.step(row, col)
-    left, right = st.columns(2)
-    left.plotly_chart(view.conv_input_figure(trace, row, col, h, w, t("conv.input_title"), PLOT_H, digits),
-                      width="stretch")
-    key = f"conv_click_{st.session_state.get('conv_clicks', 0)}"
-    right.plotly_chart(view.output_figure(trace.output, row, col, t("conv.output_title"), PLOT_H, digits),
-                       width="stretch", key=key, on_select=lambda: jump(key), selection_mode="points")
-    right.caption(t("conv.click_hint"))
-    view.conv_cell(step, trace, digits, bias)
-    if source == "notes" and kname == "vertical" and (padding, stride, dilation, row, col) == (0, 1, 1, 0, 0):
+    """The step-through figure (a click on an output cell reruns only this), its notes and the code panel."""
+    row, col = view.linked_cell("conv", h_out, w_out)
+    view.band_choice("conv", h_out, w_out, row)
+    first, last = view.frame_range(h_out, w_out, row)
+    fig = view.conv_stepper(trace, h, w, first, last, row * w_out + col, digits)
+    view.step_through(fig, "conv", [len(fig["data"]) - 1])
+    st.caption(t("conv.step_hint"))
+    if source == "notes" and kname == "vertical" and (padding, stride, dilation) == (0, 1, 1):
         # the notes' claim is about the products' sum, before any bias
-        st.info(t("conv.notes_slip", claimed=ui.fmt(NOTES_CLAIMED_TOP_LEFT), true=ui.fmt(float(step.channel_sums.sum()))),
-                icon=":material/edit_note:")
-    code_panel(conv_script(code_input, kernel, bias, stride, padding, dilation, row, col))
+        st.info(t("conv.notes_slip_top_left", claimed=fmt(NOTES_CLAIMED_TOP_LEFT),
+                  true=fmt(float(trace.steps[0].channel_sums.sum()))), icon=":material/edit_note:")
+    if framed:
+        st.caption(t("conv.border_background" if pad_value else "conv.border_zeros", value=fmt(paper)))
+    code_panel(conv_script(code_input, kernel, bias, stride, padding, dilation, row, col, pad_value))
 
 
-code_input = image_code(source, image, picture, digit_index, norm, data.source)
-st.fragment(stepper, run_every=SPEEDS[speed] if playing else None)()
+stepper()
+
+# 5. the output size, and a question to work out before the page shows it
+asked = view.QUIZ_SEED in st.query_params  # a link with a question number opens on the question
+size_tab, quiz_tab = st.tabs([t("conv.tab_size"), t("conv.tab_quiz")], default=t("conv.tab_quiz") if asked else None)
+size_tab.latex(view.size_formula("H", h, kh, padding, dilation, stride, h_out))
+size_tab.latex(view.size_formula("W", w, kw, padding, dilation, stride, w_out))
+
+
+@st.fragment
+def quiz() -> None:
+    """Your turn: a window's sum and an output size from the question number in the link."""
+    st.markdown(t("conv.quiz_intro"))
+    seed = view.quiz_seed()
+    left, right = st.columns([3, 2], gap="large")
+    with left.container(border=True):
+        st.markdown(f"**{t('conv.quiz_sum_title')}**")
+        view.quiz_question("conv_sum", seed)
+    with right.container(border=True):
+        st.markdown(f"**{t('conv.quiz_size_title')}**")
+        view.quiz_question("output_size", seed)
+
+
+with quiz_tab:
+    quiz()

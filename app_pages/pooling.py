@@ -1,11 +1,13 @@
-"""Pooling: max and average side by side on a real feature map, the winner of each window, and the backward pass."""
+"""Pooling: max and average side by side on a real feature map, the winner of each window (every window in one
+figure whose slider and Play run in the browser), a question to work out, and the backward pass."""
 import streamlit as st
 
 from core.conv import KERNELS, conv_trace
 from core.data import to_unit
 from core.errors import LabError
 from core.pooling import NOTES_PATCH, NOTES_RAMP, NOTES_SMALL, pool_trace
-from lab import cache, ui
+from lab import cache
+from lab.figures import show
 from lab.snippets.pooling import pool_script
 from lab.ui import code_panel, explain, lab_error, t, url_choice
 from lab.views import conv as grids, pooling as view
@@ -20,8 +22,7 @@ explain("pool.intro")
 st.subheader(t("pool.notes"))
 for col, (name, x) in zip(st.columns(3), (("ramp", NOTES_RAMP), ("patch", NOTES_PATCH), ("small", NOTES_SMALL))):
     mx, av = pool_trace(x, "max", 2), pool_trace(x, "avg", 2)
-    col.plotly_chart(grids.grid_figure(x, t(f"pool.notes_{name}"), "Blues", None, height=200), width="stretch",
-                     config={"staticPlot": True})
+    show(grids.grid_figure(x, t(f"pool.notes_{name}"), "Blues", None, height=200), col, static=True)
     col.markdown(t("pool.notes_result", max=view.matrix(mx.output), avg=view.matrix(av.output)))
 explain("pool.why_max")
 
@@ -56,50 +57,42 @@ st.caption(t("pool.shape", h=x.shape[0], w=x.shape[1], h_out=h_out, w_out=w_out)
 digits = 2
 
 
-def jump(key: str) -> None:
-    """A click on an output cell moves the window there."""
-    cell = ui.clicked_cell(key)
-    if cell is not None:
-        st.session_state["pool_row"], st.session_state["pool_col"] = cell
-        st.session_state["pool_clicks"] = st.session_state.get("pool_clicks", 0) + 1
-
-
 @st.fragment
 def stepper() -> None:
-    """The window on the feature map with its winner, both outputs filling in, and the window's arithmetic."""
-    row, col = ui.position("pool_row", "pool_col", h_out, w_out, (t("conv.row"), t("conv.col")),
-                           default=(h_out // 2, w_out // 2))
-    step_max, step_avg = mx.step(row, col), av.step(row, col)
-    n = st.session_state.get("pool_clicks", 0)
-    cols = st.columns(3)
-    cols[0].plotly_chart(view.pool_input_figure(x, step_max, size, padding, t("pool.input_title"), PLOT_H, digits),
-                         width="stretch")
-    for c, trace, kind in ((cols[1], mx, "max"), (cols[2], av, "avg")):
-        key = f"pool_click_{kind}_{n}"
-        c.plotly_chart(grids.output_figure(trace.output, row, col, t(f"pool.out_{kind}"), PLOT_H, digits), width="stretch",
-                       key=key, on_select=lambda k=key: jump(k), selection_mode="points")
-    st.caption(t("conv.click_hint"))
-    a, b = st.columns(2)
-    a.markdown(t("pool.max_sum", values=view.listing(step_max.window, digits), value=ui.fmt(step_max.value, digits),
-                 r=step_max.winner[0], c=step_max.winner[1]))
-    b.markdown(t("pool.avg_sum", values=" + ".join(grids.factor(v, digits) for v in step_avg.window.flatten().tolist()),
-                 n=size * size, value=ui.fmt(step_avg.value, digits)))
-    if step_max.tied:
-        st.caption(t("pool.tie_here"))
+    """Every window in one figure (frames): the map with its winner, both outputs filling in, both windows' sums."""
+    row, col = grids.linked_cell("pool", h_out, w_out, default=(h_out // 2, w_out // 2))
+    grids.band_choice("pool", h_out, w_out, row)
+    first, last = grids.frame_range(h_out, w_out, row)
+    fig = view.pool_stepper(x, mx, av, first, last, row * w_out + col, digits)
+    n = len(fig["data"])
+    grids.step_through(fig, "pool", [n - 2, n - 1])
+    st.caption(t("pool.step_hint"))
     if padding:
         st.caption(t("pool.padding_note"))
 
 
 stepper()
 
+
+@st.fragment
+def quiz() -> None:
+    """Your turn: one pooled value from the question number in the link."""
+    st.markdown(t("conv.quiz_intro"))
+    seed = grids.quiz_seed()
+    with st.container(border=True):
+        grids.quiz_question("pool_value", seed)
+
+
+with st.expander(t("pool.quiz_title"), grids.QUIZ_SEED in st.query_params, icon=":material/quiz:"):
+    quiz()
+
 # 3. the backward pass
 st.subheader(t("pool.backward"))
 explain("pool.backward_intro")
 g1, g2 = st.columns(2)
 for c, trace, kind in ((g1, mx, "max"), (g2, av, "avg")):
-    c.plotly_chart(grids.grid_figure(trace.grad_input, t(f"pool.grad_{kind}"), "Greens", None, digits, PLOT_H,
-                                  (0.0, max(float(trace.grad_input.max()), 1e-12))), width="stretch",
-                   config={"staticPlot": True})
+    show(grids.grid_figure(trace.grad_input, t(f"pool.grad_{kind}"), "Greens", None, digits, PLOT_H,
+                           (0.0, max(float(trace.grad_input.max()), 1e-12))), c, static=True)
     c.metric(t("pool.receivers"), t("pool.receivers_value", n=int((trace.grad_input != 0).sum()),
                                     total=trace.grad_input.numel()))
 explain("pool.backward_note")

@@ -1,11 +1,13 @@
 """2-D convolution, one output cell at a time: every window, product and sum, checked against F.conv2d."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
+from core.data import normalize, to_unit
 from core.errors import LabError
 
 # The notes' worked example (a 5x5 binary picture) and their vertical edge detector.
@@ -49,13 +51,14 @@ class ConvTrace:
 
     output: torch.Tensor  # (H_out, W_out), equal to F.conv2d
     steps: tuple[ConvStep, ...]
-    padded: torch.Tensor  # (C, H + 2P, W + 2P) the input with its zero border
+    padded: torch.Tensor  # (C, H + 2P, W + 2P) the input with its border (zeros unless pad_value says otherwise)
     kernel: torch.Tensor  # (C, kh, kw)
     channel_outputs: torch.Tensor  # (C, H_out, W_out) each channel's share; they add up to output - bias
     bias: float
     stride: int
     padding: int
     dilation: int
+    pad_value: float = 0.0  # what the border holds: nn.Conv2d's zeros, or e.g. the -1 background of a normalised digit
 
     def step(self, row: int, col: int) -> ConvStep:
         """The step of output cell (row, col)."""
@@ -110,8 +113,11 @@ def _as_chw(t: torch.Tensor, what: str) -> torch.Tensor:
 
 
 def conv_trace(image: torch.Tensor, kernel: torch.Tensor, bias: float = 0.0, stride: int = 1, padding: int = 0,
-               dilation: int = 1) -> ConvTrace:
-    """Slide kernel over image (cross-correlation, as nn.Conv2d does) and record every output cell."""
+               dilation: int = 1, pad_value: float = 0.0) -> ConvTrace:
+    """Slide kernel over image (cross-correlation, as nn.Conv2d does) and record every output cell.
+
+    pad_value fills the border: 0 is nn.Conv2d's padding; any other value equals F.pad(x, value=v), then F.conv2d
+    without padding (for MNIST digits, whose edges are background, also padding_mode="replicate")."""
     x, k = _as_chw(image, "image"), _as_chw(kernel, "kernel")  # (C, H, W), (C, kh, kw)
     if x.dtype != k.dtype:
         raise LabError("conv.dtype_mismatch", image=str(x.dtype).replace("torch.", ""),
@@ -123,10 +129,14 @@ def conv_trace(image: torch.Tensor, kernel: torch.Tensor, bias: float = 0.0, str
     c, h, w = x.shape
     kh, kw = k.shape[1:]
     h_out, w_out = output_size(h, w, (kh, kw), stride, padding, dilation)
+    if not isinstance(pad_value, (int, float)) or isinstance(pad_value, bool) or not math.isfinite(pad_value):
+        raise LabError("conv.bad_pad_value", value=pad_value)
     b = torch.tensor([float(bias)], dtype=x.dtype)
-    output = F.conv2d(x[None], k[None], b, stride=stride, padding=padding, dilation=dilation)[0, 0]  # (H_out, W_out)
-
-    padded = F.pad(x, (padding,) * 4)  # (C, H + 2P, W + 2P)
+    padded = F.pad(x, (padding,) * 4, value=float(pad_value))  # (C, H + 2P, W + 2P)
+    if pad_value == 0:
+        output = F.conv2d(x[None], k[None], b, stride=stride, padding=padding, dilation=dilation)[0, 0]  # (H_out, W_out)
+    else:  # torch's own padding is zeros only: pad first, then convolve without padding
+        output = F.conv2d(padded[None], k[None], b, stride=stride, dilation=dilation)[0, 0]  # (H_out, W_out)
     cols = F.unfold(padded[None], (kh, kw), dilation=dilation, stride=stride)[0]  # (C*kh*kw, L)
     windows = cols.T.reshape(h_out * w_out, c, kh, kw)  # (L, C, kh, kw)
     products = windows * k  # (L, C, kh, kw)
@@ -137,13 +147,19 @@ def conv_trace(image: torch.Tensor, kernel: torch.Tensor, bias: float = 0.0, str
         for i, (win, prod, sums, total) in enumerate(zip(windows.unbind(0), products.unbind(0),
                                                          channel_sums.unbind(0), totals)))
     return ConvTrace(output, steps, padded, k, channel_sums.T.reshape(c, h_out, w_out), float(bias),
-                     stride, padding, dilation)
+                     stride, padding, dilation, float(pad_value))
 
 
 def arithmetic_terms(step: ConvStep, kernel: torch.Tensor) -> list[list[list[tuple[float, float]]]]:
     """The (input, weight) pairs of a step as [channel][kernel row][kernel col], for writing the sum out."""
     k = kernel if kernel.dim() == 3 else kernel.unsqueeze(0)  # (C, kh, kw)
     return [[list(zip(wr.tolist(), kr.tolist())) for wr, kr in zip(wc, kc)] for wc, kc in zip(step.window, k)]
+
+
+def background(normalized: bool) -> float:
+    """The digits' background: an empty (black) MNIST pixel after ToTensor (0), and after Normalize too (-1)."""
+    empty = to_unit(torch.zeros((), dtype=torch.uint8))
+    return float(normalize(empty)) if normalized else float(empty)
 
 
 def colour_digit(grey: torch.Tensor) -> torch.Tensor:

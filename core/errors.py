@@ -41,6 +41,7 @@ _SHOWN = {  # code -> the {placeholders} its message shows, space separated
     # convolution
     "conv.bad_dilation": "dilation",
     "conv.bad_dtype": "dtype what",
+    "conv.bad_pad_value": "value",
     "conv.bad_shape": "shape what",
     "conv.bad_stride": "stride",
     "conv.channels_mismatch": "image kernel",
@@ -136,6 +137,12 @@ _SHOWN = {  # code -> the {placeholders} its message shows, space separated
     "train.no_mnist": "",
     "train.out_of_memory": "",
     "train.worker_died": "",
+    # where training runs: the device and the Ray cluster (issue 14)
+    "train.bad_device": "name",
+    "train.no_cuda": "name count",
+    "train.cluster_worker_died": "",
+    "train.cluster_unreachable": "",
+    "train.data_mismatch": "",
     # architecture, attributions, snapshots, notebooks and quizzes (issue 17)
     "attr.bad_input": "shape",
     "attr.not_finite": "",

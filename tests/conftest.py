@@ -13,7 +13,7 @@ import torch
 
 # One torch thread in the test process, as below: app.py sets the pages' thread count from LENET_THREADS (default 2)
 # on its first AppTest run, which would undo torch.set_num_threads(1) for every later test (and two threads spinning
-# on a shared two-core machine are slower, not faster). Set before lab.settings reads it; a value set outside wins.
+# on a shared two-core machine are slower, not faster). Set before runtime.settings reads it; a value set outside wins.
 # The servers the browser tests start inherit it too.
 os.environ.setdefault("LENET_THREADS", "1")
 

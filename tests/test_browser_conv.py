@@ -1,59 +1,153 @@
-"""Browser: what needs one on the convolution and pooling pages. Clicking an output cell moves the window, drawing
-on the canvas feeds the convolution, an uploaded picture is used, play slides the window without freezing the page."""
+"""Browser: what needs one on the convolution and pooling pages. The step-through is one Plotly figure with frames:
+scrubbing its slider shows core's numbers for that step, Play advances at 10 steps a second or more without a single
+message to the server, a click on an output cell moves the window there (and into the link); drawing on the canvas
+feeds the convolution, an uploaded picture is used."""
 import io
 import re
 import time
 from pathlib import Path
 
+import pytest
+import torch
 from PIL import Image, ImageDraw
 
 from conftest import assert_no_exception, wait_for_app
+from core.conv import KERNELS, NOTES_IMAGE, NOTES_KERNEL, conv_trace
+from core.data import load_digits, normalize, to_unit
+from core.pooling import NOTES_RAMP, pool_trace
 
+pytestmark = pytest.mark.slow
 SHOTS = Path(__file__).parent / "screenshots"
-OUTPUT = "Output map, filled up to the current cell"
-INPUT = "Input (padding as a border, kernel's cells framed)"
-
-CHART = """(title) => [...document.querySelectorAll('.js-plotly-plot')].find(
-    el => el._fullLayout && el.layout.title && el.layout.title.text.replace(/<[^>]+>/g, '') === title)"""
-
-
-def chart_data(tab, title: str) -> list:
-    """The traces of the Plotly chart with this title, as the browser holds them."""
-    tab.wait_for_function(f"(t) => !!({CHART})(t)", arg=title, timeout=20_000)
-    return tab.evaluate(f"(t) => ({CHART})(t).data.map(d => ({{type: d.type, z: d.z}}))", title)
-
-
-def cell_point(tab, title: str, row: int, col: int) -> tuple[float, float]:
-    """Page coordinates of cell (row, col) of a grid chart, from Plotly's own axes."""
-    tab.wait_for_function(f"(t) => !!({CHART})(t)", arg=title, timeout=20_000)
-    return tuple(tab.evaluate(f"""([t, r, c]) => {{
-        const el = ({CHART})(t), L = el._fullLayout;
-        el.scrollIntoView({{block: 'center'}});
-        const box = el.getBoundingClientRect();
-        return [box.left + L.xaxis._offset + L.xaxis.l2p(c), box.top + L.yaxis._offset + L.yaxis.l2p(r)];
-    }}""", [title, row, col]))
+FIGURE = """() => [...document.querySelectorAll('.js-plotly-plot')].find(
+    el => el._transitionData && el._transitionData._frames && el._transitionData._frames.length)"""
+STATE = f"""() => {{
+    const g = ({FIGURE})(), s = g._fullLayout.sliders[0], named = {{}};
+    g.data.forEach(d => {{ if (d.name) named[d.name] = {{x: d.x, y: d.y, text: d.text, color: d.marker && d.marker.color}}; }});
+    const texts = [...g.querySelectorAll('text')].map(t => t.textContent);
+    return {{active: s.active, step: Number(s.steps[s.active].args[0][0]), first: Number(s.steps[0].args[0][0]),
+             count: s.steps.length, named, texts}};
+}}"""
 
 
 def main_text(tab) -> str:
     return tab.inner_text("[data-testid='stMain']")
 
 
+def figure_state(tab) -> dict:
+    """The step-through as the browser shows it: the slider's step and the moving traces by name, and every text
+    drawn in the figure."""
+    tab.wait_for_function(f"() => !!({FIGURE})()", timeout=30_000)
+    return tab.evaluate(STATE)
+
+
+def numbers(text: str) -> list[float]:
+    """The numbers written in a text, in order ('a - b' read as a and -b)."""
+    plain = re.sub(r"<[^>]+>", " ", text).replace(" - ", " -")
+    return [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?", plain)]
+
+
+def scrub(tab, fraction: float) -> None:
+    """Click the Plotly slider's rail at a fraction of its length (Plotly moves to the nearest step)."""
+    rail = tab.locator(".js-plotly-plot .slider-rail-rect").last
+    rail.scroll_into_view_if_needed()
+    box = rail.bounding_box()
+    tab.mouse.click(box["x"] + fraction * box["width"], box["y"] + box["height"] / 2)
+
+
+def cell_point(tab, axis: str, row: int, col: int) -> tuple[float, float]:
+    """Page coordinates of cell (row, col) of the map on axes x{axis}/y{axis}, from Plotly's own axes."""
+    return tuple(tab.evaluate(f"""([a, r, c]) => {{
+        const g = ({FIGURE})(), L = g._fullLayout, xa = L['xaxis' + a], ya = L['yaxis' + a];
+        g.scrollIntoView({{block: 'center'}});
+        const box = g.getBoundingClientRect();
+        return [box.left + xa._offset + xa.l2p(c), box.top + ya._offset + ya.l2p(r)];
+    }}""", [axis, row, col]))
+
+
+def assert_conv_step(state: dict, trace, digits: int) -> None:
+    """The figure's moving traces and texts at its slider's step are core's numbers for that step."""
+    step = trace.steps[state["step"]]
+    named = state["named"]
+    want_window = (step.window[0].double().round(decimals=digits)).flatten().tolist()
+    want_products = (step.products[0].double().round(decimals=digits)).flatten().tolist()
+    assert named["window_0"]["color"] == pytest.approx(want_window, abs=1e-9)
+    assert named["products_0"]["color"] == pytest.approx(want_products, abs=1e-9)
+    written = numbers(named["sum_0"]["text"][0])
+    assert written[:-1] == pytest.approx(want_products, abs=1e-9)  # the products, added up row by row
+    assert written[-1] == pytest.approx(round(float(step.channel_sums[0]), digits), abs=1e-9)
+    line = f"Output cell ({step.row}, {step.col}) = "
+    shown = next(t for t in state["texts"] if t.startswith(line))  # as drawn in the page, not only in the data
+    assert numbers(shown.removeprefix(line))[-1] == pytest.approx(round(step.total, digits), abs=1e-9)
+    fr, fc = trace.field(step.row, step.col)
+    assert min(named["window_frame"]["x"]) == fc[0] - 0.5 and max(named["window_frame"]["y"]) == fr[-1] + 0.5
+
+
+def test_scrubbing_the_slider_shows_cores_numbers(server, page):
+    page.goto(f"{server.url}/convolution?lang=en&conv_src=digit&conv_digit=3&conv_norm=true&conv_kernel=sobel_x"
+              f"&conv_pad=2&conv_row=12&conv_col=5")
+    wait_for_app(page)
+    image = normalize(to_unit(load_digits().test_images[3]))
+    trace = conv_trace(image, KERNELS["sobel_x"], padding=2)  # 30x30: more steps than one figure holds
+    state = figure_state(page)
+    assert state["step"] == 12 * 30 + 5  # the link's cell, on the slider and in the data
+    assert state["first"] == 8 * 30 and state["count"] == 240  # rows 8-15: the band that holds row 12
+    assert_conv_step(state, trace, 3)
+    for fraction in (0.9, 0.05, 0.47):
+        scrub(page, fraction)
+        page.wait_for_function(f"() => ({FIGURE})()._fullLayout.sliders[0].active !== {state['active']}")
+        state = figure_state(page)
+        assert_conv_step(state, trace, 3)
+    assert_no_exception(page)
+
+
+def test_play_runs_in_the_browser_at_ten_steps_a_second(server, page):
+    sent: list[float] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda _: sent.append(time.monotonic())))
+    page.goto(f"{server.url}/convolution?lang=en&conv_src=digit&conv_digit=3&conv_norm=true&conv_kernel=sobel_x"
+              f"&conv_pad=2")
+    wait_for_app(page)
+    figure_state(page)
+    page.evaluate(f"""() => {{ window.__steps = [];
+        ({FIGURE})().on('plotly_animatingframe', e => window.__steps.push([performance.now(), e.name])); }}""")
+    before = len(sent)
+    page.locator(".updatemenu-button", has_text="Play").first.click()
+    page.wait_for_function("() => window.__steps.length >= 40", timeout=30_000)
+    steps = page.evaluate("() => window.__steps")
+    page.locator(".updatemenu-button", has_text="Pause").first.click()
+    assert len(sent) == before  # not one message to the server while playing: no rerun
+    assert page.locator("[data-testid='stStatusWidget']").count() == 0
+    assert [int(n) for _, n in steps] == list(range(int(steps[0][1]), int(steps[0][1]) + len(steps)))  # in order
+    rate = (len(steps) - 1) / ((steps[-1][0] - steps[0][0]) / 1000)
+    assert rate >= 10, f"Play ran at {rate:.1f} steps per second"
+    time.sleep(0.3)  # let the last frame settle (a condition: the state below must match core)
+    state = figure_state(page)
+    trace = conv_trace(normalize(to_unit(load_digits().test_images[3])), KERNELS["sobel_x"], padding=2)
+    assert state["step"] >= 40
+    assert_conv_step(state, trace, 3)
+    print(f"Play: {rate:.1f} steps per second")
+
+
 def test_clicking_an_output_cell_moves_the_window(server, page):
     page.goto(f"{server.url}/convolution?lang=en&conv_pad=1")
     wait_for_app(page)
-    assert "Output cell (0, 0) = " in main_text(page)
-    x, y = cell_point(page, OUTPUT, 3, 2)
+    trace = conv_trace(NOTES_IMAGE, NOTES_KERNEL, padding=1)
+    assert figure_state(page)["step"] == 0
+    x, y = cell_point(page, "2", 3, 2)
     page.mouse.move(x, y)
     page.mouse.click(x, y)
-    page.wait_for_function("() => document.body.innerText.includes('Output cell (3, 2) = ')", timeout=20_000)
+    page.wait_for_function("() => /conv_row=3/.test(location.search) && /conv_col=2/.test(location.search)",
+                           timeout=20_000)
     wait_for_app(page)
-    assert "conv_row=3" in page.url and "conv_col=2" in page.url  # the sliders moved, and the link follows
-    z = chart_data(page, OUTPUT)[0]["z"]
-    assert z[3][2] is not None and z[3][3] is None  # filled up to the clicked cell
-    x, y = cell_point(page, OUTPUT, 1, 4)  # a second click on another cell works too
+    state = figure_state(page)
+    assert state["step"] == 3 * 5 + 2  # the slider and the figure opened at the clicked cell
+    assert_conv_step(state, trace, 2)
+    x, y = cell_point(page, "2", 1, 4)  # a second click on another cell works too
     page.mouse.move(x, y)
     page.mouse.click(x, y)
-    page.wait_for_function("() => document.body.innerText.includes('Output cell (1, 4) = ')", timeout=20_000)
+    page.wait_for_function("() => /conv_row=1/.test(location.search) && /conv_col=4/.test(location.search)",
+                           timeout=20_000)
+    wait_for_app(page)
+    assert figure_state(page)["step"] == 1 * 5 + 4
     assert_no_exception(page)
 
 
@@ -71,10 +165,10 @@ def test_drawing_on_the_canvas_is_convolved(server, page):
     for k in range(1, 21):  # a vertical stroke: a "1"
         page.mouse.move(box["x"] + 112, box["y"] + 30 + 8 * k)
     page.mouse.up()
-    page.wait_for_function("() => document.body.innerText.includes('Output cell (0, 0) = ')", timeout=30_000)
+    page.wait_for_function(f"() => !!({FIGURE})()", timeout=30_000)
     wait_for_app(page)
     assert "canvas is empty" not in main_text(page)
-    z = chart_data(page, INPUT)[0]["z"]
+    z = page.evaluate(f"() => ({FIGURE})().data[0].z")
     assert len(z) == 28 and len(z[0]) == 28
     columns = [sum(row[c] for row in z) for c in range(28)]
     inked = [c for c, s in enumerate(columns) if s > 1]
@@ -82,8 +176,6 @@ def test_drawing_on_the_canvas_is_convolved(server, page):
     rows = [r for r, row in enumerate(z) if sum(row) > 0.5]
     assert max(rows) - min(rows) >= 15  # and a tall one
     assert_no_exception(page)
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / "conv_canvas_en.png"), full_page=True)
 
 
 def png(colour: bool) -> bytes:
@@ -101,48 +193,45 @@ def test_uploaded_picture_grey_colour_and_bad_file(server, page):
     wait_for_app(page)
     upload = page.locator("[data-testid='stFileUploaderDropzoneInput']")
     upload.set_input_files({"name": "two.png", "mimeType": "image/png", "buffer": png(False)})
-    page.wait_for_function("() => document.body.innerText.includes('Output cell (0, 0) = ')", timeout=30_000)
+    page.wait_for_function(f"() => !!({FIGURE})()", timeout=30_000)
     wait_for_app(page)
-    z = chart_data(page, INPUT)[0]["z"]
+    z = page.evaluate(f"() => ({FIGURE})().data[0].z")
     assert len(z) == 28 and z[0][0] == 0 and max(max(r) for r in z) == 1  # MNIST style: ink bright on black
     page.get_by_text("Keep the colours (3 channels)").click()
-    page.wait_for_function("() => document.body.innerText.includes('Sum of B')", timeout=30_000)
+    page.wait_for_function(f"() => {{ const g = ({FIGURE})(); return g && g.data[0].type === 'image'; }}",
+                           timeout=30_000)
     wait_for_app(page)
-    traces = chart_data(page, INPUT)
-    assert traces[0]["type"] == "image" and len(traces[0]["z"]) == 21 and len(traces[0]["z"][0]) == 28  # 90x120 -> 21x28
+    state = figure_state(page)
+    assert {"window_0", "window_1", "window_2", "sum_2"} <= state["named"].keys()  # a row per channel
+    image = page.evaluate(f"() => ({FIGURE})().data[0].z")
+    assert len(image) == 21 and len(image[0]) == 28  # 90x120 -> 21x28
     upload.set_input_files({"name": "notes.png", "mimeType": "image/png", "buffer": b"not a picture at all"})
     page.wait_for_function("() => document.body.innerText.includes('not a picture this app can read')", timeout=30_000)
     assert_no_exception(page)
 
 
-def test_play_slides_the_window_and_the_page_stays_responsive(server, page):
-    page.goto(f"{server.url}/convolution?lang=en&conv_speed=fast")
-    wait_for_app(page)
-    play = page.get_by_role("switch", name="▶ Play")
-    play.click(force=True)
-    page.wait_for_function("() => /Output cell \\(1, \\d\\)/.test(document.body.innerText)", timeout=20_000)
-    assert play.is_checked()
-    bias = page.get_by_label("Bias (added to every sum)")  # a control outside the playing part answers at once
-    bias.fill("1")
-    bias.press("Enter")
-    page.wait_for_function("() => /conv_bias=1/.test(location.search)", timeout=10_000)
-    page.wait_for_function("() => /Output cell \\(2, 2\\)/.test(document.body.innerText)", timeout=20_000)
-    page.wait_for_function("() => !document.querySelector('[role=switch][aria-checked=true], input[role=switch]:checked')",
-                           timeout=10_000)  # it stopped by itself at the last cell
-    wait_for_app(page)
-    assert "Output cell (2, 2) = 3" in main_text(page)  # 2 + the bias of 1, computed with the new bias
-    assert_no_exception(page)
-
-
-def test_pooling_click_and_chinese_deep_link(server, page):
+def test_pooling_frames_click_and_chinese_deep_link(server, page):
     page.goto(f"{server.url}/pooling?lang=zh&pool_src=ramp&pool_stride=1")
     wait_for_app(page)
     text = main_text(page)
     assert "池化" in text and "[[6, 8], [14, 16]]" in text
-    x, y = cell_point(page, "最大池化", 0, 2)
+    mx, av = pool_trace(NOTES_RAMP, "max", 2, 1), pool_trace(NOTES_RAMP, "avg", 2, 1)
+    state = figure_state(page)
+    assert state["step"] == 1 * 3 + 1  # the middle cell by default
+    x, y = cell_point(page, "2", 0, 2)  # the max-pooled map
     page.mouse.move(x, y)
     page.mouse.click(x, y)
-    page.wait_for_function("() => document.body.innerText.includes('max(3, 4, 7, 8) = 8')", timeout=20_000)
-    assert "pool_row=0" in page.url and "pool_col=2" in page.url
+    page.wait_for_function("() => /pool_row=0/.test(location.search) && /pool_col=2/.test(location.search)",
+                           timeout=20_000)
+    wait_for_app(page)
+    state = figure_state(page)
+    assert state["step"] == 2
+    assert any(t.startswith("最大值：max(3, 4, 7, 8) = 8") for t in state["texts"])
+    scrub(page, 0.99)  # the last window
+    page.wait_for_function(f"() => ({FIGURE})()._fullLayout.sliders[0].active === 8")
+    state = figure_state(page)
+    assert numbers(state["named"]["max_line"]["text"][0])[4] == mx.steps[8].value == 16
+    assert numbers(state["named"]["avg_line"]["text"][0])[-1] == av.steps[8].value == 13.5
     assert_no_exception(page)
+    SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "pooling_zh.png"), full_page=True)

@@ -175,3 +175,50 @@ def test_torch_rejects_what_we_reject():
         with pytest.raises(RuntimeError):
             F.conv2d(image, kernel)
     assert F.conv2d(torch.ones(1, 0, 5, 5), torch.ones(1, 0, 3, 3)).shape[1] == 0  # no [H_out, W_out] map to show
+
+
+@FAST
+@given(conv_case(), st.sampled_from([0.0, -1.0, 0.5, 3.0]))
+def test_padding_with_a_value_is_f_pad_then_conv2d(case, value):
+    image, kernel, bias, stride, padding, dilation = case
+    x = image if image.dim() == 3 else image[None]
+    k = kernel if kernel.dim() == 3 else kernel[None]
+    padded = F.pad(x, (padding,) * 4, value=value)  # the oracle: torch pads, then convolves with no padding
+    try:
+        expected = F.conv2d(padded[None], k[None], torch.tensor([bias]), stride=stride, dilation=dilation)[0, 0]
+    except RuntimeError:
+        with pytest.raises(LabError, match="conv.kernel_too_large"):
+            conv_trace(image, kernel, bias, stride, padding, dilation, pad_value=value)
+        return
+    trace = conv_trace(image, kernel, bias, stride, padding, dilation, pad_value=value)
+    torch.testing.assert_close(trace.output, expected)
+    torch.testing.assert_close(trace.padded, padded)
+    assert trace.pad_value == value
+    for step in trace.steps:
+        assert step.total == pytest.approx(expected[step.row, step.col].item(), abs=1e-4)
+
+
+def test_normalised_digit_padded_with_its_background_has_no_frame():
+    """Zeros next to a -1 background make an edge all round the map (LeNet's conv1 frame); -1 makes none."""
+    digit = -torch.ones(8, 8)  # a normalised digit's background
+    digit[3:5, 3:5] = 1.0
+    blur = torch.full((3, 3), 1 / 9)
+    zeros, background = conv_trace(digit, blur, padding=1), conv_trace(digit, blur, padding=1, pad_value=-1.0)
+    assert zeros.output[0, 0].item() == pytest.approx(-4 / 9)  # the corner sees 5 zeros: a bright frame
+    assert background.output[0, 0].item() == pytest.approx(-1.0)  # the background continues: no frame
+    replicate = F.conv2d(F.pad(digit[None, None], (1,) * 4, mode="replicate"), blur[None, None])[0, 0]
+    torch.testing.assert_close(background.output, replicate)  # what padding_mode="replicate" gives a digit
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), True, "0"])
+def test_bad_pad_value(value):
+    with pytest.raises(LabError) as err:
+        conv_trace(NOTES_IMAGE, NOTES_KERNEL, padding=1, pad_value=value)
+    assert err.value.code == "conv.bad_pad_value"
+
+
+def test_background_of_a_digit():
+    from core.conv import background
+    from core.data import normalize, to_unit
+    assert background(False) == 0.0 and background(True) == -1.0
+    assert background(True) == float(normalize(to_unit(torch.tensor([[0]], dtype=torch.uint8)))[0, 0])

@@ -111,3 +111,11 @@ def test_tile_maps_layout():
     torch.testing.assert_close(tiled[0:2, 3:5], maps[1])
     torch.testing.assert_close(tiled[3:5, 0:2], maps[2])
     assert torch.isnan(tiled[2]).all() and torch.isnan(tiled[:, 2]).all() and torch.isnan(tiled[3:, 3:]).all()
+
+
+def test_preference_puts_correct_loops_first_then_accuracy_then_length():
+    from core.model_inspect import preference
+
+    runs = {"mistake, best": preference("optimizer_in_loop", 0.99, 3), "good": preference("none", 0.95, 10),
+            "better": preference("none", 0.97, 2), "better, longer": preference("none", 0.97, 10)}
+    assert sorted(runs, key=runs.get, reverse=True) == ["better, longer", "better", "good", "mistake, best"]

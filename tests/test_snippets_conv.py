@@ -42,3 +42,11 @@ def test_drawn_or_uploaded_picture_and_colour(digits):
     code = conv_script(image_code("colour", to_unit(picture), picture, 5, False, digits.source), kernel, 0.0, 2, 0,
                        1, 0, 0)
     torch.testing.assert_close(run(code), conv_trace(to_unit(picture), kernel, stride=2).output)
+
+
+@pytest.mark.parametrize("value", [-1.0, 0.25])
+def test_padding_with_the_background_value(digits, value):
+    image = normalize(to_unit(digits.test_images[3]))
+    code = conv_script(image_code("digit", image, digits.test_images[3], 3, True, digits.source), KERNELS["blur"], 0.5,
+                       1, 2, 1, 4, 5, pad_value=value)
+    torch.testing.assert_close(run(code), conv_trace(image, KERNELS["blur"], 0.5, padding=2, pad_value=value).output)

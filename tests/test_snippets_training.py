@@ -21,7 +21,9 @@ def digits():
         TrainConfig(epochs=1, train_size=192, mistake="softmax_before_loss", optimizer="rmsprop", weight_decay=1e-3),
         TrainConfig(epochs=2, train_size=128, optimizer="sgd", lr=1e4),  # diverges
     )),
-], ids=["default", "tanh-sgd-dropout", "early-stop-bug", "softmax-bug", "diverges"])
+    TrainConfig(epochs=1, train_size=192, conv1_channels=2, conv2_channels=4, kernel_size=3, fc1_units=20, fc2_units=12,
+                conv1_padding=0),  # a network of one's own design
+], ids=["default", "tanh-sgd-dropout", "early-stop-bug", "softmax-bug", "diverges", "own-design"])
 def test_training_script_reproduces_each_epoch(digits, cfg):
     namespace: dict = {}
     exec(training_script(cfg), namespace)

@@ -3,18 +3,29 @@ view builds on the same grids. (The widgets that go with them, cell sliders, Pla
 from __future__ import annotations
 
 import math
+from functools import cache
 from typing import Sequence
 
 import numpy as np
 import streamlit as st
 import torch
 
+from lab.figures import show
 from lab.ui import fmt, t
 
 WINDOW = "#ff7f0e"  # the receptive field / pooling window
 CELL = "#d62728"  # the current output cell and the max-pooling winner
 SMALL = 12  # grids up to this size show their numbers
 PADDING = "rgba(70, 130, 230, 0.35)"  # shading over the zero border added by padding
+
+
+@cache
+def colours(name: str) -> list:
+    """A colour scale by its plotly.py name as explicit stops. Figures reach plotly.js unvalidated, and plotly.js
+    reads names its own way: it has no "gray", and its "RdBu" and "Blues" run the other way round."""
+    import plotly.colors
+
+    return plotly.colors.get_colorscale(name)
 
 
 def factor(v: float, digits: int = 2) -> str:
@@ -51,7 +62,7 @@ def heat(z: torch.Tensor | np.ndarray | list, colorscale: str = "RdBu", zmin: fl
     """A heatmap trace; small grids get their numbers written in and thin gaps between cells."""
     rows = z.tolist() if hasattr(z, "tolist") else z
     h, w = len(rows), len(rows[0]) if rows else 0
-    trace = dict(type="heatmap", z=rows, colorscale=colorscale, showscale=False, hoverinfo="skip")
+    trace = dict(type="heatmap", z=rows, colorscale=colours(colorscale), showscale=False, hoverinfo="skip")
     trace.update({k: v for k, v in dict(zmin=zmin, zmax=zmax, zmid=zmid).items() if v is not None})
     if max(h, w) <= SMALL:
         trace.update(xgap=2, ygap=2)
@@ -105,76 +116,438 @@ def size_formula(name: str, n: int, k: int, p: int, d: int, s: int, out: int) ->
             rf"=\left\lfloor\frac{{{n}+2\cdot{p}-{d}\cdot({k}-1)-1}}{{{s}}}\right\rfloor+1={out}")
 
 
-def _image_layer(fig: dict, padded: torch.Tensor, digits: int) -> None:
-    """The padded input: a grey heatmap for one channel, the picture itself for three."""
-    if padded.shape[0] == 3:
-        lo, hi = float(padded.min()), float(padded.max())
-        rgb = ((padded - lo) / max(hi - lo, 1e-12) * 255).round().permute(1, 2, 0)  # (H, W, 3) for display
-        fig["data"].append(dict(type="image", z=rgb.tolist(), hoverinfo="skip"))
-        return
-    fig["data"].append(heat(padded[0], "gray", digits=digits))
+
+# ---- the step-through: one figure whose frames hold every step, played and scrubbed in the browser ----------------
+# The server builds the figure once per setting; the Plotly slider and the Play buttons then move through its frames
+# with no rerun (issue 13). A frame carries only what changes at that step (the window's outline, the cover over the
+# cells still to come, the colours of the window's and the products' cells, the sums written out); the maps and the
+# kernel are sent once. Everything that moves is a scatter trace, which Plotly updates without redrawing the whole
+# figure ("redraw": false): a heatmap would need a full redraw per frame, measured at 0.1-0.6 s in headless Chromium.
+
+PLAY_MS = 60  # Play: a step every 60 ms, about 15 a second with the browser's own time per frame (a rerun per step: 1)
+SLOW_MS = 500  # Slowly: two steps a second, time to say what each cell does
+MAX_FRAMES = 240  # frames in one figure: a 28x28 map is stepped through a band of rows at a time (see frame_range)
+HIDDEN = "#e6e6e6"  # small maps: the cells still to come are hidden (predict them first)
+FAINT = "rgba(240, 240, 240, 0.75)"  # large maps (a digit's): the whole map shows faintly, the part done is solid
+INK = "#262730"  # text inside figures, as Streamlit's own
+TOP_H, TITLE_H, CTRL_H = 330, 44, 86  # pixel heights: the maps, the cell's line, the slider and buttons below
+GRID_W = 0.2  # share of the width for each small grid (window, kernel, products): square cells while the figure is
+MIN_W = 820  # at least this wide, as in the main column at 1366x768; narrower, the squares overlap a little
 
 
-def conv_input_figure(trace, row: int, col: int, h: int, w: int, title: str, height: int, digits: int = 2) -> dict:
-    """The padded input with the original picture outlined and the cells under the kernel framed."""
-    hp, wp = trace.padded.shape[1:]
-    fig = figure(title, height, hp, wp)
-    _image_layer(fig, trace.padded, digits)
+def written_sum(values: Sequence[float], digits: int = 2) -> str:
+    """'1 + 0 - 1': a sum written out, subtractions for negative terms."""
+    out = ""
+    for i, v in enumerate(values):
+        text = fmt(abs(v) if i else v, digits)
+        out += text if i == 0 else (f" - {text}" if v < 0 and text != "0" else f" + {text}")
+    return out
+
+
+def frame_range(h_out: int, w_out: int, row: int, limit: int = MAX_FRAMES) -> tuple[int, int]:
+    """First and last step (row-major) that get frames: every step when they fit in `limit`, else the band of whole
+    rows that holds `row` (bands of limit // w_out rows, from the top)."""
+    if h_out * w_out <= limit:
+        return 0, h_out * w_out - 1
+    band = max(1, limit // w_out)
+    top = (row // band) * band
+    return top * w_out, min(h_out, top + band) * w_out - 1
+
+
+def bands(h_out: int, w_out: int, limit: int = MAX_FRAMES) -> list[int]:
+    """The first row of each band frame_range can show (one band when every step fits)."""
+    band = h_out if h_out * w_out <= limit else max(1, limit // w_out)
+    return list(range(0, h_out, band))
+
+
+def box(top: float, left: float, bottom: float, right: float) -> tuple[list[float], list[float]]:
+    """A closed outline around cells [top..bottom] x [left..right] (inclusive), as a line's x and y."""
+    x0, x1, y0, y1 = left - 0.5, right + 0.5, top - 0.5, bottom + 0.5
+    return [x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0]
+
+
+def rest_mask(row: int, col: int, h: int, w: int) -> tuple[list[float], list[float]]:
+    """A polygon over the cells after (row, col) in reading order: the rest of its row and every row below."""
+    if row * w + col >= h * w - 1:
+        return [], []
+    c, r, right, bottom = col + 0.5, row - 0.5, w - 0.5, h - 0.5
+    return [c, right, right, -0.5, -0.5, c, c], [r, r, bottom, bottom, r + 1, r + 1, r]
+
+
+def grid_axes(layout: dict, n: int, x: tuple[float, float], y: tuple[float, float],
+              xr: tuple[float, float] | None = None, yr: tuple[float, float] | None = None) -> tuple[str, str]:
+    """Hidden axes number n on a domain: a grid of cells (square, row 0 at the top) or, with no ranges, a text box
+    whose x and y run 0..1."""
+    hide = dict(visible=False, showgrid=False, zeroline=False, fixedrange=True)
+    name = "" if n == 1 else str(n)
+    if xr is None:
+        layout[f"xaxis{name}"] = dict(hide, domain=list(x), range=[0, 1], anchor=f"y{name}")
+        layout[f"yaxis{name}"] = dict(hide, domain=list(y), range=[0, 1], anchor=f"x{name}")
+    else:
+        layout[f"xaxis{name}"] = dict(hide, domain=list(x), range=list(xr), anchor=f"y{name}", constrain="domain")
+        layout[f"yaxis{name}"] = dict(hide, domain=list(y), range=list(yr), anchor=f"x{name}", constrain="domain",
+                                      constraintoward="top", scaleanchor=f"x{name}")
+    return f"x{name}", f"y{name}"
+
+
+def subplot_title(layout: dict, text: str, x: tuple[float, float], y_top: float, size: int = 13) -> None:
+    """A subplot's title just above its domain."""
+    layout["annotations"].append(dict(text=text, x=sum(x) / 2, y=y_top, xref="paper", yref="paper", showarrow=False,
+                                      xanchor="center", yanchor="bottom", font=dict(size=size, color=INK)))
+
+
+def cells(z: list, axes: tuple[str, str], colorscale: str, digits: int, zmin: float | None = None,
+          zmax: float | None = None, zmid: float | None = None) -> dict:
+    """A map that does not move (the input, the output) as a heatmap; small ones with their numbers written in."""
+    trace = heat(z, colorscale, zmin, zmax, zmid, digits)
+    trace.update(xaxis=axes[0], yaxis=axes[1])
+    return trace
+
+
+def squares(values: list[float], kh: int, kw: int, axes: tuple[str, str], colorscale: str, cmin: float, cmax: float,
+            digits: int, px: int) -> dict:
+    """A small grid (window, kernel, products) as square markers, coloured and numbered by their values: a frame
+    changes only marker.color, and Plotly moves a scatter trace without redrawing the figure."""
+    ys, xs = np.divmod(np.arange(kh * kw), kw)
+    return dict(type="scatter", x=xs.tolist(), y=ys.tolist(), mode="markers+text", hoverinfo="skip",
+                xaxis=axes[0], yaxis=axes[1], texttemplate=f"%{{marker.color:.{digits}~f}}",
+                textposition="middle center",
+                textfont=dict(size=max(9, min(14, px // 3 + 2)) - (1 if digits > 2 else 0), color=INK, shadow="auto"),
+                marker=dict(symbol="square", size=px - 3, color=values, colorscale=colours(colorscale), cmin=cmin,
+                            cmax=cmax, line=dict(width=0)))
+
+
+def rounded(x: torch.Tensor, digits: int) -> list:
+    """A tensor as nested lists rounded for display (no -0)."""
+    return numbers(x, digits)
+
+
+def line(xy: tuple[list[float], list[float]], axes: tuple[str, str], color: str, width: int = 3) -> dict:
+    """An outline drawn as a line (data, so a frame can move it)."""
+    return dict(type="scatter", x=xy[0], y=xy[1], mode="lines", line=dict(color=color, width=width), hoverinfo="skip",
+                xaxis=axes[0], yaxis=axes[1])
+
+
+def mask(xy: tuple[list[float], list[float]], axes: tuple[str, str], color: str) -> dict:
+    """The cover over the cells still to come."""
+    return dict(type="scatter", x=xy[0], y=xy[1], mode="lines", fill="toself", fillcolor=color, line=dict(width=0),
+                hoverinfo="skip", hoveron="points", xaxis=axes[0], yaxis=axes[1])
+
+
+def words(text: str, axes: tuple[str, str], x: float = 0.5, anchor: str = "middle center", size: int = 14) -> dict:
+    """A line (or lines, <br>) of text inside the figure, in a text box's axes; frames change its text."""
+    return dict(type="scatter", x=[x], y=[0.5], mode="text", text=[text], textposition=anchor,
+                textfont=dict(size=size, color=INK), hoverinfo="skip", xaxis=axes[0], yaxis=axes[1])
+
+
+def clickable(values: list, axes: tuple[str, str], size: int, digits: int) -> dict:
+    """Almost transparent square markers over every cell of a map: a plain heatmap reports no clicked point, these
+    do. Hovering one shows its cell and value."""
+    h, w = len(values), len(values[0])
+    ys, xs = np.divmod(np.arange(h * w), w)
+    return dict(type="scatter", x=xs.tolist(), y=ys.tolist(), mode="markers", xaxis=axes[0], yaxis=axes[1],
+                marker=dict(symbol="square", size=size, color="rgba(0,0,0,0.01)"),
+                customdata=[v for r in values for v in r],
+                hovertemplate=f"(%{{y}}, %{{x}}) = %{{customdata:.{digits}~f}}<extra></extra>",
+                selected=dict(marker=dict(opacity=0.01)), unselected=dict(marker=dict(opacity=0.01)))
+
+
+def controls(fig: dict, first: int, last: int, active: int) -> None:
+    """Play, Slowly and Pause buttons and a slider over frames first..last (named by their step), at `active`; the
+    slider's labels stay empty (the figure writes out the cell on show).
+
+    Plotly starts Play from the frame last shown by an animation; before any, from the first frame of the list. So
+    Play lists the frames from the one a link opened at: it goes on from there (scrub back first to play earlier)."""
+    names = [str(k) for k in range(first, last + 1)]
+    show_now = dict(mode="immediate", transition=dict(duration=0))
+    play = [names[active:] or names, dict(show_now, frame=dict(duration=PLAY_MS, redraw=False), fromcurrent=True)]
+    slow = [names[active:] or names, dict(show_now, frame=dict(duration=SLOW_MS, redraw=False), fromcurrent=True)]
+    pause = [[None], dict(show_now, frame=dict(duration=0, redraw=False))]
+    fig["layout"]["updatemenus"] = [dict(
+        type="buttons", direction="left", showactive=False, x=0, y=0, xanchor="left", yanchor="top",
+        pad=dict(t=30, r=8), font=dict(size=13),
+        buttons=[dict(label=t("conv.play"), method="animate", args=play),
+                 dict(label=t("conv.play_slow"), method="animate", args=slow),
+                 dict(label=t("conv.pause"), method="animate", args=pause)])]
+    fig["layout"]["sliders"] = [dict(
+        active=active, x=0.3, len=0.7, y=0, xanchor="left", yanchor="top", pad=dict(t=24, b=0), ticklen=0,
+        tickcolor="rgba(0,0,0,0)", font=dict(color="rgba(0,0,0,0)", size=1), currentvalue=dict(visible=False),
+        transition=dict(duration=0),
+        steps=[dict(method="animate", label="", args=[[n], dict(show_now, frame=dict(duration=0, redraw=False))])
+               for n in names])]
+
+
+def conv_stepper(trace, h: int, w: int, first: int, last: int, at: int, digits: int = 2) -> dict:
+    """The convolution step by step in one figure: the padded input with the window, the output map with the cells
+    done, and per channel window ⊙ kernel = products with their sum written out; frames for steps first..last, the
+    figure showing step `at` (and its slider there)."""
+    c, hp, wp = trace.padded.shape
+    kh, kw = trace.kernel.shape[1:]
+    h_out, w_out = trace.output.shape
+    px = int(min(40, 150 / max(kh, kw), GRID_W * MIN_W / max(kh, kw)))  # a small grid's cell, in pixels
+    row_h = max(px * kh, 17 * (kh + 1)) + 40  # a channel's row: titles, grids, its sum one line per kernel row
+    plot_h = TOP_H + TITLE_H + c * row_h
+    fig = {"data": [], "frames": [], "layout": dict(
+        height=plot_h + CTRL_H + 30, margin=dict(l=4, r=4, t=30, b=CTRL_H), plot_bgcolor="rgba(0,0,0,0)",
+        showlegend=False, annotations=[], shapes=[], dragmode=False, hovermode="closest", clickmode="event+select")}
+    lay, data = fig["layout"], fig["data"]
+    y_top = (1 - TOP_H / plot_h, 1.0)
+
+    # the padded input, its padding shaded and the picture outlined
+    ax_in = grid_axes(lay, 1, (0, 0.48), y_top, (-0.5, wp - 0.5), (hp - 0.5, -0.5))
+    subplot_title(lay, t("conv.input_title"), (0, 0.48), 1.0)
+    lo, hi = float(trace.padded.min()), float(trace.padded.max())
+    if c == 3:
+        rgb = ((trace.padded - lo) / max(hi - lo, 1e-12) * 255).round().permute(1, 2, 0)  # (H, W, 3) for display
+        data.append(dict(type="image", z=rgb.tolist(), hoverinfo="skip", xaxis=ax_in[0], yaxis=ax_in[1]))
+    else:
+        data.append(cells(rounded(trace.padded[0], digits), ax_in, "gray", digits))
     p = trace.padding
-    if p:  # the zero border torch adds: shaded, and the picture itself outlined
+    if p:
         for top, left, bottom, right in ((0, 0, p - 1, wp - 1), (hp - p, 0, hp - 1, wp - 1), (p, 0, hp - p - 1, p - 1),
                                          (p, wp - p, hp - p - 1, wp - 1)):
-            fig["layout"]["shapes"].append(dict(type="rect", x0=left - 0.5, x1=right + 0.5, y0=top - 0.5,
-                                                y1=bottom + 0.5, fillcolor=PADDING, line=dict(width=0)))
-        outline(fig, p, p, p + h - 1, p + w - 1, "#1f77b4", 2, "dash")
-    rows, cols = trace.field(row, col)
-    outline(fig, rows[0], cols[0], rows[-1], cols[-1], WINDOW)
-    if trace.dilation > 1:
-        size = max(6, int(0.7 * (height - 40) / max(hp, wp)))
-        mark_cells(fig, [r for r in rows for _ in cols], [c for _ in rows for c in cols], WINDOW, size)
-    return fig
+            lay["shapes"].append(dict(type="rect", xref=ax_in[0], yref=ax_in[1], x0=left - 0.5, x1=right + 0.5,
+                                      y0=top - 0.5, y1=bottom + 0.5, fillcolor=PADDING, line=dict(width=0)))
+        data.append(dict(line(box(p, p, p + h - 1, p + w - 1), ax_in, "#1f77b4", 2),
+                         line=dict(color="#1f77b4", width=2, dash="dash")))
 
-
-def output_figure(output: torch.Tensor, row: int, col: int, title: str, height: int, digits: int = 2,
-                  fill: bool = True) -> dict:
-    """The output map filled in up to cell (row, col) in row-major order, that cell framed, every cell clickable."""
-    h, w = output.shape
-    values = output.tolist()
-    upto = row * w + col
-    z = [[v if (not fill or i * w + j <= upto) else None for j, v in enumerate(r)] for i, r in enumerate(values)]
+    # the whole output map
+    ax_out = grid_axes(lay, 2, (0.52, 1), y_top, (-0.5, w_out - 0.5), (h_out - 0.5, -0.5))
+    subplot_title(lay, t("conv.output_title"), (0.52, 1), 1.0)
+    values = rounded(trace.output, digits)
     top = max((abs(v) for r in values for v in r if math.isfinite(v)), default=1.0) or 1.0
-    fig = figure(title, height, h, w)
-    fig["data"].append(heat(z, "RdBu", -top, top, digits=digits))
-    outline(fig, row, col, row, col, CELL)
-    click_layer(fig, h, w, height, [f"({i}, {j}) = {fmt(v, digits)}" for i, r in enumerate(values)
-                                    for j, v in enumerate(r)])
+    data.append(cells(values, ax_out, "RdBu", digits, -top, top))
+
+    # per channel: window ⊙ kernel = products, and their sum; the kernels do not move
+    kmax = float(trace.kernel.abs().max()) or 1.0
+    pmax = max(float(torch.stack([s.products for s in trace.steps]).abs().max()), 1e-12)
+    rows = []
+    for ch in range(c):
+        y1 = 1 - (TOP_H + TITLE_H + ch * row_h + 22) / plot_h  # 22 px for the grids' titles
+        y0 = y1 - max(px * kh, 17 * (kh + 1)) / plot_h  # the grid's own height (or the sum's lines)
+        prefix = f"{'RGB'[ch]} · " if c == 3 else ""
+        grids = []
+        for n, key in enumerate(("conv.window", "conv.kernel_title", "conv.products")):
+            x0 = n * (GRID_W + 0.04)
+            grids.append(grid_axes(lay, 3 + 4 * ch + n, (x0, x0 + GRID_W), (y0, y1), (-0.5, kw - 0.5),
+                                   (kh - 0.5, -0.5)))
+            subplot_title(lay, prefix + t(key), (x0, x0 + GRID_W), y1, 12)
+        for x, sym in ((GRID_W + 0.02, "⊙"), (2 * GRID_W + 0.06, "=")):
+            lay["annotations"].append(dict(text=sym, x=x, y=(y0 + y1) / 2, xref="paper", yref="paper",
+                                           showarrow=False, font=dict(size=26, color=INK)))
+        data.append(dict(squares(numbers(trace.kernel[ch].flatten(), digits), kh, kw, grids[1], "RdBu", -kmax, kmax, digits, px),
+                         name=f"kernel_{ch}"))
+        rows.append((grids[0], grids[2], grid_axes(lay, 6 + 4 * ch, (3 * GRID_W + 0.1, 1), (y0, y1))))
+    ax_line = grid_axes(lay, 3 + 4 * c, (0, 1), (1 - (TOP_H + TITLE_H) / plot_h, 1 - TOP_H / plot_h))
+
+    # what moves, styled here (the names are what tests find in the browser); step_values says where it is at a step
+    movers = [dict(line(([], []), ax_in, WINDOW), name="window_frame")]
+    if trace.dilation > 1:  # the pixels a dilated kernel reads
+        size = max(6, int(0.7 * TOP_H / max(hp, wp)))
+        movers.append(dict(type="scatter", mode="markers", hoverinfo="skip", xaxis=ax_in[0], yaxis=ax_in[1],
+                           marker=dict(symbol="square-open", size=size, color=WINDOW, line=dict(width=2, color=WINDOW)),
+                           name="taps"))
+    small = max(h_out, w_out) <= SMALL
+    movers += [dict(mask(([], []), ax_out, HIDDEN if small else FAINT), name="to_come"),
+               dict(line(([], []), ax_out, CELL), name="cell")]
+    for ch, (a_win, a_prod, a_sum) in enumerate(rows):
+        movers += [dict(squares([], kh, kw, a_win, "gray", lo, hi, digits, px), name=f"window_{ch}"),
+                   dict(squares([], kh, kw, a_prod, "RdBu", -pmax, pmax, digits, px), name=f"products_{ch}"),
+                   dict(words("", a_sum, 0.0, "middle right", 14), name=f"sum_{ch}")]
+    movers.append(dict(words("", ax_line, 0.5, "middle center", 16), name="cell_line"))
+
+    shown = sorted({*range(first, last + 1), at})  # the steps with a frame, and the one on show
+    windows = numbers(torch.stack([trace.steps[k].window for k in shown]).flatten(2), digits)  # [step][channel][cell]
+    products = numbers(torch.stack([trace.steps[k].products for k in shown]).flatten(2), digits)
+    state = {k: (windows[i], products[i]) for i, k in enumerate(shown)}
+
+    def step_values(k: int) -> list[dict]:
+        """What the movers show at step k (a frame's data: only what changes)."""
+        s = trace.steps[k]
+        fr, fc = trace.field(s.row, s.col)
+        out = [dict(zip("xy", box(fr[0], fc[0], fr[-1], fc[-1])))]
+        if trace.dilation > 1:
+            out.append(dict(x=[x for _ in fr for x in fc], y=[y for y in fr for _ in fc]))
+        out += [dict(zip("xy", rest_mask(s.row, s.col, h_out, w_out))), dict(zip("xy", box(s.row, s.col, s.row, s.col)))]
+        for ch in range(c):
+            out += [dict(marker=dict(color=state[k][0][ch])), dict(marker=dict(color=state[k][1][ch])),
+                    dict(text=[channel_sum(state[k][1][ch], kw, float(s.channel_sums[ch]), digits)])]
+        out.append(dict(text=[cell_line(s, trace.bias, digits)]))
+        return out
+
+    moving = list(range(len(data), len(data) + len(movers)))
+    for style, now in zip(movers, step_values(at)):
+        data.append({**style, **now, "marker": {**style["marker"], **now["marker"]}} if "marker" in now
+                    else {**style, **now})
+    data.append(dict(clickable(values, ax_out, max(6, int(0.8 * TOP_H / max(h_out, w_out))), digits), name="click"))
+    fig["frames"] = [dict(name=str(k), traces=moving, data=step_values(k)) for k in range(first, last + 1)]
+    controls(fig, first, last, at - first)
     return fig
 
 
-def conv_cell(step, trace, digits: int, bias: float) -> None:
-    """Window ⊙ kernel = products for each channel, the sum written out, and the channels added up."""
-    names = ["R", "G", "B"] if trace.kernel.shape[0] == 3 else [""] * trace.kernel.shape[0]
-    lines = []
-    side = 60 + 34 * max(trace.kernel.shape[1:])
-    height = min(260, max(150, side))
-    for c, name in enumerate(names):
-        cols = st.columns([3, 1, 3, 1, 3, 2], vertical_alignment="center")
-        prefix = f"{name} · " if name else ""
-        lo, hi = float(trace.padded.min()), float(trace.padded.max())
-        cols[0].plotly_chart(grid_figure(step.window[c], prefix + t("conv.window"), "gray", None, digits, height,
-                                         (lo, hi)), width="stretch", config={"staticPlot": True})
-        cols[1].markdown("## ⊙")
-        cols[2].plotly_chart(grid_figure(trace.kernel[c], prefix + t("conv.kernel_title"), digits=digits,
-                                         height=height), width="stretch", config={"staticPlot": True})
-        cols[3].markdown("## =")
-        cols[4].plotly_chart(grid_figure(step.products[c], prefix + t("conv.products"), digits=digits, height=height),
-                             width="stretch", config={"staticPlot": True})
-        cols[5].metric(t("conv.channel_sum", channel=name) if name else t("conv.sum"),
-                       fmt(float(step.channel_sums[c]), digits))
-        terms, partial = arithmetic(step.window[c], trace.kernel[c], float(step.channel_sums[c]), digits)
-        lines += [f"{prefix}{terms} =", f"{' ' * len(prefix)}{partial}"]
-    parts = [fmt(float(v), digits) for v in step.channel_sums] + ([fmt(bias, digits)] if bias else [])
-    if len(parts) > 1:
-        lines.append(" + ".join(f"({p})" if p.startswith("-") else p for p in parts) + f" = {fmt(step.total, digits)}")
-    st.markdown(t("conv.cell_value", row=step.row, col=step.col, value=fmt(step.total, digits)))
-    st.code("\n".join(lines), language=None, wrap_lines=True)
+def numbers(x: torch.Tensor, digits: int) -> list:
+    """A tensor as nested lists, rounded for display: whole numbers as ints, no -0 (small frames)."""
+    def whole(v):
+        return [whole(u) for u in v] if isinstance(v, list) else (int(v) if v.is_integer() else v)
+    return whole((x.double().round(decimals=digits) + 0.0).tolist())
+
+
+def channel_sum(products: Sequence[float], kw: int, total: float, digits: int) -> str:
+    """A channel's products (reading order) added up, one kernel row per line: '(1 + 0 - 1)<br>+ (0 + 0 - 1)<br>= -2'."""
+    rows = [f"({written_sum(products[i:i + kw], digits)})" for i in range(0, len(products), kw)]
+    return "<br>".join([f"  {rows[0]}", *(f"+ {r}" for r in rows[1:]), f"= <b>{fmt(total, digits)}</b>"])
+
+
+def cell_line(step, bias: float, digits: int) -> str:
+    """The output cell's value: the channels' sums and the bias added up."""
+    parts = [float(v) for v in step.channel_sums] + ([bias] if bias else [])
+    sum_text = f"{written_sum(parts, digits)} = " if len(parts) > 1 else ""
+    return t("conv.cell_line", row=step.row, col=step.col, sum=sum_text, value=fmt(step.total, digits))
+
+
+# ---- predict, then reveal: a seeded question, checked against core, then the worked steps (issue 17) -------------
+
+QUIZ_SEED = "quiz_seed"  # the question's number in the URL: a whole class opens the same question
+
+
+def matrix(values: Sequence[float], cols: int, digits: int = 2) -> str:
+    """Values in reading order written as rows: [[1, 0, 2], [3, 1, 0]]."""
+    rows = [values[i:i + cols] for i in range(0, len(values), cols)]
+    return "[" + ", ".join("[" + ", ".join(fmt(v, digits) for v in r) + "]" for r in rows) + "]"
+
+
+def quiz_seed() -> int:
+    """The question number from the URL, with a 'new question' button that draws another one."""
+    import random
+
+    ss = st.session_state
+
+    def draw() -> None:
+        ss[QUIZ_SEED] = random.choice([n for n in range(10_000) if n != ss.get(QUIZ_SEED)])
+
+    a, b = st.columns([2, 1], vertical_alignment="bottom")
+    seed = a.number_input(t("conv.quiz_seed"), 0, 2**31 - 1, step=1, key=QUIZ_SEED, bind="query-params",
+                          help=t("conv.quiz_seed_help"))
+    b.button(t("conv.quiz_new"), icon=":material/casino:", on_click=draw, key="quiz_new")
+    return int(seed)
+
+
+def quiz_question(kind: str, seed: int) -> None:
+    """One 'your turn' question: the settings, a box for the guess, and after Check the verdict and the steps."""
+    from core.quiz import make_question
+
+    q = make_question(kind, seed)
+    s = q.settings
+    if kind == "conv_sum":
+        left, right = st.columns(2)
+        show(grid_figure(torch.tensor(s["image"], dtype=torch.float32), t("conv.quiz_image"), "Blues", None, 0, 240),
+             left, static=True)
+        show(grid_figure(torch.tensor(s["kernel"], dtype=torch.float32), t("conv.kernel_title"), digits=0,
+                         height=240), right, static=True)
+        st.markdown(t("conv.quiz_conv_ask", **s))
+    elif kind == "output_size":
+        st.markdown(t("conv.quiz_size_ask", **s))
+    else:
+        n = len(s["map"])
+        show(grid_figure(torch.tensor(s["map"], dtype=torch.float32), t("conv.quiz_map", n=n), "Blues", None, 0,
+                         60 + 34 * n), st, static=True)
+        st.markdown(t(f"conv.quiz_pool_ask_{s['kind']}", **s))
+    done = f"quiz_{kind}_{seed}_guess"
+    with st.form(f"quiz_{kind}_{seed}", border=False):
+        guess = st.number_input(t("conv.quiz_guess"), value=None, step=0.01 if q.tolerance >= 0.01 else 1.0,
+                                format="%g", key=f"quiz_{kind}_{seed}_box")
+        if st.form_submit_button(t("conv.quiz_check"), icon=":material/task_alt:", key=f"quiz_{kind}_{seed}_check"):
+            st.session_state[done] = guess
+    if done not in st.session_state:
+        return
+    guess = st.session_state[done]
+    if guess is None:
+        st.info(t("conv.quiz_empty"), icon=":material/edit:")
+        return
+    answer = fmt(q.answer, 4)
+    if q.check(float(guess)):
+        st.success(t("conv.quiz_right", answer=answer), icon=":material/check_circle:")
+    else:
+        st.error(t("conv.quiz_wrong", guess=fmt(float(guess), 4), answer=answer), icon=":material/cancel:")
+    if q.tolerance >= 0.01:
+        st.caption(t("conv.quiz_tolerance", tolerance=fmt(q.tolerance)))
+    st.markdown("\n".join(f"1. {line}" for line in quiz_steps(q)))
+
+
+def quiz_steps(q) -> list[str]:
+    """The worked answer, one line per step of core's Question."""
+    v = {step.key: step.values for step in q.steps}
+    s = q.settings
+    if q.kind == "conv_sum":
+        k = len(s["kernel"][0])
+        return [t("conv.quiz_step_window", row=s["row"], col=s["col"], values=matrix(v["window"], k)),
+                t("conv.quiz_step_products", values=matrix(v["products"], k)),
+                t("conv.quiz_step_sum", terms=written_sum(v["products"], 2), value=fmt(v["sum"][0])),
+                t("conv.quiz_step_bias", terms=written_sum([v["sum"][0], v["bias"][0]], 2), value=fmt(v["total"][0]))]
+    if q.kind == "output_size":
+        return [t("conv.quiz_step_padded", size=s["size"], padding=s["padding"], value=fmt(v["padded"][0])),
+                t("conv.quiz_step_reach", dilation=s["dilation"], kernel=s["kernel"], value=fmt(v["reach"][0])),
+                t("conv.quiz_step_room", padded=fmt(v["padded"][0]), reach=fmt(v["reach"][0]),
+                  value=fmt(v["room"][0])),
+                t("conv.quiz_step_divide", room=fmt(v["room"][0]), stride=s["stride"], value=fmt(v["divide"][0])),
+                t("conv.quiz_step_plus_one", divide=fmt(v["divide"][0]), value=fmt(v["plus_one"][0]))]
+    k = s["kernel"]
+    window = t("conv.quiz_step_pool_window", row=s["row"], col=s["col"], values=matrix(v["window"], k))
+    if s["kind"] == "max":
+        return [window, t("conv.quiz_step_max", value=fmt(v["max"][0]), r=int(v["winner"][0]), c=int(v["winner"][1]))]
+    return [window, t("conv.quiz_step_pool_sum", terms=written_sum(v["window"], 2), value=fmt(v["sum"][0])),
+            t("conv.quiz_step_mean", sum=fmt(v["sum"][0]), n=fmt(v["count"][0]), value=fmt(v["mean"][0], 4))]
+
+# ---- the cell a link names, clicks on the output map, bands of rows for large maps ----------------------------------
+
+def linked_cell(prefix: str, h_out: int, w_out: int, default: tuple[int, int] = (0, 0)) -> tuple[int, int]:
+    """The output cell a link names (?<prefix>_row=&<prefix>_col=) or a click chose, kept inside the map."""
+    ss = st.session_state
+    cell = []
+    for key, n, d in ((f"{prefix}_row", h_out, default[0]), (f"{prefix}_col", w_out, default[1])):
+        if key not in ss:
+            try:
+                ss[key] = int(st.query_params.get(key, d))
+            except (TypeError, ValueError):
+                ss[key] = d
+        cell.append(min(max(int(ss[key]), 0), n - 1))
+    return cell[0], cell[1]
+
+
+def go_to(prefix: str, row: int, col: int) -> None:
+    """Make (row, col) the cell on show, and the link's."""
+    for key, v in ((f"{prefix}_row", row), (f"{prefix}_col", col)):
+        st.session_state[key] = int(v)
+        st.query_params[key] = str(int(v))
+
+
+def on_click(prefix: str, key: str, traces: Sequence[int]):
+    """The on_select callback of a step-through: a click on an output cell (a point of `traces`) goes there."""
+    def jump() -> None:
+        points = getattr(getattr(st.session_state.get(key), "selection", None), "points", None) or []
+        for p in points:
+            if p.get("curve_number") in traces:
+                go_to(prefix, int(round(float(p["y"]))), int(round(float(p["x"]))))
+                st.session_state[f"{prefix}_clicks"] = st.session_state.get(f"{prefix}_clicks", 0) + 1
+                return
+    return jump
+
+
+def band_choice(prefix: str, h_out: int, w_out: int, row: int) -> None:
+    """For maps with more steps than one figure holds: which band of rows the frames step through."""
+    starts = bands(h_out, w_out)
+    if len(starts) < 2:
+        return
+    size = starts[1] - starts[0]
+    key = f"{prefix}_band"
+    st.session_state[key] = (row // size) * size  # follows links and clicks (set before the widget is drawn)
+    st.select_slider(t("conv.band"), starts, key=key, on_change=lambda: go_to(prefix, st.session_state[key], 0),
+                     format_func=lambda r: t("conv.band_rows", a=r, b=min(r + size, h_out) - 1),
+                     help=t("conv.band_help", n=MAX_FRAMES))
+
+
+def step_through(fig: dict, prefix: str, click_traces: Sequence[int]) -> None:
+    """Draw a step-through figure; a click on one of its output maps moves it to that cell (a rerun)."""
+    key = f"{prefix}_steps_{st.session_state.get(f'{prefix}_clicks', 0)}"
+    show(fig, key=key, on_select=on_click(prefix, key, click_traces), selection_mode="points",
+         config={"displayModeBar": False})
