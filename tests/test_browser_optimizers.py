@@ -88,9 +88,9 @@ def test_scrub_and_play_run_in_the_browser(server, page):
     per_second = (len(frames) - 1) / seconds
     steps_per_second = (500 - int(frames[0][1])) / seconds
     print(f"Play: {len(frames)} frames in {seconds:.2f} s = {per_second:.1f} frames/s, {steps_per_second:.0f} steps/s")
-    # 10.5-12.3 frames/s (50-60 optimizer steps/s) measured here with the machine's 2 cores loaded ~10x over; the
-    # frame floor leaves room for that load, the step rate is the issue's 10 a second
-    assert int(frames[0][1]) == step + 5 and per_second >= 8 and steps_per_second >= 10
+    # The issue asks for 10 steps a second. Measured here, on 2 cores shared with a load average of 18-32: 6-17
+    # frames/s, 31-86 optimizer steps/s (a frame is 5 steps of this race); the frame floor only says Play did not stall.
+    assert int(frames[0][1]) == step + 5 and steps_per_second >= 10 and per_second >= 4
     assert head(page) == pytest.approx(tuple(sgd.positions[500].tolist()), abs=1e-6)
     assert len(sent) == before  # not one message to the server while scrubbing and playing
     assert_no_exception(page)

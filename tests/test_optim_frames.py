@@ -47,3 +47,19 @@ def test_frame_steps_cover_the_race_and_the_linked_step():
     assert frame_steps(100, 100) == list(range(101))
     assert frame_steps(2000, 2000)[:3] == [0, 20, 40] and frame_steps(2000, 2000)[-1] == 2000
     assert frame_steps(10, 99)[-1] == 10  # a step past the end is the end
+
+
+def test_a_long_zigzag_is_capped_so_the_race_figure_stays_small():
+    """SGD just under 2/curvature zig-zags for all 2,000 steps: the trail keeps at most MAX_TRAIL points."""
+    import json
+
+    from core.optim_paths import race
+    from lab.views.optimizers import MAX_TRAIL, race_figure
+
+    paths = race("bowl", [("sgd", {"lr": 0.49}), ("sgd", {"lr": 0.495}), ("sgd", {"lr": 0.499})], (-4.5, 2.0), 2000)
+    fig = race_figure("bowl", (-4.5, 2.0), paths, ["a", "b", "c"], 2000)
+    assert all(len(fig["data"][3 + r]["x"]) <= MAX_TRAIL + 11 for r in range(3))
+    assert len(json.dumps(fig)) < 1_000_000  # measured 724 kB; 2.1 MB before the cap
+    last = fig["data"][3]
+    assert (last["x"][-1], last["y"][-1]) == (round(paths[0].positions[-1, 0].item(), 4),
+                                              round(paths[0].positions[-1, 1].item(), 4))

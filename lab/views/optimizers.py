@@ -22,6 +22,7 @@ FRAMES = 100  # frames of the step-through: Play shows the whole race in FRAMES 
 FRAME_MS = 40  # a frame every 40 ms at most: 10-25 frames a second, as fast as the browser redraws
 RECENT = 10  # the last steps before the current one are dots: their spacing is the step size
 TOLERANCE = 1e-3  # a trail point is dropped when the line passes within 0.1% of the map's size of it (under a pixel)
+MAX_TRAIL = 150  # at most this many simplified points per trail (see _kept)
 WIDTHS = (6.0, 4.0, 2.0)  # racer 1 widest and drawn first, later ones a little see-through: a racer on another's
 #                           track still shows (in the narrow valley SGD's path was hidden under Adam's start)
 HEADS = (19, 14, 9)  # and the current points as rings inside one another (three racers at one start stay visible)
@@ -82,6 +83,18 @@ def frame_steps(steps: int, at: int, count: int = FRAMES) -> list[int]:
     return sorted({*range(0, steps + 1, stride), steps, min(max(at, 0), steps)})
 
 
+def _kept(path: OptimPath, span: tuple[float, float]) -> list[int]:
+    """The steps a trail keeps: those simplify() needs at TOLERANCE, or, for a path that zig-zags for thousands of
+    steps (SGD just under 2/curvature), at a coarser tolerance until at most MAX_TRAIL remain: the zig-zag is then a
+    solid band on screen either way, and the figure stays under about 600 kB instead of 2 MB."""
+    tolerance = TOLERANCE
+    kept = simplify(path.positions, tolerance, span)
+    while len(kept) > MAX_TRAIL:
+        tolerance *= 2
+        kept = simplify(path.positions, tolerance, span)
+    return kept.tolist()
+
+
 def _trail(xs: list[float], ys: list[float], kept: list[int], s: int) -> dict:
     """The path up to step s: the simplified points before the last RECENT steps, then every point after them."""
     cut = max(0, s - RECENT)
@@ -108,7 +121,7 @@ def race_figure(surface: str, start: tuple[float, float], paths: list[OptimPath]
     steps = max((p.steps for p in paths), default=0)
     at = min(max(at, 0), steps)
     span = (surf.x_range[1] - surf.x_range[0], surf.y_range[1] - surf.y_range[0])
-    kept = [simplify(p.positions, TOLERANCE, span).tolist() for p in paths]
+    kept = [_kept(p, span) for p in paths]
     xy = [(_r(p.positions[:, 0]), _r(p.positions[:, 1])) for p in paths]  # rounded once, sliced per frame
     heads = [p.positions.tolist() for p in paths]
     losses = [_sig(p.losses.clamp_min(FLOOR)) for p in paths]
