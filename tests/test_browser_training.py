@@ -125,6 +125,41 @@ def test_chinese_deep_link_to_the_grid(srv, browser):
     ctx.close()
 
 
+FIRST_SCREENS = [(w, h, lang, False) for w, h in ((1366, 768), (1920, 1080)) for lang in ("en", "zh")] \
+    + [(1920, 1080, "zh", True)]  # and on a projector, in presenter mode
+
+
+@pytest.mark.parametrize("width, height, lang, present", FIRST_SCREENS, ids=lambda v: str(v))
+def test_after_start_the_curves_are_on_the_first_screen(srv, browser, width, height, lang, present):
+    """Issue 15: a laptop (1366x768) or a projector (1920x1080) that presses Start sees at least the top half of the
+    curves without scrolling; the legend names what differs between the runs."""
+    ctx = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN" if lang == "zh" else "en-US")
+    tab = ctx.new_page()
+    tab.goto(f"{srv.url}/training?lang={lang}&tr_n=200&tr_ep=2&tr_seed={60 + width // 1000 + 2 * present}"
+             + ("&present=true" if present else ""))
+    wait_for_app(tab)
+    tab.locator(START).click()
+    tab.wait_for_function("""() => [...document.querySelectorAll("[data-testid='stProgress']")]
+                             .every(p => !/Not trained|还没有训练/.test(p.innerText))""",
+                          timeout=60_000, polling=100)
+    chart = tab.locator(".stPlotlyChart").first
+    chart.wait_for(timeout=30_000)
+    scrolled = tab.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollTop")
+    box = chart.bounding_box()
+    assert scrolled == 0 and box["y"] >= 0 and box["y"] + box["height"] / 2 <= height, (box, height)
+    train = "train" if lang == "en" else "训练"
+    legend = lambda: tab.locator(".stPlotlyChart").first.locator(".legendtext").evaluate_all(  # noqa: E731
+        "els => els.map(e => e.textContent)")
+    wait_for(lambda: {f"tanh · {train}", f"ReLU · {train}"} <= set(legend()), 60,
+             lambda: f"the legend, not {legend()}", every=0.3)
+    texts = wait_all_done(tab, 2) if lang == "en" else None
+    assert texts is None or all(t.startswith("Done") for t in texts)
+    assert_no_exception(tab)
+    SHOTS.mkdir(exist_ok=True)
+    tab.screenshot(path=str(SHOTS / f"training_first_screen_{lang}_{width}{'_present' if present else ''}.png"))
+    ctx.close()
+
+
 def test_restart_shows_the_run_instantly_and_the_canvas_reads_a_drawn_digit(srv, browser, cache_dir):
     srv.stop()
     again = Server(env={"LENET_CACHE_DIR": str(cache_dir)})  # a new server process, same folder
@@ -176,37 +211,3 @@ def test_restart_shows_the_run_instantly_and_the_canvas_reads_a_drawn_digit(srv,
 
 
 
-
-FIRST_SCREENS = [(w, h, lang, False) for w, h in ((1366, 768), (1920, 1080)) for lang in ("en", "zh")] \
-    + [(1920, 1080, "zh", True)]  # and on a projector, in presenter mode
-
-
-@pytest.mark.parametrize("width, height, lang, present", FIRST_SCREENS, ids=lambda v: str(v))
-def test_after_start_the_curves_are_on_the_first_screen(srv, browser, width, height, lang, present):
-    """Issue 15: a laptop (1366x768) or a projector (1920x1080) that presses Start sees at least the top half of the
-    curves without scrolling; the legend names what differs between the runs."""
-    ctx = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN" if lang == "zh" else "en-US")
-    tab = ctx.new_page()
-    tab.goto(f"{srv.url}/training?lang={lang}&tr_n=200&tr_ep=2&tr_seed={60 + width // 1000 + 2 * present}"
-             + ("&present=true" if present else ""))
-    wait_for_app(tab)
-    tab.locator(START).click()
-    tab.wait_for_function("""() => [...document.querySelectorAll("[data-testid='stProgress']")]
-                             .every(p => !/Not trained|还没有训练/.test(p.innerText))""",
-                          timeout=60_000, polling=100)
-    chart = tab.locator(".stPlotlyChart").first
-    chart.wait_for(timeout=30_000)
-    scrolled = tab.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollTop")
-    box = chart.bounding_box()
-    assert scrolled == 0 and box["y"] >= 0 and box["y"] + box["height"] / 2 <= height, (box, height)
-    train = "train" if lang == "en" else "训练"
-    legend = lambda: tab.locator(".stPlotlyChart").first.locator(".legendtext").evaluate_all(  # noqa: E731
-        "els => els.map(e => e.textContent)")
-    wait_for(lambda: {f"tanh · {train}", f"ReLU · {train}"} <= set(legend()), 60,
-             lambda: f"the legend, not {legend()}", every=0.3)
-    texts = wait_all_done(tab, 2) if lang == "en" else None
-    assert texts is None or all(t.startswith("Done") for t in texts)
-    assert_no_exception(tab)
-    SHOTS.mkdir(exist_ok=True)
-    tab.screenshot(path=str(SHOTS / f"training_first_screen_{lang}_{width}{'_present' if present else ''}.png"))
-    ctx.close()

@@ -259,7 +259,7 @@ def test_full_mnist_is_offered_and_trains_when_present(tmp_path):
         view = wait_done(TrainConfig(train_size=300, epochs=1, seed=18, dataset="mnist"))
         assert view.status == "done" and view.epochs[0].test_acc > 0
         at.run()
-        assert "mnist" in page_text(at) and not at.exception
+        assert "full MNIST" in page_text(at) and not at.exception  # the runs' shared settings name the data
 
 
 @pytest.mark.slow  # trains in the app's worker processes
