@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.course import COURSE_RUN, TEST_RUN
 from core.errors import LabError
-from core.dataset import (MEASURE_SEED, NOISE_BATCHES, NOISE_N, NOISE_SIZES, TEST_SIZES, DigitDataset,
+from core.dataset import (MEASURE_SEED, NOISE_BATCHES, NOISE_N, NOISE_SIZES, TEST_DIGITS, TEST_SIZES, DigitDataset,
                           iterations_per_epoch, last_batch_size, sampling_theory, scaled_lr)
 from lab import cache, figures
 from lab.views.dataset import digit_strip, noise_figure, sample_figure
@@ -95,7 +95,7 @@ with inside:
         explain("dataset.workers")
 
 with testing:
-    explain("dataset.test_intro", n=len(data.test_labels))
+    explain("dataset.test_intro", n=min(TEST_DIGITS, len(data.test_labels)))
     with st.spinner(t("dataset.test_wait")):  # computed at server start (lab.cache.warm_dataset): one model for all
         passes = cache.test_passes(data.source, TEST_RUN, TEST_SIZES)
     st.dataframe(pd.DataFrame({t("dataset.batch"): [p.batch_size for p in passes],

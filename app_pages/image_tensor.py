@@ -166,7 +166,7 @@ with cols[2]:
             f"ToTensor()(picture).shape = {tuple(chw.shape)}   # [C, H, W]\n"
             f"array[{row}, {col}, :]  = {hwc_px.tolist()}\n"
             f"tensor[:, {row}, {col}] = {[round(v, 4) for v in chw_px.tolist()]}", language="python")
-st.plotly_chart(channels_figure(preview(chw), h, w, row, col), width="stretch")
+figures.show(channels_figure(preview(chw), h, w, row, col), key="it_channels")
 explain("image_tensor.layout_explain")
 
 code_panel(image_script(data.source, index, norm, BINS, row, col, name, MAX_SIDE if shrunk else None))

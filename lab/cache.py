@@ -212,11 +212,13 @@ def shapes_of(n: int, batch: int, shuffle: bool, drop_last: bool, seed: int) -> 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def test_passes(source: str, config: TrainConfig, sizes: tuple[int, ...]) -> list[LoaderEval]:
-    """One model trained with `config`, tested at every batch size of `sizes` (trained and timed once per dataset and
-    configuration)."""
+    """One model trained with `config`, tested on the first TEST_DIGITS test digits at every batch size of `sizes`
+    (trained and timed once per dataset and configuration)."""
+    from core.dataset import TEST_DIGITS
+
     data = digits()
     _, done = run_to_end(config, data)
-    dataset = DigitDataset(data.test_images, data.test_labels)
+    dataset = DigitDataset(data.test_images[:TEST_DIGITS], data.test_labels[:TEST_DIGITS])
     return [evaluate_loader(done.model, dataset, size) for size in sizes]
 
 
