@@ -18,6 +18,7 @@ from streamlit.errors import StreamlitAPIException
 from core.i18n import LANGUAGES, normalize_language, translate
 from lab import links
 from lab.cache import catalogs
+from lab.snippets.comments import translate_comments
 
 LANGUAGE_NAMES = {"zh": "简体中文", "en": "English"}
 T = TypeVar("T")
@@ -146,9 +147,10 @@ def explain(key: str, **fmt: object) -> None:
 
 
 def code_panel(code: str) -> None:
-    """The 'PyTorch code' expander with a runnable script reproducing what is on screen."""
+    """The 'PyTorch code' expander with a runnable script reproducing what is on screen (its comments in the UI
+    language: lab.snippets.comments)."""
     with st.expander(t("app.code_panel"), icon=":material/code:"):
-        st.code(code, language="python")
+        st.code(translate_comments(code, lang()), language="python")
 
 
 def error(key: str, **fmt: object) -> None:
@@ -346,6 +348,7 @@ def url_multiselect(label: str, options: list[str], key: str, default: list[str]
         _judged(key)
     else:
         st.session_state[key] = [o for o in st.session_state[key] if o in options]
+    kwargs.setdefault("placeholder", t("widgets.choose"))  # Streamlit's own is English ("Choose options")
     value = st.multiselect(label, options, key=key, **kwargs)
     if st.query_params.get(key) != ",".join(value):
         st.query_params[key] = ",".join(value)
