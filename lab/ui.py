@@ -179,12 +179,13 @@ def _as_user(params: dict) -> dict:
 
 
 # ---- a link's values: screened before any widget, and what was replaced said in the user's language -----------------
-# A link is typed by anyone. screen_link() runs first in app.py: a value its control cannot take (lab.links judges it
-# against the control as the page writes it) leaves the URL before Streamlit's binding sees it (Streamlit raises on
-# `inf` in a whole-number box, and drops other values without a word), and the run starts again without it.
-# link_notes() runs the page; on a page's first run in a session it compares what the link asked for with what each
-# bound control took (limits known only at run time), adds what lab.ui's own URL widgets refused, and shows one note
-# at the top of the page, in the user's language, for as long as the page is on show.
+# A link is typed by anyone. screen_link() runs in app.py before any bound widget (after st.navigation, so the rerun it
+# may ask for keeps the page): a value its control cannot take (lab.links judges it against the control as the page
+# writes it) leaves the URL before Streamlit's binding sees it (Streamlit raises on `inf` in a whole-number box, and
+# drops other values without a word), and the run starts again without it. link_notes() runs the page; on a page's
+# first run in a session it compares what the link asked for with what each bound control took (limits known only at
+# run time), adds what lab.ui's own URL widgets refused (url_choice, url_multiselect, url_grid, position), and shows
+# one note at the top of the page, in the user's language, for as long as the page is on show.
 
 @dataclass(frozen=True)
 class LinkNote:
