@@ -18,7 +18,7 @@ from streamlit.errors import StreamlitAPIException
 from core.i18n import LANGUAGES, normalize_language, translate
 from lab import links
 from lab.cache import catalogs
-from lab.snippets.comments import translate_comments
+from lab.snippets import translate_comments
 
 LANGUAGE_NAMES = {"zh": "简体中文", "en": "English"}
 T = TypeVar("T")
@@ -148,7 +148,7 @@ def explain(key: str, **fmt: object) -> None:
 
 def code_panel(code: str) -> None:
     """The 'PyTorch code' expander with a runnable script reproducing what is on screen (its comments in the UI
-    language: lab.snippets.comments)."""
+    language: lab.snippets)."""
     with st.expander(t("app.code_panel"), icon=":material/code:"):
         st.code(translate_comments(code, lang()), language="python")
 

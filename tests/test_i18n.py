@@ -45,7 +45,7 @@ def test_normalize_language(code, expected):
 
 
 def test_every_code_comment_entry_is_a_comment_the_panels_write(cats):
-    """[code] holds the code panels' comments (lab.snippets.comments): each English entry is written, literally
+    """[code] holds the code panels' comments (lab.snippets translates them): each English entry is written, literally
     (apart from its {placeholders}), in a builder under lab/snippets/, so no translation outlives its comment."""
     import re
     from pathlib import Path
@@ -57,7 +57,7 @@ def test_every_code_comment_entry_is_a_comment_the_panels_write(cats):
 
 
 def test_code_comments_translate_with_their_numbers():
-    from lab.snippets.comments import translate_comment, translate_comments
+    from lab.snippets import translate_comment, translate_comments
 
     assert translate_comment("output cell (2, 3) by hand: the window under the kernel, multiplied element-wise and "
                              "summed", "zh") == "手算输出格子 (2, 3)：卷积核下面的窗口，逐元素相乘再求和"

@@ -21,7 +21,7 @@ import torch
 import lab.snippets
 from core.data import load_digits, to_model_input
 from core.lenet import LeNetConfig, build_lenet, count_parameters, layer_table
-from lab.snippets.comments import comments, translate_comments
+from lab.snippets import comments, translate_comments
 import test_snippets_autograd
 import test_snippets_model_building
 from test_snippets_autograd import case_vjp_script
