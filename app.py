@@ -19,8 +19,8 @@ for spec in PAGES:
         sections[ui.t(spec.section)].append(alias)
         front = page
 nav = st.navigation(sections, expanded=True)  # every page listed: "View more" would hide the last ones
-if nav is alias:
-    st.switch_page(front, query_params=st.query_params.to_dict())
+if nav is alias:  # the link's values go along; a value bound to a control on show stays with Streamlit
+    st.switch_page(front, query_params={k: v for k, v in st.query_params.to_dict().items() if k not in st.session_state})
 asked = ui.screen_link()  # before any bound widget: a value its control cannot take leaves the URL (and is noted)
 
 ui.presenter_switch()

@@ -18,6 +18,7 @@ from streamlit.errors import StreamlitAPIException
 from core.i18n import LANGUAGES, normalize_language, translate
 from lab import links
 from lab.cache import catalogs
+from lab.snippets import translate_comments
 
 LANGUAGE_NAMES = {"zh": "简体中文", "en": "English"}
 T = TypeVar("T")
@@ -146,9 +147,10 @@ def explain(key: str, **fmt: object) -> None:
 
 
 def code_panel(code: str) -> None:
-    """The 'PyTorch code' expander with a runnable script reproducing what is on screen."""
+    """The 'PyTorch code' expander with a runnable script reproducing what is on screen (its comments in the UI
+    language: lab.snippets)."""
     with st.expander(t("app.code_panel"), icon=":material/code:"):
-        st.code(code, language="python")
+        st.code(translate_comments(code, lang()), language="python")
 
 
 def error(key: str, **fmt: object) -> None:
@@ -177,12 +179,13 @@ def _as_user(params: dict) -> dict:
 
 
 # ---- a link's values: screened before any widget, and what was replaced said in the user's language -----------------
-# A link is typed by anyone. screen_link() runs first in app.py: a value its control cannot take (lab.links judges it
-# against the control as the page writes it) leaves the URL before Streamlit's binding sees it (Streamlit raises on
-# `inf` in a whole-number box, and drops other values without a word), and the run starts again without it.
-# link_notes() runs the page; on a page's first run in a session it compares what the link asked for with what each
-# bound control took (limits known only at run time), adds what lab.ui's own URL widgets refused, and shows one note
-# at the top of the page, in the user's language, for as long as the page is on show.
+# A link is typed by anyone. screen_link() runs in app.py before any bound widget (after st.navigation, so the rerun it
+# may ask for keeps the page): a value its control cannot take (lab.links judges it against the control as the page
+# writes it) leaves the URL before Streamlit's binding sees it (Streamlit raises on `inf` in a whole-number box, and
+# drops other values without a word), and the run starts again without it. link_notes() runs the page; on a page's
+# first run in a session it compares what the link asked for with what each bound control took (limits known only at
+# run time), adds what lab.ui's own URL widgets refused (url_choice, url_multiselect, url_grid, position), and shows
+# one note at the top of the page, in the user's language, for as long as the page is on show.
 
 @dataclass(frozen=True)
 class LinkNote:
@@ -346,6 +349,7 @@ def url_multiselect(label: str, options: list[str], key: str, default: list[str]
         _judged(key)
     else:
         st.session_state[key] = [o for o in st.session_state[key] if o in options]
+    kwargs.setdefault("placeholder", t("widgets.choose"))  # Streamlit's own is English ("Choose options")
     value = st.multiselect(label, options, key=key, **kwargs)
     if st.query_params.get(key) != ",".join(value):
         st.query_params[key] = ",".join(value)

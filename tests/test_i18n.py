@@ -42,3 +42,26 @@ def test_translate_and_fallback():
                                            ("fr", "en"), (None, "en"), ("", "en")])
 def test_normalize_language(code, expected):
     assert normalize_language(code) == expected
+
+
+def test_every_code_comment_entry_is_a_comment_the_panels_write(cats):
+    """[code] holds the code panels' comments (lab.snippets translates them): each English entry is written, literally
+    (apart from its {placeholders}), in a builder under lab/snippets/, so no translation outlives its comment."""
+    import re
+    from pathlib import Path
+
+    sources = "".join(p.read_text() for p in (Path(__file__).parents[1] / "lab" / "snippets").glob("*.py"))
+    stale = [k for k, v in cats["en"].items() if k.startswith("code.")
+             and not all(part in sources for part in re.split(r"\{\w+\}", v) if part.strip())]
+    assert stale == []
+
+
+def test_code_comments_translate_with_their_numbers():
+    from lab.snippets import translate_comment, translate_comments
+
+    assert translate_comment("output cell (2, 3) by hand: the window under the kernel, multiplied element-wise and "
+                             "summed", "zh") == "手算输出格子 (2, 3)：卷积核下面的窗口，逐元素相乘再求和"
+    assert translate_comment("(N, 10)", "zh") is None  # a shape needs no translation
+    code = "x = 1  # zero border\ns = '# zero border'  # not a comment inside the string\n"
+    assert translate_comments(code, "zh") == "x = 1  # 补零的边框\ns = '# zero border'  # not a comment inside the string\n"
+    assert translate_comments(code, "en") == code

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import io
 import math
 import pkgutil
+import re
+import tokenize
 
 import numpy as np
 import pytest
@@ -18,16 +21,46 @@ import torch
 import lab.snippets
 from core.data import to_model_input
 from core.lenet import LeNetConfig, build_lenet, count_parameters, layer_table
+from lab.snippets import comments, translate_comments
+import test_snippets_autograd
+import test_snippets_model_building
 from test_snippets_autograd import case_vjp_script
 from test_snippets_model_building import case_modules_script
 
 FRAGMENTS = {"training.data_code", "training.model_code", "training.optimizer_code", "conv.image_code"}
 
 
+LANG = "en"  # the UI language the panels are shown in (test_snippet_reproduces_core runs each case in both)
+HAN = re.compile(r"[\u4e00-\u9fff]")
+CODE_WORDS = {"uint8", "float32", "float", "ToTensor", "Normalize", "PIL", "NumPy", "PyTorch", "logits", "probs", "mean",
+              "std", "True", "False", "grad", "softmax", "kh", "kw"}
+
+
 def run(code: str):
+    """Run a panel as the page shows it in LANG: in Chinese its comments are Chinese and the code is the same."""
+    shown = translate_comments(code, LANG)
+    if LANG == "zh":
+        assert_chinese_comments(shown)
+        assert code_tokens(shown) == code_tokens(code)  # only comments changed
     scope: dict = {}
-    exec(compile(code, "<snippet>", "exec"), scope)
+    exec(compile(shown, "<snippet>", "exec"), scope)
     return scope["result"]
+
+
+def code_like(comment: str) -> bool:
+    """A comment that is code or a shape, e.g. '(N, 1, 28, 28)' or 'logits.grad = (probs - one_hot) / T'."""
+    return all(len(w) == 1 or "_" in w or any(c.isdigit() for c in w) or w in CODE_WORDS
+               for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", comment))
+
+
+def assert_chinese_comments(code: str) -> None:
+    english = [tok.string for tok in comments(code) if not HAN.search(tok.string) and not code_like(tok.string)]
+    assert english == [], "comments left in English in the Chinese panel: add them to [code] in both catalogs"
+
+
+def code_tokens(code: str) -> list[tuple[int, str]]:
+    return [(tok.type, tok.string) for tok in tokenize.generate_tokens(io.StringIO(code).readline)
+            if tok.type not in (tokenize.COMMENT, tokenize.NL)]
 
 
 def builders() -> set[str]:
@@ -243,8 +276,23 @@ def test_every_builder_has_a_case():
 SLOW = {"pitfalls.pitfall_script"}  # trains every pitfall's pair of runs, as the scripts do
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
 @pytest.mark.parametrize("builder", [pytest.param(b, marks=pytest.mark.slow) if b in SLOW else b for b in sorted(CASES)])
-def test_snippet_reproduces_core(builder, digits, tmp_path):
+def test_snippet_reproduces_core(builder, lang, digits, tmp_path, monkeypatch):
+    """Every panel, as shown in English and in Chinese (issue 15 item 10: Chinese comments, the same code)."""
+    monkeypatch.setattr(f"{__name__}.LANG", lang)
+    for module in (test_snippets_autograd, test_snippets_model_building):  # cases that live there run here too
+        monkeypatch.setattr(module, "run", run)
     case = CASES[builder]
     kwargs = {"tmp_path": tmp_path} if "tmp_path" in inspect.signature(case).parameters else {}
     case(digits, **kwargs)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_page_shows_the_panel_with_comments_in_its_language(lang):
+    from conftest import run_app
+
+    at = run_app(lang, page="app_pages/conv.py")
+    (panel,) = [c.value for c in at.code if "F.conv2d" in c.value]
+    assert ("# 用一个层做同样的计算" in panel) == (lang == "zh")
+    assert ("# the same with a layer" in panel) == (lang == "en")

@@ -53,7 +53,7 @@ KEYS = page_keys()
 
 def open_link(url_path: str, link: dict[str, str], lang: str = "en") -> AppTest:
     """A fresh session opening /<url_path>?<link> (AppTest seeds bound widgets from query params as a browser does)."""
-    at = AppTest.from_file(str(APP), default_timeout=120)
+    at = AppTest.from_file(str(APP), default_timeout=300)  # a cold dataset page still trains in the page
     at._page_hash = calc_hash("" if url_path == HOME else url_path)  # the first run opens that page, as a link does
     at.query_params.update({"lang": lang, **link})
     return at.run()
