@@ -22,12 +22,9 @@ try:
 except Exception:  # no finished run can be read: offer no learned filters
     trained = {}
 
-col_in, col_k, col_s = st.columns([1.35, 1.15, 1], gap="medium")
-source = url_choice(col_in.selectbox, t("conv.input"), SOURCES, key="conv_src",
+ctl, col_fig = st.columns([1, 2.75], gap="medium")  # the controls beside the picture: both on the first screen
+source = url_choice(ctl.selectbox, t("conv.input"), SOURCES, key="conv_src",
                     format_func=lambda s: t(f"conv.src_{s}"))
-kernel_names = [*KERNELS, "grid", *(["lenet"] if trained else [])]
-kname = url_choice(col_k.selectbox, t("conv.kernel"), kernel_names, key="conv_kernel",
-                   format_func=lambda k: t(f"conv.k_{k}"), help=t("conv.kernel_help"))
 
 
 def drawn_digit() -> torch.Tensor | None:
@@ -66,7 +63,7 @@ def uploaded() -> torch.Tensor | None:
 
 # 1. the input: a tensor (H, W) or (C, H, W)
 digit_index, picture, image = None, None, None
-with col_in:
+with ctl:
     if source == "notes":
         image = NOTES_IMAGE
         st.caption(t("conv.notes_input"))
@@ -94,8 +91,11 @@ if picture is not None:
 channels = image.shape[0] if image is not None and image.dim() == 3 else 1
 
 # 2. the kernel (C, kh, kw) and bias
+kernel_names = [*KERNELS, "grid", *(["lenet"] if trained else [])]
+kname = url_choice(ctl.selectbox, t("conv.kernel"), kernel_names, key="conv_kernel",
+                   format_func=lambda k: t(f"conv.k_{k}"), help=t("conv.kernel_help"))
 bias, per_channel = None, False
-with col_k:
+with ctl:
     if kname == "grid":
         k1, k2 = st.columns(2)
         kh = k1.number_input(t("conv.k_rows"), 1, 7, 3, key="conv_kh", bind="query-params")
@@ -131,7 +131,7 @@ if image is None:  # nothing drawn or uploaded yet: the message above says what 
     st.stop()
 
 # 3. padding, stride, dilation; a normalised digit can be padded with its background instead of zeros
-with col_s:
+with ctl:
     padding = st.slider(t("conv.padding"), 0, 3, 0, key="conv_pad", bind="query-params", help=t("conv.padding_help"))
     stride = st.slider(t("conv.stride"), 1, 3, 1, key="conv_stride", bind="query-params", help=t("conv.stride_help"))
     dilation = st.slider(t("conv.dilation"), 1, 3, 1, key="conv_dil", bind="query-params",
@@ -176,7 +176,8 @@ def stepper() -> None:
     code_panel(conv_script(code_input, kernel, bias, stride, padding, dilation, row, col, pad_value))
 
 
-stepper()
+with col_fig:
+    stepper()
 
 # 5. the output size, and a question to work out before the page shows it
 asked = view.QUIZ_SEED in st.query_params  # a link with a question number opens on the question

@@ -124,22 +124,28 @@ def size_formula(name: str, n: int, k: int, p: int, d: int, s: int, out: int) ->
 # kernel are sent once. Everything that moves is a scatter trace, which Plotly updates without redrawing the whole
 # figure ("redraw": false): a heatmap would need a full redraw per frame, measured at 0.1-0.6 s in headless Chromium.
 
-PLAY_MS = 60  # Play: a step every 60 ms, about 15 a second with the browser's own time per frame (a rerun per step: 1)
+PLAY_MS = 50  # Play: a step every 50 ms; with the browser's own 20-40 ms a frame, 12-20 steps a second (a rerun a step: 1)
 SLOW_MS = 500  # Slowly: two steps a second, time to say what each cell does
 MAX_FRAMES = 240  # frames in one figure: a 28x28 map is stepped through a band of rows at a time (see frame_range)
 HIDDEN = "#e6e6e6"  # small maps: the cells still to come are hidden (predict them first)
 FAINT = "rgba(240, 240, 240, 0.75)"  # large maps (a digit's): the whole map shows faintly, the part done is solid
 INK = "#262730"  # text inside figures, as Streamlit's own
-TOP_H, TITLE_H, CTRL_H = 330, 44, 86  # pixel heights: the maps, the cell's line, the slider and buttons below
-GRID_W = 0.2  # share of the width for each small grid (window, kernel, products): square cells while the figure is
-MIN_W = 820  # at least this wide, as in the main column at 1366x768; narrower, the squares overlap a little
+TOP_H, TITLE_H, CTRL_H = 330, 44, 96  # pixel heights: the maps, the cell's line, the buttons and slider below
+GRID_W = 0.19  # share of the width for each small grid (window, kernel, products): square cells while the figure is
+MIN_W = 640  # at least this wide, as beside the controls at 1366x768; narrower, the squares overlap a little
+
+
+@cache
+def number(v: float, digits: int = 2) -> str:
+    """fmt, remembered: a step-through writes the same few numbers thousands of times (0, -1, the kernel's)."""
+    return fmt(v, digits)
 
 
 def written_sum(values: Sequence[float], digits: int = 2) -> str:
     """'1 + 0 - 1': a sum written out, subtractions for negative terms."""
     out = ""
     for i, v in enumerate(values):
-        text = fmt(abs(v) if i else v, digits)
+        text = number(abs(v) if i else v, digits)
         out += text if i == 0 else (f" - {text}" if v < 0 and text != "0" else f" + {text}")
     return out
 
@@ -207,14 +213,31 @@ def cells(z: list, axes: tuple[str, str], colorscale: str, digits: int, zmin: fl
 def squares(values: list[float], kh: int, kw: int, axes: tuple[str, str], colorscale: str, cmin: float, cmax: float,
             digits: int, px: int) -> dict:
     """A small grid (window, kernel, products) as square markers, coloured and numbered by their values: a frame
-    changes only marker.color, and Plotly moves a scatter trace without redrawing the figure."""
+    changes only the colours (marker.color, and the numbers' ink), and Plotly moves a scatter trace without
+    redrawing the figure."""
     ys, xs = np.divmod(np.arange(kh * kw), kw)
     return dict(type="scatter", x=xs.tolist(), y=ys.tolist(), mode="markers+text", hoverinfo="skip",
                 xaxis=axes[0], yaxis=axes[1], texttemplate=f"%{{marker.color:.{digits}~f}}",
                 textposition="middle center",
-                textfont=dict(size=max(9, min(14, px // 3 + 2)) - (1 if digits > 2 else 0), color=INK, shadow="auto"),
+                textfont=dict(size=max(9, min(14, px // 3 + 2)) - (1 if digits > 2 else 0),
+                              color=ink(values, colorscale, cmin, cmax)),
                 marker=dict(symbol="square", size=px - 3, color=values, colorscale=colours(colorscale), cmin=cmin,
-                            cmax=cmax, line=dict(width=0)))
+                            cmax=cmax, line=dict(width=1, color="#d0d0d0")))  # white cells keep an edge
+
+
+def ink(values: Sequence[float], colorscale: str, cmin: float, cmax: float) -> list[str]:
+    """White numbers on dark cells, dark ones on light cells (what a heatmap does for its own numbers)."""
+    dark, span = _dark(colorscale), (cmax - cmin) or 1.0
+    return ["#fff" if dark[round(min(max((v - cmin) / span, 0.0), 1.0) * 100)] else "#222" for v in values]
+
+
+@cache
+def _dark(colorscale: str) -> tuple[bool, ...]:
+    """Whether the colour scale is dark at 0%, 1%, ..., 100% of its range (luminance below about 55%)."""
+    import plotly.colors
+
+    rgb = plotly.colors.sample_colorscale(colours(colorscale), [i / 100 for i in range(101)])
+    return tuple(0.299 * r + 0.587 * g + 0.114 * b < 140 for r, g, b in map(plotly.colors.unlabel_rgb, rgb))
 
 
 def rounded(x: torch.Tensor, digits: int) -> list:
@@ -265,12 +288,12 @@ def controls(fig: dict, first: int, last: int, active: int) -> None:
     pause = [[None], dict(show_now, frame=dict(duration=0, redraw=False))]
     fig["layout"]["updatemenus"] = [dict(
         type="buttons", direction="left", showactive=False, x=0, y=0, xanchor="left", yanchor="top",
-        pad=dict(t=30, r=8), font=dict(size=13),
+        pad=dict(t=12, r=8), font=dict(size=13),
         buttons=[dict(label=t("conv.play"), method="animate", args=play),
                  dict(label=t("conv.play_slow"), method="animate", args=slow),
                  dict(label=t("conv.pause"), method="animate", args=pause)])]
     fig["layout"]["sliders"] = [dict(
-        active=active, x=0.3, len=0.7, y=0, xanchor="left", yanchor="top", pad=dict(t=24, b=0), ticklen=0,
+        active=active, x=0, len=1, y=0, xanchor="left", yanchor="top", pad=dict(t=52, b=0), ticklen=0,
         tickcolor="rgba(0,0,0,0)", font=dict(color="rgba(0,0,0,0)", size=1), currentvalue=dict(visible=False),
         transition=dict(duration=0),
         steps=[dict(method="animate", label="", args=[[n], dict(show_now, frame=dict(duration=0, redraw=False))])
@@ -285,7 +308,10 @@ def conv_stepper(trace, h: int, w: int, first: int, last: int, at: int, digits: 
     kh, kw = trace.kernel.shape[1:]
     h_out, w_out = trace.output.shape
     px = int(min(40, 150 / max(kh, kw), GRID_W * MIN_W / max(kh, kw)))  # a small grid's cell, in pixels
-    row_h = max(px * kh, 17 * (kh + 1)) + 40  # a channel's row: titles, grids, its sum one line per kernel row
+    grid_h, text_h = px * kh, 17 * (kh + 1)  # the grids; their sum, one line per kernel row and the total
+    below = kw > 3  # wide kernels write their sum under the grids (beside them it would run off the figure)
+    box_h = grid_h if below else max(grid_h, text_h)
+    row_h = 22 + box_h + (text_h + 6 if below else 0) + 18  # a channel's row: titles, grids (and sum), a gap
     plot_h = TOP_H + TITLE_H + c * row_h
     fig = {"data": [], "frames": [], "layout": dict(
         height=plot_h + CTRL_H + 30, margin=dict(l=4, r=4, t=30, b=CTRL_H), plot_bgcolor="rgba(0,0,0,0)",
@@ -324,20 +350,21 @@ def conv_stepper(trace, h: int, w: int, first: int, last: int, at: int, digits: 
     rows = []
     for ch in range(c):
         y1 = 1 - (TOP_H + TITLE_H + ch * row_h + 22) / plot_h  # 22 px for the grids' titles
-        y0 = y1 - max(px * kh, 17 * (kh + 1)) / plot_h  # the grid's own height (or the sum's lines)
+        y0 = y1 - box_h / plot_h
         prefix = f"{'RGB'[ch]} · " if c == 3 else ""
         grids = []
         for n, key in enumerate(("conv.window", "conv.kernel_title", "conv.products")):
-            x0 = n * (GRID_W + 0.04)
+            x0 = n * (GRID_W + 0.06)
             grids.append(grid_axes(lay, 3 + 4 * ch + n, (x0, x0 + GRID_W), (y0, y1), (-0.5, kw - 0.5),
                                    (kh - 0.5, -0.5)))
             subplot_title(lay, prefix + t(key), (x0, x0 + GRID_W), y1, 12)
-        for x, sym in ((GRID_W + 0.02, "⊙"), (2 * GRID_W + 0.06, "=")):
+        for x, sym in ((GRID_W + 0.03, "⊙"), (2 * GRID_W + 0.09, "=")):
             lay["annotations"].append(dict(text=sym, x=x, y=(y0 + y1) / 2, xref="paper", yref="paper",
                                            showarrow=False, font=dict(size=26, color=INK)))
-        data.append(dict(squares(numbers(trace.kernel[ch].flatten(), digits), kh, kw, grids[1], "RdBu", -kmax, kmax, digits, px),
-                         name=f"kernel_{ch}"))
-        rows.append((grids[0], grids[2], grid_axes(lay, 6 + 4 * ch, (3 * GRID_W + 0.1, 1), (y0, y1))))
+        data.append(dict(squares(numbers(trace.kernel[ch].flatten(), digits), kh, kw, grids[1], "RdBu", -kmax, kmax,
+                                 digits, px), name=f"kernel_{ch}"))
+        sum_box = ((0, 1), (y0 - (text_h + 6) / plot_h, y0 - 6 / plot_h)) if below else ((3 * GRID_W + 0.14, 1), (y0, y1))
+        rows.append((grids[0], grids[2], grid_axes(lay, 6 + 4 * ch, *sum_box)))
     ax_line = grid_axes(lay, 3 + 4 * c, (0, 1), (1 - (TOP_H + TITLE_H) / plot_h, 1 - TOP_H / plot_h))
 
     # what moves, styled here (the names are what tests find in the browser); step_values says where it is at a step
@@ -357,9 +384,11 @@ def conv_stepper(trace, h: int, w: int, first: int, last: int, at: int, digits: 
     movers.append(dict(words("", ax_line, 0.5, "middle center", 16), name="cell_line"))
 
     shown = sorted({*range(first, last + 1), at})  # the steps with a frame, and the one on show
-    windows = numbers(torch.stack([trace.steps[k].window for k in shown]).flatten(2), digits)  # [step][channel][cell]
-    products = numbers(torch.stack([trace.steps[k].products for k in shown]).flatten(2), digits)
-    state = {k: (windows[i], products[i]) for i, k in enumerate(shown)}
+    windows = torch.stack([trace.steps[k].window for k in shown]).flatten(2)  # (steps, C, kh * kw)
+    products = torch.stack([trace.steps[k].products for k in shown]).flatten(2)
+    state = dict(zip(shown, zip(numbers(windows, digits), inks(windows, "gray", lo, hi), numbers(products, digits),
+                                inks(products, "RdBu", -pmax, pmax))))  # step -> [channel][cell] of each
+    template = t("conv.cell_line")
 
     def step_values(k: int) -> list[dict]:
         """What the movers show at step k (a frame's data: only what changes)."""
@@ -370,15 +399,17 @@ def conv_stepper(trace, h: int, w: int, first: int, last: int, at: int, digits: 
             out.append(dict(x=[x for _ in fr for x in fc], y=[y for y in fr for _ in fc]))
         out += [dict(zip("xy", rest_mask(s.row, s.col, h_out, w_out))), dict(zip("xy", box(s.row, s.col, s.row, s.col)))]
         for ch in range(c):
-            out += [dict(marker=dict(color=state[k][0][ch])), dict(marker=dict(color=state[k][1][ch])),
-                    dict(text=[channel_sum(state[k][1][ch], kw, float(s.channel_sums[ch]), digits)])]
-        out.append(dict(text=[cell_line(s, trace.bias, digits)]))
+            win, win_ink, prod, prod_ink = (part[ch] for part in state[k])
+            out += [dict(marker=dict(color=win), textfont=dict(color=win_ink)),
+                    dict(marker=dict(color=prod), textfont=dict(color=prod_ink)),
+                    dict(text=[channel_sum(prod, kw, float(s.channel_sums[ch]), digits)])]
+        out.append(dict(text=[cell_line(s, trace.bias, digits, template)]))
         return out
 
     moving = list(range(len(data), len(data) + len(movers)))
     for style, now in zip(movers, step_values(at)):
-        data.append({**style, **now, "marker": {**style["marker"], **now["marker"]}} if "marker" in now
-                    else {**style, **now})
+        data.append({**style, **now, "marker": {**style["marker"], **now["marker"]},
+                     "textfont": {**style["textfont"], **now["textfont"]}} if "marker" in now else {**style, **now})
     data.append(dict(clickable(values, ax_out, max(6, int(0.8 * TOP_H / max(h_out, w_out))), digits), name="click"))
     fig["frames"] = [dict(name=str(k), traces=moving, data=step_values(k)) for k in range(first, last + 1)]
     controls(fig, first, last, at - first)
@@ -387,22 +418,37 @@ def conv_stepper(trace, h: int, w: int, first: int, last: int, at: int, digits: 
 
 def numbers(x: torch.Tensor, digits: int) -> list:
     """A tensor as nested lists, rounded for display: whole numbers as ints, no -0 (small frames)."""
-    def whole(v):
-        return [whole(u) for u in v] if isinstance(v, list) else (int(v) if v.is_integer() else v)
-    return whole((x.double().round(decimals=digits) + 0.0).tolist())
+    x = x.double().round(decimals=digits) + 0.0
+    return _nested([int(v) if v.is_integer() else v for v in x.flatten().tolist()], x.shape)
+
+
+def inks(x: torch.Tensor, colorscale: str, cmin: float, cmax: float) -> list:
+    """ink() for a whole tensor at once, as nested lists like numbers()."""
+    where = ((x.double() - cmin) / ((cmax - cmin) or 1.0)).clamp(0, 1).mul(100).round().long()
+    dark = torch.tensor(_dark(colorscale))[where]
+    return _nested(["#fff" if d else "#222" for d in dark.flatten().tolist()], x.shape)
+
+
+def _nested(flat: list, shape: Sequence[int]) -> list:
+    """A flat list regrouped into nested lists of a tensor's shape."""
+    for size in reversed(shape[1:]):  # innermost first
+        flat = [flat[i:i + size] for i in range(0, len(flat), size)]
+    return flat
 
 
 def channel_sum(products: Sequence[float], kw: int, total: float, digits: int) -> str:
     """A channel's products (reading order) added up, one kernel row per line: '(1 + 0 - 1)<br>+ (0 + 0 - 1)<br>= -2'."""
     rows = [f"({written_sum(products[i:i + kw], digits)})" for i in range(0, len(products), kw)]
-    return "<br>".join([f"  {rows[0]}", *(f"+ {r}" for r in rows[1:]), f"= <b>{fmt(total, digits)}</b>"])
+    return "<br>".join([f"  {rows[0]}", *(f"+ {r}" for r in rows[1:]), f"= <b>{number(total, digits)}</b>"])
 
 
-def cell_line(step, bias: float, digits: int) -> str:
-    """The output cell's value: the channels' sums and the bias added up."""
+def cell_line(step, bias: float, digits: int, template: str | None = None) -> str:
+    """The output cell's value: the channels' sums and the bias added up (template: t("conv.cell_line"), looked up
+    once for all frames)."""
     parts = [float(v) for v in step.channel_sums] + ([bias] if bias else [])
     sum_text = f"{written_sum(parts, digits)} = " if len(parts) > 1 else ""
-    return t("conv.cell_line", row=step.row, col=step.col, sum=sum_text, value=fmt(step.total, digits))
+    return (template or t("conv.cell_line")).format(row=step.row, col=step.col, sum=sum_text,
+                                                    value=number(step.total, digits))
 
 
 # ---- predict, then reveal: a seeded question, checked against core, then the worked steps (issue 17) -------------
@@ -425,7 +471,7 @@ def quiz_seed() -> int:
     def draw() -> None:
         ss[QUIZ_SEED] = random.choice([n for n in range(10_000) if n != ss.get(QUIZ_SEED)])
 
-    a, b = st.columns([2, 1], vertical_alignment="bottom")
+    a, b, _ = st.columns([1, 1, 2], vertical_alignment="bottom")
     seed = a.number_input(t("conv.quiz_seed"), 0, 2**31 - 1, step=1, key=QUIZ_SEED, bind="query-params",
                           help=t("conv.quiz_seed_help"))
     b.button(t("conv.quiz_new"), icon=":material/casino:", on_click=draw, key="quiz_new")

@@ -5,7 +5,7 @@ import torch
 
 from lab.ui import fmt, t
 from lab.views.conv import (CELL, CTRL_H, FAINT, HIDDEN, SMALL, TITLE_H, TOP_H, WINDOW, box, cells, clickable, controls,
-                            grid_axes, line, mask, rest_mask, rounded, subplot_title, words, written_sum)
+                            grid_axes, line, mask, rest_mask, number, rounded, subplot_title, words, written_sum)
 
 
 def matrix(x: torch.Tensor, digits: int = 2) -> str:
@@ -61,6 +61,11 @@ def pool_stepper(x: torch.Tensor, mx, av, first: int, last: int, at: int, digits
     movers += [dict(words("", ax, 0.0, "middle right", 14), name=f"{kind}_line")
                for ax, kind in zip(ax_lines, ("max", "avg"))]
 
+    texts = {"max": t("pool.max_line"), "avg": t("pool.avg_line"), "tie": t("pool.tie_short")}  # looked up once
+    shown = sorted({*range(first, last + 1), at})  # the steps with a frame, and the one on show
+    wmax = {n: mx.steps[n].window.flatten().tolist() for n in shown}  # padded with -inf (never the max)
+    wavg = {n: av.steps[n].window.flatten().tolist() for n in shown}  # padded with zeros (they count)
+
     def step_values(n: int) -> list[dict]:
         """What the movers show at step n (a frame's data: only what changes)."""
         sm, sa = mx.steps[n], av.steps[n]
@@ -69,12 +74,10 @@ def pool_stepper(x: torch.Tensor, mx, av, first: int, last: int, at: int, digits
         for _ in outs:
             out += [dict(zip("xy", rest_mask(sm.row, sm.col, h_out, w_out))),
                     dict(zip("xy", box(sm.row, sm.col, sm.row, sm.col)))]
-        tie = t("pool.tie_short") if sm.tied else ""
-        biggest = t("pool.max_line", values=", ".join(fmt(v, digits) for v in sm.window.flatten().tolist()),
-                    value=fmt(sm.value, digits), r=sm.winner[0], c=sm.winner[1])
-        mean = t("pool.avg_line", values=written_sum(sa.window.flatten().tolist(), digits), n=k * k,
-                 value=fmt(sa.value, digits))
-        return out + [dict(text=[biggest + tie]), dict(text=[mean])]
+        biggest = texts["max"].format(values=", ".join(number(v, digits) for v in wmax[n]),
+                                      value=number(sm.value, digits), r=sm.winner[0], c=sm.winner[1])
+        mean = texts["avg"].format(values=written_sum(wavg[n], digits), n=k * k, value=number(sa.value, digits))
+        return out + [dict(text=[biggest + (texts["tie"] if sm.tied else "")]), dict(text=[mean])]
 
     moving = list(range(len(data), len(data) + len(movers)))
     data += [dict(style, **now) for style, now in zip(movers, step_values(at))]
