@@ -324,3 +324,14 @@ def test_a_new_question_changes_the_seed_in_the_link():
     assert not at.exception
     seed = at.number_input(key="quiz_seed").value
     assert seed != 3 and at.query_params["quiz_seed"] in (str(seed), [str(seed)])
+
+
+def test_presenter_mode_draws_the_step_through_larger():
+    runs = {on: run_app("en", PAGE, params={"present": on, "conv_src": "digit"}) for on in (False, True)}
+    assert not runs[True].exception
+    plain_fig, big_fig = stepper(runs[False]), stepper(runs[True])
+    size = lambda fig, name: traces(fig)[name]["textfont"]["size"]  # noqa: E731
+    for name in ("cell_line", "sum_0", "products_0"):
+        assert size(big_fig, name) >= 1.5 * size(plain_fig, name)
+    assert big_fig["layout"]["height"] > plain_fig["layout"]["height"]  # taller rows for the larger text
+    assert len(big_fig["frames"]) == len(plain_fig["frames"])

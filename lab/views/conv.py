@@ -10,8 +10,8 @@ import numpy as np
 import streamlit as st
 import torch
 
-from lab.figures import show
-from lab.ui import fmt, t
+from lab.figures import PRESENTER_SCALE, show
+from lab.ui import fmt, presenting, t
 
 WINDOW = "#ff7f0e"  # the receptive field / pooling window
 CELL = "#d62728"  # the current output cell and the max-pooling winner
@@ -124,7 +124,7 @@ def size_formula(name: str, n: int, k: int, p: int, d: int, s: int, out: int) ->
 # kernel are sent once. Everything that moves is a scatter trace, which Plotly updates without redrawing the whole
 # figure ("redraw": false): a heatmap would need a full redraw per frame, measured at 0.1-0.6 s in headless Chromium.
 
-PLAY_MS = 50  # Play: a step every 50 ms; with the browser's own 20-40 ms a frame, 12-20 steps a second (a rerun a step: 1)
+PLAY_MS = 50  # Play: a step every 50 ms; with the browser's 20-40 ms a frame, 12-20 steps a second (reruns: 1)
 SLOW_MS = 500  # Slowly: two steps a second, time to say what each cell does
 MAX_FRAMES = 240  # frames in one figure: a 28x28 map is stepped through a band of rows at a time (see frame_range)
 HIDDEN = "#e6e6e6"  # small maps: the cells still to come are hidden (predict them first)
@@ -139,6 +139,17 @@ MIN_W = 640  # at least this wide, as beside the controls at 1366x768; narrower,
 def number(v: float, digits: int = 2) -> str:
     """fmt, remembered: a step-through writes the same few numbers thousands of times (0, -1, the kernel's)."""
     return fmt(v, digits)
+
+
+def text_scale() -> float:
+    """How much larger lab.figures.show makes a figure's text: the step-throughs lay out their rows for it."""
+    return PRESENTER_SCALE if presenting() else 1.0
+
+
+def set_height(fig: dict, pixels: float, k: float) -> None:
+    """The figure's height; lab.figures.show multiplies it by 1 + (k - 1) / 2 in presenter mode, so undo that here:
+    the rows are laid out in pixels for the text's real size already."""
+    fig["layout"]["height"] = round(pixels / (1 + (k - 1) / 2))
 
 
 def written_sum(values: Sequence[float], digits: int = 2) -> str:
@@ -307,21 +318,25 @@ def conv_stepper(trace, h: int, w: int, first: int, last: int, at: int, digits: 
     c, hp, wp = trace.padded.shape
     kh, kw = trace.kernel.shape[1:]
     h_out, w_out = trace.output.shape
-    px = int(min(40, 150 / max(kh, kw), GRID_W * MIN_W / max(kh, kw)))  # a small grid's cell, in pixels
-    grid_h, text_h = px * kh, 17 * (kh + 1)  # the grids; their sum, one line per kernel row and the total
+    scale = text_scale()  # presenter mode: larger text, so taller rows of text and wider gaps for ⊙ and =
+    grid_w, gap = (GRID_W, 0.06) if scale == 1 else (GRID_W - 0.02, 0.09)
+    px = int(min(40, 150 / max(kh, kw), grid_w * MIN_W / max(kh, kw)))  # a small grid's cell, in pixels
+    top_h, line_h, ctrl_h, head_h = TOP_H, TITLE_H * scale, CTRL_H, 22 * scale  # (the maps are as wide as they can be)
+    grid_h, text_h = px * kh, 17 * scale * (kh + 1)  # the grids; their sum, one line per kernel row and the total
     below = kw > 3  # wide kernels write their sum under the grids (beside them it would run off the figure)
     box_h = grid_h if below else max(grid_h, text_h)
-    row_h = 22 + box_h + (text_h + 6 if below else 0) + 18  # a channel's row: titles, grids (and sum), a gap
-    plot_h = TOP_H + TITLE_H + c * row_h
+    row_h = head_h + box_h + (text_h + 6 if below else 0) + 18  # a channel's row: titles, grids (and sum), a gap
+    plot_h = top_h + line_h + c * row_h
     fig = {"data": [], "frames": [], "layout": dict(
-        height=plot_h + CTRL_H + 30, margin=dict(l=4, r=4, t=30, b=CTRL_H), plot_bgcolor="rgba(0,0,0,0)",
+        margin=dict(l=4, r=4, t=30 * scale, b=ctrl_h), plot_bgcolor="rgba(0,0,0,0)",
         showlegend=False, annotations=[], shapes=[], dragmode=False, hovermode="closest", clickmode="event+select")}
+    set_height(fig, plot_h + ctrl_h + 30 * scale, scale)
     lay, data = fig["layout"], fig["data"]
-    y_top = (1 - TOP_H / plot_h, 1.0)
+    y_top = (1 - top_h / plot_h, 1.0)
 
     # the padded input, its padding shaded and the picture outlined
     ax_in = grid_axes(lay, 1, (0, 0.48), y_top, (-0.5, wp - 0.5), (hp - 0.5, -0.5))
-    subplot_title(lay, t("conv.input_title"), (0, 0.48), 1.0)
+    subplot_title(lay, t("conv.input_short"), (0, 0.48), 1.0)
     lo, hi = float(trace.padded.min()), float(trace.padded.max())
     if c == 3:
         rgb = ((trace.padded - lo) / max(hi - lo, 1e-12) * 255).round().permute(1, 2, 0)  # (H, W, 3) for display
@@ -339,7 +354,7 @@ def conv_stepper(trace, h: int, w: int, first: int, last: int, at: int, digits: 
 
     # the whole output map
     ax_out = grid_axes(lay, 2, (0.52, 1), y_top, (-0.5, w_out - 0.5), (h_out - 0.5, -0.5))
-    subplot_title(lay, t("conv.output_title"), (0.52, 1), 1.0)
+    subplot_title(lay, t("conv.output_short"), (0.52, 1), 1.0)
     values = rounded(trace.output, digits)
     top = max((abs(v) for r in values for v in r if math.isfinite(v)), default=1.0) or 1.0
     data.append(cells(values, ax_out, "RdBu", digits, -top, top))
@@ -349,28 +364,29 @@ def conv_stepper(trace, h: int, w: int, first: int, last: int, at: int, digits: 
     pmax = max(float(torch.stack([s.products for s in trace.steps]).abs().max()), 1e-12)
     rows = []
     for ch in range(c):
-        y1 = 1 - (TOP_H + TITLE_H + ch * row_h + 22) / plot_h  # 22 px for the grids' titles
+        y1 = 1 - (top_h + line_h + ch * row_h + head_h) / plot_h  # room for the grids' titles above
         y0 = y1 - box_h / plot_h
         prefix = f"{'RGB'[ch]} · " if c == 3 else ""
         grids = []
         for n, key in enumerate(("conv.window", "conv.kernel_title", "conv.products")):
-            x0 = n * (GRID_W + 0.06)
-            grids.append(grid_axes(lay, 3 + 4 * ch + n, (x0, x0 + GRID_W), (y0, y1), (-0.5, kw - 0.5),
+            x0 = n * (grid_w + gap)
+            grids.append(grid_axes(lay, 3 + 4 * ch + n, (x0, x0 + grid_w), (y0, y1), (-0.5, kw - 0.5),
                                    (kh - 0.5, -0.5)))
-            subplot_title(lay, prefix + t(key), (x0, x0 + GRID_W), y1, 12)
-        for x, sym in ((GRID_W + 0.03, "⊙"), (2 * GRID_W + 0.09, "=")):
+            subplot_title(lay, prefix + t(key), (x0, x0 + grid_w), y1, 12)
+        for x, sym in ((grid_w + gap / 2, "⊙"), (2 * grid_w + 1.5 * gap, "=")):
             lay["annotations"].append(dict(text=sym, x=x, y=(y0 + y1) / 2, xref="paper", yref="paper",
                                            showarrow=False, font=dict(size=26, color=INK)))
         data.append(dict(squares(numbers(trace.kernel[ch].flatten(), digits), kh, kw, grids[1], "RdBu", -kmax, kmax,
                                  digits, px), name=f"kernel_{ch}"))
-        sum_box = ((0, 1), (y0 - (text_h + 6) / plot_h, y0 - 6 / plot_h)) if below else ((3 * GRID_W + 0.14, 1), (y0, y1))
+        beside = ((3 * grid_w + 2 * gap + 0.02, 1), (y0, y1))
+        sum_box = ((0, 1), (y0 - (text_h + 6) / plot_h, y0 - 6 / plot_h)) if below else beside
         rows.append((grids[0], grids[2], grid_axes(lay, 6 + 4 * ch, *sum_box)))
-    ax_line = grid_axes(lay, 3 + 4 * c, (0, 1), (1 - (TOP_H + TITLE_H) / plot_h, 1 - TOP_H / plot_h))
+    ax_line = grid_axes(lay, 3 + 4 * c, (0, 1), (1 - (top_h + line_h) / plot_h, 1 - top_h / plot_h))
 
     # what moves, styled here (the names are what tests find in the browser); step_values says where it is at a step
     movers = [dict(line(([], []), ax_in, WINDOW), name="window_frame")]
     if trace.dilation > 1:  # the pixels a dilated kernel reads
-        size = max(6, int(0.7 * TOP_H / max(hp, wp)))
+        size = max(6, int(0.7 * top_h / max(hp, wp)))
         movers.append(dict(type="scatter", mode="markers", hoverinfo="skip", xaxis=ax_in[0], yaxis=ax_in[1],
                            marker=dict(symbol="square-open", size=size, color=WINDOW, line=dict(width=2, color=WINDOW)),
                            name="taps"))
@@ -397,7 +413,8 @@ def conv_stepper(trace, h: int, w: int, first: int, last: int, at: int, digits: 
         out = [dict(zip("xy", box(fr[0], fc[0], fr[-1], fc[-1])))]
         if trace.dilation > 1:
             out.append(dict(x=[x for _ in fr for x in fc], y=[y for y in fr for _ in fc]))
-        out += [dict(zip("xy", rest_mask(s.row, s.col, h_out, w_out))), dict(zip("xy", box(s.row, s.col, s.row, s.col)))]
+        out += [dict(zip("xy", rest_mask(s.row, s.col, h_out, w_out))),
+                dict(zip("xy", box(s.row, s.col, s.row, s.col)))]
         for ch in range(c):
             win, win_ink, prod, prod_ink = (part[ch] for part in state[k])
             out += [dict(marker=dict(color=win), textfont=dict(color=win_ink)),
@@ -410,7 +427,7 @@ def conv_stepper(trace, h: int, w: int, first: int, last: int, at: int, digits: 
     for style, now in zip(movers, step_values(at)):
         data.append({**style, **now, "marker": {**style["marker"], **now["marker"]},
                      "textfont": {**style["textfont"], **now["textfont"]}} if "marker" in now else {**style, **now})
-    data.append(dict(clickable(values, ax_out, max(6, int(0.8 * TOP_H / max(h_out, w_out))), digits), name="click"))
+    data.append(dict(clickable(values, ax_out, max(6, int(0.8 * top_h / max(h_out, w_out))), digits), name="click"))
     fig["frames"] = [dict(name=str(k), traces=moving, data=step_values(k)) for k in range(first, last + 1)]
     controls(fig, first, last, at - first)
     return fig
@@ -437,7 +454,7 @@ def _nested(flat: list, shape: Sequence[int]) -> list:
 
 
 def channel_sum(products: Sequence[float], kw: int, total: float, digits: int) -> str:
-    """A channel's products (reading order) added up, one kernel row per line: '(1 + 0 - 1)<br>+ (0 + 0 - 1)<br>= -2'."""
+    """A channel's products (reading order) added up, one kernel row per line: '(1 + 0 - 1)<br>+ ...<br>= -2'."""
     rows = [f"({written_sum(products[i:i + kw], digits)})" for i in range(0, len(products), kw)]
     return "<br>".join([f"  {rows[0]}", *(f"+ {r}" for r in rows[1:]), f"= <b>{number(total, digits)}</b>"])
 

@@ -5,7 +5,8 @@ import torch
 
 from lab.ui import fmt, t
 from lab.views.conv import (CELL, CTRL_H, FAINT, HIDDEN, SMALL, TITLE_H, TOP_H, WINDOW, box, cells, clickable, controls,
-                            grid_axes, line, mask, rest_mask, number, rounded, subplot_title, words, written_sum)
+                            grid_axes, line, mask, number, rest_mask, rounded, set_height, subplot_title, text_scale,
+                            words, written_sum)
 
 
 def matrix(x: torch.Tensor, digits: int = 2) -> str:
@@ -26,15 +27,18 @@ def pool_stepper(x: torch.Tensor, mx, av, first: int, last: int, at: int, digits
     h, w = x.shape
     k, pad = mx.kernel, mx.padding
     h_out, w_out = mx.output.shape
-    plot_h = TOP_H + 2 * TITLE_H
+    scale = text_scale()  # presenter mode: larger text, so taller lines
+    top_h, line_h, ctrl_h = TOP_H, TITLE_H * scale, CTRL_H
+    plot_h = top_h + 2 * line_h
     fig = {"data": [], "frames": [], "layout": dict(
-        height=plot_h + CTRL_H + 30, margin=dict(l=4, r=4, t=30, b=CTRL_H), plot_bgcolor="rgba(0,0,0,0)",
+        margin=dict(l=4, r=4, t=30 * scale, b=ctrl_h), plot_bgcolor="rgba(0,0,0,0)",
         showlegend=False,
         annotations=[], shapes=[], dragmode=False, hovermode="closest", clickmode="event+select")}
+    set_height(fig, plot_h + ctrl_h + 30 * scale, scale)
     lay, data = fig["layout"], fig["data"]
-    y_top = (1 - TOP_H / plot_h, 1.0)
+    y_top = (1 - top_h / plot_h, 1.0)
     ax_in = grid_axes(lay, 1, (0, 0.32), y_top, (-pad - 0.5, w + pad - 0.5), (h + pad - 0.5, -pad - 0.5))
-    subplot_title(lay, t("pool.input_title"), (0, 0.32), 1.0)
+    subplot_title(lay, t("pool.input_short"), (0, 0.32), 1.0)
     if pad:  # the padding: an empty grey border (-inf for max, 0 for the average: see the note below)
         lay["shapes"].append(dict(type="rect", xref=ax_in[0], yref=ax_in[1], x0=-pad - 0.5, x1=w + pad - 0.5,
                                   y0=-pad - 0.5, y1=h + pad - 0.5, fillcolor="#c8c8c8", line=dict(width=0),
@@ -47,11 +51,11 @@ def pool_stepper(x: torch.Tensor, mx, av, first: int, last: int, at: int, digits
         top = max(float(trace.output.abs().max()), 1e-12)
         data.append(cells(rounded(trace.output, digits), ax, "RdBu", digits, -top, top))
         outs.append(ax)
-    ax_lines = [grid_axes(lay, 4 + n, (0, 1), (1 - (TOP_H + (n + 1) * TITLE_H) / plot_h, 1 - (TOP_H + n * TITLE_H) / plot_h))
-                for n in range(2)]
+    ax_lines = [grid_axes(lay, 4 + n, (0, 1), (1 - (top_h + (n + 1) * line_h) / plot_h,
+                                               1 - (top_h + n * line_h) / plot_h)) for n in range(2)]
 
     small = max(h_out, w_out) <= SMALL
-    marker = max(8, int(0.8 * TOP_H / (max(h, w) + 2 * pad)))
+    marker = max(8, int(0.8 * top_h / (max(h, w) + 2 * pad)))
     movers = [dict(line(([], []), ax_in, WINDOW), name="window_frame"),  # names: what tests find in the browser
               dict(type="scatter", mode="markers", hoverinfo="skip", xaxis=ax_in[0], yaxis=ax_in[1], name="winner",
                    marker=dict(symbol="circle-open", size=marker, color=CELL, line=dict(width=3, color=CELL)))]
@@ -82,7 +86,7 @@ def pool_stepper(x: torch.Tensor, mx, av, first: int, last: int, at: int, digits
     moving = list(range(len(data), len(data) + len(movers)))
     data += [dict(style, **now) for style, now in zip(movers, step_values(at))]
     for trace, ax in zip((mx, av), outs):
-        data.append(dict(clickable(rounded(trace.output, digits), ax, max(6, int(0.8 * TOP_H / max(h_out, w_out))),
+        data.append(dict(clickable(rounded(trace.output, digits), ax, max(6, int(0.8 * top_h / max(h_out, w_out))),
                                    digits), name=f"click_{trace.kind}"))
     fig["frames"] = [dict(name=str(n), traces=moving, data=step_values(n)) for n in range(first, last + 1)]
     controls(fig, first, last, at - first)
