@@ -162,8 +162,9 @@ if channels > 1:
 def stepper() -> None:
     """The step-through figure (a click on an output cell reruns only this), its notes and the code panel."""
     row, col = view.linked_cell("conv", h_out, w_out)
-    view.band_choice("conv", h_out, w_out, row)
-    first, last = view.frame_range(h_out, w_out, row)
+    limit = view.frame_limit(channels)
+    view.band_choice("conv", h_out, w_out, row, limit)
+    first, last = view.frame_range(h_out, w_out, row, limit)
     fig = view.conv_stepper(trace, h, w, first, last, row * w_out + col, digits)
     view.step_through(fig, "conv", [len(fig["data"]) - 1])
     st.caption(t("conv.step_hint"))

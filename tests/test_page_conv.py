@@ -188,7 +188,9 @@ def test_colour_digit_channels_add_up():
                                                                             for v in step.channel_sums]
     terms = " + ".join(fmt(float(v)) for v in step.channel_sums).replace("+ -", "- ")
     assert cell_line(named) == f"Output cell (9, 14) = {terms} = {fmt(step.total)}"
-    assert_frames_match(stepper(at), trace)
+    fig = stepper(at)
+    assert [int(f["name"]) for f in fig["frames"]] == list(range(8 * 28, 12 * 28))  # 3 channels: bands of 4 rows
+    assert_frames_match(fig, trace)
 
 
 def test_typed_grids_from_the_link():

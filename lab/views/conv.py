@@ -171,6 +171,11 @@ def frame_range(h_out: int, w_out: int, row: int, limit: int = MAX_FRAMES) -> tu
     return top * w_out, min(h_out, top + band) * w_out - 1
 
 
+def frame_limit(channels: int) -> int:
+    """Frames in one figure: fewer for a colour picture, whose frames carry three channels (about 2 KB each)."""
+    return MAX_FRAMES if channels == 1 else MAX_FRAMES // 2
+
+
 def bands(h_out: int, w_out: int, limit: int = MAX_FRAMES) -> list[int]:
     """The first row of each band frame_range can show (one band when every step fits)."""
     band = h_out if h_out * w_out <= limit else max(1, limit // w_out)
@@ -596,9 +601,9 @@ def on_click(prefix: str, key: str, traces: Sequence[int]):
     return jump
 
 
-def band_choice(prefix: str, h_out: int, w_out: int, row: int) -> None:
-    """For maps with more steps than one figure holds: which band of rows the frames step through."""
-    starts = bands(h_out, w_out)
+def band_choice(prefix: str, h_out: int, w_out: int, row: int, limit: int = MAX_FRAMES) -> None:
+    """For maps with more steps than one figure holds (`limit`): which band of rows the frames step through."""
+    starts = bands(h_out, w_out, limit)
     if len(starts) < 2:
         return
     size = starts[1] - starts[0]
@@ -606,7 +611,7 @@ def band_choice(prefix: str, h_out: int, w_out: int, row: int) -> None:
     st.session_state[key] = (row // size) * size  # follows links and clicks (set before the widget is drawn)
     st.select_slider(t("conv.band"), starts, key=key, on_change=lambda: go_to(prefix, st.session_state[key], 0),
                      format_func=lambda r: t("conv.band_rows", a=r, b=min(r + size, h_out) - 1),
-                     help=t("conv.band_help", n=MAX_FRAMES))
+                     help=t("conv.band_help", n=limit))
 
 
 def step_through(fig: dict, prefix: str, click_traces: Sequence[int]) -> None:
