@@ -3,6 +3,7 @@ view builds on the same grids. (The widgets that go with them, cell sliders, Pla
 from __future__ import annotations
 
 import math
+import re
 from functools import cache
 from typing import Sequence
 
@@ -131,8 +132,7 @@ HIDDEN = "#e6e6e6"  # small maps: the cells still to come are hidden (predict th
 FAINT = "rgba(240, 240, 240, 0.75)"  # large maps (a digit's): the whole map shows faintly, the part done is solid
 INK = "#262730"  # text inside figures, as Streamlit's own
 TOP_H, TITLE_H, CTRL_H = 330, 44, 96  # pixel heights: the maps, the cell's line, the buttons and slider below
-GRID_W = 0.19  # share of the width for each small grid (window, kernel, products): square cells while the figure is
-MIN_W = 640  # at least this wide, as beside the controls at 1366x768; narrower, the squares overlap a little
+MIN_W = 640  # the figure is at least this wide (beside the controls at 1366x768): the small grids are laid out for it
 
 
 @cache
@@ -226,13 +226,12 @@ def cells(z: list, axes: tuple[str, str], colorscale: str, digits: int, zmin: fl
     return trace
 
 
-def squares(values: list[float], kh: int, kw: int, axes: tuple[str, str], colorscale: str, cmin: float, cmax: float,
-            digits: int, px: int) -> dict:
-    """A small grid (window, kernel, products) as square markers, coloured and numbered by their values: a frame
-    changes only the colours (marker.color, and the numbers' ink), and Plotly moves a scatter trace without
-    redrawing the figure."""
-    ys, xs = np.divmod(np.arange(kh * kw), kw)
-    return dict(type="scatter", x=xs.tolist(), y=ys.tolist(), mode="markers+text", hoverinfo="skip",
+def squares(xs: list[float], ys: list[float], values: list[float], axes: tuple[str, str], colorscale: str,
+            cmin: float, cmax: float, digits: int, px: int) -> dict:
+    """Small grids (windows, kernels, products) as square markers px wide at (xs, ys), coloured and numbered by their
+    values: a frame changes only the colours (marker.color, and the numbers' ink), and Plotly moves a scatter trace
+    without redrawing the figure."""
+    return dict(type="scatter", x=xs, y=ys, mode="markers+text", hoverinfo="skip",
                 xaxis=axes[0], yaxis=axes[1], texttemplate=f"%{{marker.color:.{digits}~f}}",
                 textposition="middle center",
                 textfont=dict(size=max(9, min(14, px // 3 + 2)) - (1 if digits > 2 else 0),
@@ -319,19 +318,44 @@ def controls(fig: dict, first: int, last: int, active: int) -> None:
 def conv_stepper(trace, h: int, w: int, first: int, last: int, at: int, digits: int = 2) -> dict:
     """The convolution step by step in one figure: the padded input with the window, the output map with the cells
     done, and per channel window ⊙ kernel = products with their sum written out; frames for steps first..last, the
-    figure showing step `at` (and its slider there)."""
+    figure showing step `at` (and its slider there).
+
+    Three subplots: the input, the output, and one for every small grid and text (a trace a kind, every channel in
+    it): Plotly's time per frame grows with the number of traces and subplots (4-5 a channel measured 100+ ms)."""
     c, hp, wp = trace.padded.shape
     kh, kw = trace.kernel.shape[1:]
     h_out, w_out = trace.output.shape
     scale = text_scale()  # presenter mode: larger text, so taller rows of text and wider gaps for ⊙ and =
-    grid_w, gap = (GRID_W, 0.06) if scale == 1 else (GRID_W - 0.02, 0.09)
-    px = int(min(40, 150 / max(kh, kw), grid_w * MIN_W / max(kh, kw)))  # a small grid's cell, in pixels
-    top_h, line_h, ctrl_h, head_h = TOP_H, TITLE_H * scale, CTRL_H, 22 * scale  # (the maps are as wide as they can be)
-    grid_h, text_h = px * kh, 17 * scale * (kh + 1)  # the grids; their sum, one line per kernel row and the total
-    below = kw > 3  # wide kernels write their sum under the grids (beside them it would run off the figure)
-    box_h = grid_h if below else max(grid_h, text_h)
-    row_h = head_h + box_h + (text_h + 6 if below else 0) + 18  # a channel's row: titles, grids (and sum), a gap
-    plot_h = top_h + line_h + c * row_h
+    lo, hi = float(trace.padded.min()), float(trace.padded.max())
+    kmax = float(trace.kernel.abs().max()) or 1.0
+    pmax = max(float(torch.stack([s.products for s in trace.steps]).abs().max()), 1e-12)
+
+    # what the grids and the sums show at each step with a frame (and at the one on show)
+    shown = sorted({*range(first, last + 1), at})
+    windows = torch.stack([trace.steps[k].window for k in shown]).flatten(1)  # (steps, C * kh * kw)
+    products = torch.stack([trace.steps[k].products for k in shown]).flatten(1)
+    template = t("conv.cell_line")
+    texts = {k: [cell_line(trace.steps[k], trace.bias, digits, template)] + [
+        channel_sum(prod[ch * kh * kw:(ch + 1) * kh * kw], kw, float(trace.steps[k].channel_sums[ch]), digits)
+        for ch in range(c)] for k, prod in zip(shown, numbers(products, digits))}
+    state = dict(zip(shown, zip(numbers(windows, digits), inks(windows, "gray", lo, hi), numbers(products, digits),
+                                inks(products, "RdBu", -pmax, pmax))))
+
+    # the grids' layout, in cells: window, kernel, products side by side, a row per channel, the sum beside them
+    # (or under them when it would not fit), the output cell's line on top
+    longest = max(len(re.sub(r"<[^>]+>", "", ln)) for k in shown for tx in texts[k][1:] for ln in tx.split("<br>"))
+    text_px, gap_px, title_px, line_px = longest * 7.2 * scale + 12, 44 * scale, 22 * scale, 17 * scale
+    beside_px = (MIN_W - 2 * gap_px - text_px - 16) / (3 * kw)
+    below = beside_px < 30  # (presenter mode's larger text: under the grids, the grids stay large)
+    px = int(min(40, 150 / max(kh, kw), (MIN_W - 2 * gap_px - 16) / (3 * kw) if below else beside_px))
+    g, title_u, line_u = gap_px / px, title_px / px, TITLE_H * scale / px
+    text_h, text_w = line_px * (kh + 1) / px, text_px / px
+    row_u = title_u + (kh + 0.3 + text_h if below else max(kh, text_h)) + 0.6
+    height_u = line_u + c * row_u
+    width_u = 3 * kw + 2 * g + (0 if below else 0.4 + text_w)
+    top_h, ctrl_h = TOP_H, CTRL_H
+    plot_h = top_h + height_u * px
+
     fig = {"data": [], "frames": [], "layout": dict(
         margin=dict(l=4, r=4, t=30 * scale, b=ctrl_h), plot_bgcolor="rgba(0,0,0,0)",
         showlegend=False, annotations=[], shapes=[], dragmode=False, hovermode="closest", clickmode="event+select")}
@@ -342,7 +366,6 @@ def conv_stepper(trace, h: int, w: int, first: int, last: int, at: int, digits: 
     # the padded input, its padding shaded and the picture outlined
     ax_in = grid_axes(lay, 1, (0, 0.48), y_top, (-0.5, wp - 0.5), (hp - 0.5, -0.5))
     subplot_title(lay, t("conv.input_short"), (0, 0.48), 1.0)
-    lo, hi = float(trace.padded.min()), float(trace.padded.max())
     if c == 3:
         rgb = ((trace.padded - lo) / max(hi - lo, 1e-12) * 255).round().permute(1, 2, 0)  # (H, W, 3) for display
         data.append(dict(type="image", z=rgb.tolist(), hoverinfo="skip", xaxis=ax_in[0], yaxis=ax_in[1]))
@@ -364,29 +387,27 @@ def conv_stepper(trace, h: int, w: int, first: int, last: int, at: int, digits: 
     top = max((abs(v) for r in values for v in r if math.isfinite(v)), default=1.0) or 1.0
     data.append(cells(values, ax_out, "RdBu", digits, -top, top))
 
-    # per channel: window ⊙ kernel = products, and their sum; the kernels do not move
-    kmax = float(trace.kernel.abs().max()) or 1.0
-    pmax = max(float(torch.stack([s.products for s in trace.steps]).abs().max()), 1e-12)
-    rows = []
+    # the small grids: one subplot in cell units, square cells, row 0 at the top
+    ax_g = grid_axes(lay, 3, (0, 1), (0, 1 - top_h / plot_h), (0, width_u), (height_u, 0))
+    lay["xaxis3"]["constraintoward"] = "left"
+    xs, ys, text_x, text_y = [], [], [], []
     for ch in range(c):
-        y1 = 1 - (top_h + line_h + ch * row_h + head_h) / plot_h  # room for the grids' titles above
-        y0 = y1 - box_h / plot_h
+        row_top = line_u + ch * row_u + title_u
         prefix = f"{'RGB'[ch]} · " if c == 3 else ""
-        grids = []
         for n, key in enumerate(("conv.window", "conv.kernel_title", "conv.products")):
-            x0 = n * (grid_w + gap)
-            grids.append(grid_axes(lay, 3 + 4 * ch + n, (x0, x0 + grid_w), (y0, y1), (-0.5, kw - 0.5),
-                                   (kh - 0.5, -0.5)))
-            subplot_title(lay, prefix + t(key), (x0, x0 + grid_w), y1, 12)
-        for x, sym in ((grid_w + gap / 2, "⊙"), (2 * grid_w + 1.5 * gap, "=")):
-            lay["annotations"].append(dict(text=sym, x=x, y=(y0 + y1) / 2, xref="paper", yref="paper",
+            lay["annotations"].append(dict(text=prefix + t(key), x=n * (kw + g) + kw / 2, y=row_top, xref=ax_g[0],
+                                           yref=ax_g[1], showarrow=False, yanchor="bottom",
+                                           font=dict(size=12, color=INK)))
+        for x, sym in ((kw + g / 2, "⊙"), (2 * kw + 1.5 * g, "=")):
+            lay["annotations"].append(dict(text=sym, x=x, y=row_top + kh / 2, xref=ax_g[0], yref=ax_g[1],
                                            showarrow=False, font=dict(size=26, color=INK)))
-        data.append(dict(squares(numbers(trace.kernel[ch].flatten(), digits), kh, kw, grids[1], "RdBu", -kmax, kmax,
-                                 digits, px), name=f"kernel_{ch}"))
-        beside = ((3 * grid_w + 2 * gap + 0.02, 1), (y0, y1))
-        sum_box = ((0, 1), (y0 - (text_h + 6) / plot_h, y0 - 6 / plot_h)) if below else beside
-        rows.append((grids[0], grids[2], grid_axes(lay, 6 + 4 * ch, *sum_box)))
-    ax_line = grid_axes(lay, 3 + 4 * c, (0, 1), (1 - (top_h + line_h) / plot_h, 1 - top_h / plot_h))
+        ys += [row_top + i + 0.5 for i in range(kh) for _ in range(kw)]
+        xs += [j + 0.5 for _ in range(kh) for j in range(kw)]
+        text_x.append(0.0 if below else 3 * kw + 2 * g + 0.4)
+        text_y.append(row_top + kh + 0.3 + text_h / 2 if below else row_top + kh / 2)
+    kernel_x, prod_x = [x + kw + g for x in xs], [x + 2 * (kw + g) for x in xs]  # the same cells, next columns
+    data.append(dict(squares(kernel_x, ys, numbers(trace.kernel.flatten(), digits), ax_g, "RdBu", -kmax, kmax,
+                             digits, px), name="kernels"))
 
     # what moves, styled here (the names are what tests find in the browser); step_values says where it is at a step
     movers = [dict(line(([], []), ax_in, WINDOW), name="window_frame")]
@@ -397,19 +418,12 @@ def conv_stepper(trace, h: int, w: int, first: int, last: int, at: int, digits: 
                            name="taps"))
     small = max(h_out, w_out) <= SMALL
     movers += [dict(mask(([], []), ax_out, HIDDEN if small else FAINT), name="to_come"),
-               dict(line(([], []), ax_out, CELL), name="cell")]
-    for ch, (a_win, a_prod, a_sum) in enumerate(rows):
-        movers += [dict(squares([], kh, kw, a_win, "gray", lo, hi, digits, px), name=f"window_{ch}"),
-                   dict(squares([], kh, kw, a_prod, "RdBu", -pmax, pmax, digits, px), name=f"products_{ch}"),
-                   dict(words("", a_sum, 0.0, "middle right", 14), name=f"sum_{ch}")]
-    movers.append(dict(words("", ax_line, 0.5, "middle center", 16), name="cell_line"))
-
-    shown = sorted({*range(first, last + 1), at})  # the steps with a frame, and the one on show
-    windows = torch.stack([trace.steps[k].window for k in shown]).flatten(2)  # (steps, C, kh * kw)
-    products = torch.stack([trace.steps[k].products for k in shown]).flatten(2)
-    state = dict(zip(shown, zip(numbers(windows, digits), inks(windows, "gray", lo, hi), numbers(products, digits),
-                                inks(products, "RdBu", -pmax, pmax))))  # step -> [channel][cell] of each
-    template = t("conv.cell_line")
+               dict(line(([], []), ax_out, CELL), name="cell"),
+               dict(squares(xs, ys, [], ax_g, "gray", lo, hi, digits, px), name="windows"),
+               dict(squares(prod_x, ys, [], ax_g, "RdBu", -pmax, pmax, digits, px), name="products"),
+               dict(words("", ax_g, width_u / 2, "middle center", 16), y=[line_u / 2], name="cell_line"),
+               dict(type="scatter", x=text_x, y=text_y, mode="text", text=[], hoverinfo="skip", xaxis=ax_g[0],
+                    yaxis=ax_g[1], textposition="middle right", textfont=dict(size=14, color=INK), name="sums")]
 
     def step_values(k: int) -> list[dict]:
         """What the movers show at step k (a frame's data: only what changes)."""
@@ -418,15 +432,12 @@ def conv_stepper(trace, h: int, w: int, first: int, last: int, at: int, digits: 
         out = [dict(zip("xy", box(fr[0], fc[0], fr[-1], fc[-1])))]
         if trace.dilation > 1:
             out.append(dict(x=[x for _ in fr for x in fc], y=[y for y in fr for _ in fc]))
-        out += [dict(zip("xy", rest_mask(s.row, s.col, h_out, w_out))),
-                dict(zip("xy", box(s.row, s.col, s.row, s.col)))]
-        for ch in range(c):
-            win, win_ink, prod, prod_ink = (part[ch] for part in state[k])
-            out += [dict(marker=dict(color=win), textfont=dict(color=win_ink)),
-                    dict(marker=dict(color=prod), textfont=dict(color=prod_ink)),
-                    dict(text=[channel_sum(prod, kw, float(s.channel_sums[ch]), digits)])]
-        out.append(dict(text=[cell_line(s, trace.bias, digits, template)]))
-        return out
+        win, win_ink, prod, prod_ink = state[k]
+        return out + [dict(zip("xy", rest_mask(s.row, s.col, h_out, w_out))),
+                      dict(zip("xy", box(s.row, s.col, s.row, s.col))),
+                      dict(marker=dict(color=win), textfont=dict(color=win_ink)),
+                      dict(marker=dict(color=prod), textfont=dict(color=prod_ink)), dict(text=texts[k][:1]),
+                      dict(text=texts[k][1:])]
 
     moving = list(range(len(data), len(data) + len(movers)))
     for style, now in zip(movers, step_values(at)):
