@@ -249,3 +249,27 @@ def test_pooling_frames_click_and_chinese_deep_link(server, page):
     assert_no_exception(page)
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "pooling_zh.png"), full_page=True)
+
+
+def test_your_turn_from_a_link_checks_and_draws_a_new_question(server, page):
+    from core.quiz import make_question
+
+    page.goto(f"{server.url}/convolution?lang=zh&quiz_seed=42")
+    wait_for_app(page)
+    q = make_question("conv_sum", 42)
+    tab = page.get_by_role("tab", name="轮到你了：先预测，再验证")
+    assert tab.get_attribute("aria-selected") == "true"  # a link with a question opens on it
+    box = page.locator(".st-key-quiz_conv_sum_42_box input")
+    box.fill(str(q.answer))
+    page.locator(".st-key-quiz_conv_sum_42_check button").click()
+    page.wait_for_function("() => document.body.innerText.includes('答对了')", timeout=20_000)
+    text = main_text(page)
+    assert f"**{q.answer:g}**" not in text and f"= {q.answer:g}" in text.replace("−", "-")  # the steps, worked out
+    page.get_by_role("button", name="换一道题").click()
+    page.wait_for_function("() => !/quiz_seed=42(&|$)/.test(location.search) && /quiz_seed=\\d+/.test(location.search)",
+                           timeout=20_000)
+    wait_for_app(page)
+    assert "答对了" not in main_text(page)  # a new question waits for its answer
+    assert_no_exception(page)
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "conv_quiz_zh.png"), full_page=True)
