@@ -1,5 +1,6 @@
-"""Drawing of the convolution page (shell): number grids, the sliding window, clickable maps. The pooling page's
-view builds on the same grids. (The widgets that go with them, cell sliders, Play, editable grids, are in lab/ui.py.)"""
+"""Drawing of the convolution page (shell): number grids; the step-through, one figure whose frames the browser plays
+(with the cell a link names, clicks on the output map, bands of rows for large maps); the "your turn" questions. The
+pooling page's view builds on the same pieces. (The editable grids are in lab/ui.py.)"""
 from __future__ import annotations
 
 import math
@@ -29,27 +30,11 @@ def colours(name: str) -> list:
     return plotly.colors.get_colorscale(name)
 
 
-def factor(v: float, digits: int = 2) -> str:
-    """A number inside a product: negatives in brackets, 1x(-1)."""
-    text = fmt(v, digits)
-    return f"({text})" if text.startswith("-") else text
-
-
-def arithmetic(window: torch.Tensor, kernel: torch.Tensor, total: float, digits: int = 2) -> tuple[str, str]:
-    """The sum written out for one channel, row by row: '(1×1 + 1×0 + ...) + (...)' and '(1 + 0 - 1) + ...'."""
-    products = (window * kernel).tolist()
-    groups = [" + ".join(f"{factor(a, digits)}×{factor(b, digits)}" for a, b in zip(wr, kr))
-              for wr, kr in zip(window.tolist(), kernel.tolist())]
-    partial = [" ".join((fmt(p, digits) if i == 0 else (f"- {fmt(-p, digits)}" if p < 0 else f"+ {fmt(p, digits)}"))
-                        for i, p in enumerate(row)) for row in products]
-    return " + ".join(f"({g})" for g in groups), " + ".join(f"({p})" for p in partial) + f" = {fmt(total, digits)}"
-
-
 def figure(title: str, height: int, h: int, w: int, pad: int = 0) -> dict:
     """An empty figure spec for an h x w grid (plus pad cells each side): square cells, row 0 at the top.
 
-    Figures are plain dicts, validated once by st.plotly_chart: building them with go.Figure's update_* and
-    add_shape calls cost about 0.2 s per figure here (plotly re-parses its property paths on every call)."""
+    Figures are plain dicts drawn by lab.figures.show without validation: building them with go.Figure's update_*
+    and add_shape calls cost about 0.2 s per figure here (plotly re-parses its property paths on every call)."""
     axis = dict(showticklabels=False, showgrid=False, zeroline=False)
     return {"data": [], "layout": dict(
         title=dict(text=title, font=dict(size=14)), height=height, margin=dict(l=4, r=4, t=30, b=4),
@@ -82,33 +67,6 @@ def grid_figure(z: torch.Tensor | np.ndarray, title: str = "", colorscale: str =
     lo, hi = zrange if zrange else (None, None)
     fig["data"].append(heat(z, colorscale, lo, hi, zmid if zrange is None else None, digits))
     return fig
-
-
-def outline(fig: dict, top: float, left: float, bottom: float, right: float, color: str, width: int = 3,
-            dash: str | None = None) -> None:
-    """A rectangle around cells [top..bottom] x [left..right] (inclusive cell indices)."""
-    fig["layout"]["shapes"].append(dict(type="rect", x0=left - 0.5, x1=right + 0.5, y0=top - 0.5, y1=bottom + 0.5,
-                                        line=dict(color=color, width=width, dash=dash or "solid")))
-
-
-def mark_cells(fig: dict, rows: Sequence[int], cols: Sequence[int], color: str, size: int = 10,
-               symbol: str = "square-open") -> None:
-    """Markers on chosen cells (the pixels a dilated kernel touches, the max-pooling winner)."""
-    fig["data"].append(dict(type="scatter", x=list(cols), y=list(rows), mode="markers", hoverinfo="skip",
-                            marker=dict(symbol=symbol, size=size, color=color, line=dict(width=2, color=color))))
-
-
-def click_layer(fig: dict, h: int, w: int, height: int, hover: Sequence[str] | None = None) -> None:
-    """Almost transparent square markers over every cell: a plain heatmap reports no clicked point, these do."""
-    ys, xs = np.divmod(np.arange(h * w), w)
-    size = max(6, int(0.8 * (height - 40) / max(h, w)))
-    trace = dict(type="scatter", x=xs.tolist(), y=ys.tolist(), mode="markers",
-                 marker=dict(symbol="square", size=size, color="rgba(0,0,0,0.01)"),
-                 selected=dict(marker=dict(opacity=0.01)), unselected=dict(marker=dict(opacity=0.01)))
-    if hover is not None:
-        trace.update(text=list(hover), hovertemplate="%{text}<extra></extra>")
-    fig["data"].append(trace)
-    fig["layout"].update(clickmode="event+select", dragmode=False, hovermode="closest")
 
 
 def size_formula(name: str, n: int, k: int, p: int, d: int, s: int, out: int) -> str:
