@@ -140,8 +140,6 @@ with ctl:
     framed = norm and channels == 1 and padding > 0  # zeros next to a -1 background: an edge all round the map
     pad_value = paper if framed and st.toggle(t("conv.pad_background", value=fmt(paper)), key="conv_padbg",
                                               bind="query-params", help=t("conv.pad_background_help")) else 0.0
-if image is None:  # nothing drawn or uploaded yet: the message above says what to do
-    st.stop()
 try:
     trace = conv_trace(image, kernel, bias, stride, padding, dilation, pad_value)
 except LabError as exc:
