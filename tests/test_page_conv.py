@@ -110,7 +110,7 @@ def test_a_link_opens_at_its_cell():
     assert named["products"]["marker"]["color"] == trace.step(1, 2).products[0].flatten().tolist()
     assert cell_line(named) == f"Output cell (1, 2) = {fmt(trace.output[1, 2].item())}" == "Output cell (1, 2) = 2"
     play = fig["layout"]["updatemenus"][0]["buttons"][0]["args"]
-    assert play[0][0] == "5" and play[1]["fromcurrent"] and play[1]["frame"]["duration"] <= 100  # on from there
+    assert play[0][0] == "6" and play[1]["fromcurrent"] and play[1]["frame"]["duration"] <= 100  # on from there
     assert play[1]["transition"]["duration"] == 0
     mask = named["to_come"]  # the cells after (1, 2) are covered: the rest of row 1 is none, then rows 2..
     assert (mask["x"][0], mask["y"][0]) == (2.5, 0.5)

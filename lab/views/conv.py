@@ -256,8 +256,8 @@ def controls(fig: dict, first: int, last: int, active: int) -> None:
     Play lists the frames from the one a link opened at: it goes on from there (scrub back first to play earlier)."""
     names = [str(k) for k in range(first, last + 1)]
     show_now = dict(mode="immediate", transition=dict(duration=0))
-    play = [names[active:] or names, dict(show_now, frame=dict(duration=PLAY_MS, redraw=False), fromcurrent=True)]
-    slow = [names[active:] or names, dict(show_now, frame=dict(duration=SLOW_MS, redraw=False), fromcurrent=True)]
+    play = [names[active + 1:] or names, dict(show_now, frame=dict(duration=PLAY_MS, redraw=False), fromcurrent=True)]
+    slow = [names[active + 1:] or names, dict(show_now, frame=dict(duration=SLOW_MS, redraw=False), fromcurrent=True)]
     pause = [[None], dict(show_now, frame=dict(duration=0, redraw=False))]
     fig["layout"]["updatemenus"] = [dict(
         type="buttons", direction="left", showactive=False, x=0, y=0, xanchor="left", yanchor="top",
