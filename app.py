@@ -1,8 +1,8 @@
-"""LeNet Lab: entry point. Sets up the page, the language switch and the navigation."""
+"""LeNet Lab: entry point. Sets up the page, screens the link, the language switch and the navigation."""
 import streamlit as st
 
 from lab import cache, ui
-from lab.nav import PAGES
+from lab.nav import HOME, PAGES
 
 st.set_page_config(page_title="LeNet Lab", page_icon=":material/neurology:", layout="wide")
 cache.configure_torch()
@@ -10,10 +10,18 @@ ui.language_switch()
 
 sections: dict[str, list] = {}
 for spec in PAGES:
-    page = st.Page(spec.path, title=ui.t(spec.title), icon=spec.icon, url_path=spec.url_path,
-                   default=spec.url_path == "home")
+    home = spec.url_path == HOME  # served at /, which st.Page gives the default page whatever its url_path
+    page = st.Page(spec.path, title=ui.t(spec.title), icon=spec.icon, url_path="" if home else spec.url_path,
+                   default=home)
     sections.setdefault(ui.t(spec.section), []).append(page)
+    if home:  # /home, the home page's own path, opens it too (hidden from the list, then sent on to /)
+        alias = st.Page(spec.path, title=ui.t(spec.title), icon=spec.icon, url_path=HOME, visibility="hidden")
+        sections[ui.t(spec.section)].append(alias)
+        front = page
 nav = st.navigation(sections, expanded=True)  # every page listed: "View more" would hide the last ones
+if nav is alias:
+    st.switch_page(front, query_params=st.query_params.to_dict())
+asked = ui.screen_link()  # before any bound widget: a value its control cannot take leaves the URL (and is noted)
 
 ui.presenter_switch()
 data = cache.digits()
@@ -22,4 +30,5 @@ if data.fallback_reason:
     if data.fallback_detail:  # which file and what was wrong, for the teacher
         st.sidebar.caption(ui.t("data.fallback_detail", detail=data.fallback_detail))
 st.sidebar.caption(ui.t(f"data.source_{data.source}", train=len(data.train_labels), test=len(data.test_labels)))
-nav.run()
+with ui.link_notes(nav.url_path or HOME, asked):  # what the link asked for and could not have, on top of the page
+    nav.run()

@@ -45,10 +45,10 @@ def drawn_digit() -> torch.Tensor | None:
 
 def uploaded() -> torch.Tensor | None:
     """An uploaded picture: grey MNIST-style 28x28, or its colours shrunk to 28 px for the multi-channel view."""
-    from core.images import load_picture, to_digit
+    from core.images import MAX_UPLOAD_MB, load_picture, to_digit
 
     file = st.file_uploader(t("conv.upload"), type=["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"],
-                            key="conv_upload")
+                            key="conv_upload", max_upload_size=MAX_UPLOAD_MB)
     colour = st.toggle(t("conv.keep_colour"), key="conv_rgb", bind="query-params", help=t("conv.keep_colour_help"))
     if file is None:
         st.info(t("conv.upload_first"), icon=":material/upload:")

@@ -4,8 +4,9 @@ import streamlit as st
 from core.errors import LabError
 from core.losses import (MAX_CLASSES, ce_vs_mse, batch_cross_entropy, cross_entropy_breakdown, double_softmax, label_formats,
                          naive_cross_entropy, naive_softmax, parse_logits, softmax_breakdown, torch_reference_batch, torch_reference_loss)
+from lab import cache, figures
 from lab.snippets.losses import batch_code, cross_entropy_code
-from lab.ui import code_panel, explain, lab_error, t
+from lab.ui import code_panel, explain, lab_error, lang, t
 from lab.views import losses as view
 
 EXAMPLES = {"course": "2.0, 1.0, 0.1", "huge": "1000, 0, -1000", "digits": "0.3, -1.2, 4.1, 0.8, -0.5, 1.9, 0.0, 2.7, -2.2, 1.1"}
@@ -39,7 +40,8 @@ except LabError as exc:
 
 if ce is not None:
     sm = ce.softmax
-    st.plotly_chart(view.softmax_figure(sm, ce.target), width="stretch")
+    figures.show(cache.view_figure("losses.softmax", (lang(), text, ce.target, temperature),
+                                   lambda: view.softmax_figure(sm, ce.target)))
     st.caption(t("sm.bar_note", target=ce.target))
 
     m1, m2, m3 = st.columns(3)
@@ -62,6 +64,10 @@ if ce is not None:
         st.caption(t("sm.underflow"))
     explain("sm.grad_intro")
     code_panel(cross_entropy_code(sm.logits.tolist(), ce.target, sm.temperature))
+
+# your turn: a seeded question (the seed is in the URL), checked against core, then the worked steps
+st.subheader(t("sm.quiz_header"))
+st.fragment(view.quiz_box)()
 
 # the course's batch
 st.subheader(t("sm.batch"))
@@ -114,7 +120,8 @@ with tab4:
     explain("sm.pit_mse_intro")
     logits, target = (ce.softmax.logits, ce.target) if ce else (parse_logits(EXAMPLES["course"]), 0)
     sweep = ce_vs_mse(logits, target)
-    st.plotly_chart(view.mse_figure(sweep, float(logits[target]), target), width="stretch")
+    figures.show(cache.view_figure("losses.mse", (lang(), tuple(logits.tolist()), target),
+                                   lambda: view.mse_figure(sweep, float(logits[target]), target)))
     wrong = 0  # the left end of the sweep: the true class's logit at -10, the model confidently wrong
     st.markdown(t("sm.mse_result", p=f"{float(sweep.p_true[wrong]):.2e}", ce=f"{float(sweep.ce_grad[wrong]):.4f}",
                   mse=f"{float(sweep.mse_grad[wrong]):.2e}"))

@@ -4,9 +4,12 @@ import streamlit as st
 
 from core.errors import LabError
 from core.images import canvas_to_digit
-from lab import cache
+from core.model_inspect import preference
+from core.snapshots import pick_digit
+from lab import cache, figures
 from lab.cache import fingerprints, manager
 from lab.nav import page_for
+from lab.runs import held_epoch, run_name, run_names
 from lab.snippets.model_inspect import inspect_script
 from lab.snippets.training import training_script
 from lab.ui import code_panel, explain, lab_error, t, url_choice, url_multiselect
@@ -16,7 +19,7 @@ st.title(t("inspect.title"))
 explain("inspect.intro")
 
 mgr = manager()
-known = {v.key: v for v in mgr.trained(fingerprints(), limit=12)}
+known = {v.key: v for v in mgr.trained(fingerprints(), limit=24)}
 asked = [k for k in (st.query_params.get("insp_runs") or "").split(",") if k] or st.session_state.get("tr_last_keys", [])
 for key in asked:
     if key not in known:
@@ -27,22 +30,33 @@ training = page_for("training")
 if not known:
     st.info(t("inspect.none"), icon=":material/info:")
     if training is not None:
-        st.page_link(training.path, label=t(training.title), icon=training.icon)
+        st.page_link(training.path, label=t("inspect.none_link"), icon=training.icon)
     st.stop()
 
-keys = url_multiselect(t("inspect.runs"), list(known), "insp_runs", asked or list(known)[:2],
-                       format_func=lambda k: known[k].config.run_label, max_selections=4)
+
+def accuracy(key: str) -> float:
+    """The test accuracy of the weights the run's model holds."""
+    held = held_epoch(known[key])
+    return held.test_acc if held else 0.0
+
+
+ranked = sorted(known, key=lambda k: preference(known[k].config.mistake, accuracy(k), known[k].done.epochs_run),
+                reverse=True)  # the best finished runs first, the pitfalls lab's short mistaken runs last
+keys = url_multiselect(t("inspect.runs"), ranked, "insp_runs", asked or ranked[:2],
+                       format_func=lambda k: t("inspect.run_option", name=run_name(known[k].config),
+                                               acc=f"{accuracy(k):.1%}"), max_selections=4)
 if not keys:
     st.info(t("inspect.pick"), icon=":material/info:")
     st.stop()
 views = [known[k] for k in keys]
-names = [f"{t('training.run', n=i + 1)} ({v.config.run_label})" for i, v in enumerate(views)]
+names, _ = run_names([v.config for v in views])  # what differs between the chosen runs, in the user's language
 focus_key = url_choice(st.selectbox, t("inspect.focus"), keys, key="insp_focus",
                        format_func=lambda k: names[keys.index(k)], help=t("inspect.focus_help"))
 focus = known[focus_key]
 preds = cache.predictions(focus_key)
 
-tabs = st.tabs([t(f"inspect.tab_{n}") for n in ("confusion", "mistakes", "per_class", "filters", "maps", "draw")])
+TABS = ("confusion", "mistakes", "per_class", "filters", "maps", "why", "draw")
+tabs = st.tabs([t(f"inspect.tab_{n}") for n in TABS], key="insp_tab", on_change="rerun")  # "why" computes when open
 try:
     with tabs[0]:
         explain("inspect.confusion_intro")
@@ -63,6 +77,15 @@ try:
         st.caption(t("inspect.digit_truth", true=int(preds.labels[index]), said=int(preds.predicted[index]),
                      p=f"{float(preds.confidence[index]):.0%}"))
         view.maps_section(focus, index)
+    with tabs[5]:
+        explain("inspect.why_intro")
+        data = cache.dataset(focus.config.dataset)
+        index = st.slider(t("inspect.pick_digit"), 0, len(preds.labels) - 1,
+                          pick_digit(data.test_images, data.test_labels), key="insp_why_digit", bind="query-params")
+        st.caption(t("inspect.digit_truth", true=int(preds.labels[index]), said=int(preds.predicted[index]),
+                     p=f"{float(preds.confidence[index]):.0%}"))
+        if tabs[5].open:  # Captum's maps only for a class that looks at them
+            view.why_section(views, names, data.test_images[index], key="insp_why")
 except LabError as exc:
     lab_error(exc)
 
@@ -85,11 +108,12 @@ def draw() -> None:
         right.info(t(f"errors.{exc.code}", **exc.params), icon=":material/draw:")
         return
     left.image(view.big(digit.numpy(), 112), caption=t("inspect.as_seen"))
-    right.plotly_chart(view.probabilities_figure(views, [t("training.run", n=i + 1) for i in range(len(views))], digit),
-                      width="stretch")
+    figures.show(view.drawn_probabilities(views, names, digit), where=right, key="insp_drawn")
+    if st.toggle(t("inspect.why_drawn"), key="insp_why_drawn", help=t("inspect.why_drawn_help")):
+        view.why_section(views, names, digit, key="insp_why_drawn_fig")
 
 
-with tabs[5]:
+with tabs[6]:
     draw()
 
 if focus.saved and mgr.store is not None:  # the script reads the saved file; without one it retrains the run

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.run            # everything (about 5-10 minutes)
     .venv/bin/python -m bench.run --quick    # skip the 20-session browser load test
+    .venv/bin/python -m bench.run --class    # only the scale-out: HAProxy with 1 and 2 replicas, local pool vs Ray
 """
 from __future__ import annotations
 
@@ -162,6 +163,18 @@ def load(sessions: int) -> Rows:
     return rows
 
 
+def scale_out(sessions: int) -> Rows:
+    """The burst through HAProxy with 1 and 2 replicas, and training runs per minute, local pool vs Ray."""
+    from bench import class_load
+
+    result = class_load.run(sessions=sessions)
+    rows = [("class", k, fmt(v)) for k, v in result.items()]
+    found = class_load.problems(result)
+    if found:
+        rows.append(("class", "FAILED", "; ".join(found)))
+    return rows
+
+
 def write(rows: Rows, path: Path) -> None:
     lines = ["# Benchmarks", "", f"Measured {dt.datetime.now():%Y-%m-%d %H:%M} on: {machine()}.", "",
              "Regenerate with `.venv/bin/python -m bench.run` (see README).", "",
@@ -174,11 +187,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description="LeNet Lab benchmarks")
     ap.add_argument("--quick", action="store_true", help="skip the multi-session browser load test")
     ap.add_argument("--sessions", type=int, default=20)
-    ap.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
+    ap.add_argument("--class", dest="scale", action="store_true",
+                    help="only the scale-out measurements (bench/class_load.py), written to BENCHMARKS_CLASS.md")
+    ap.add_argument("--out", default=None, help="default: BENCHMARKS.md (BENCHMARKS_CLASS.md with --class)")
     args = ap.parse_args()
+    args.out = args.out or str(ROOT / ("BENCHMARKS_CLASS.md" if args.scale else "BENCHMARKS.md"))
     torch.set_num_threads(int(os.environ.get("LENET_THREADS", "0")) or min(2, os.cpu_count() or 1))
     rows: Rows = []
-    for step in (area_benchmarks, page_reruns, browser_reruns, cold_start) + (() if args.quick else (lambda: load(args.sessions),)):
+    steps = (area_benchmarks, page_reruns, browser_reruns, cold_start) + (() if args.quick else (lambda: load(args.sessions),))
+    if args.scale:
+        steps = (lambda: scale_out(args.sessions),)
+    for step in steps:
         try:
             rows += step()
         except Exception as exc:

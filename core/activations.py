@@ -116,22 +116,44 @@ class StackGradients:
     loss: float
 
 
+INITS: tuple[str, ...] = ("matched", "default", "xavier", "kaiming", "scaled")
+RELU_LIKE = ("relu", "leaky_relu", "prelu", "elu", "gelu", "silu")  # zero (or nearly) for negative inputs
+
+
+def init_for(name: str, init: str) -> str:
+    """The initialisation a deep stack of activation `name` gets: "matched" means Kaiming for the ReLU family (it
+    makes up for the half of the inputs ReLU zeroes) and Xavier for tanh and sigmoid (Glorot's init, for activations
+    with slope 1 or less around 0); "default", "xavier", "kaiming" and "scaled" are the same for every activation."""
+    if init not in INITS:
+        raise LabError("act.bad_init", init=init)
+    if init == "matched":
+        return "kaiming" if name in RELU_LIKE else "xavier"
+    return init
+
+
 def deep_stack(name: str, depth: int, in_features: int = 784, width: int = 64, init: str = "default",
                seed: int = 0, **params: float) -> nn.Sequential:
-    """Linear+activation repeated `depth` times, then Linear(width, 10); seeded. init: "default" or "scaled"."""
+    """Linear+activation repeated `depth` times, then Linear(width, 10); seeded. init (see init_for): "default"
+    (PyTorch's own), "xavier" (xavier_uniform_, gain 1), "kaiming" (kaiming_normal_ for ReLU), "matched" (the one
+    that suits the activation), "scaled" (Xavier with the activation's gain); every init but the default zeroes biases."""
     if not 1 <= depth <= 100 or width < 1:
         raise LabError("act.bad_depth", depth=depth)
-    if init not in ("default", "scaled"):
-        raise LabError("act.bad_init", init=init)
+    chosen = init_for(name, init)
     module(name, **params)  # validates name and params
     gain_name = name if name in ("tanh", "sigmoid", "relu", "leaky_relu") else "relu"  # gelu/elu/silu: ReLU-like
     gain = nn.init.calculate_gain(gain_name, params.get("negative_slope", 0.01))
+    slope = params.get("negative_slope", 0.0) if name == "leaky_relu" else 0.0
     layers: list[nn.Module] = []
     with seeded(seed):
         for i in range(depth):
             lin = nn.Linear(in_features if i == 0 else width, width)
-            if init == "scaled":  # Xavier/Glorot with the activation's gain, zero bias
+            if chosen == "scaled":  # Xavier/Glorot with the activation's gain
                 nn.init.xavier_uniform_(lin.weight, gain=gain)
+            elif chosen == "xavier":  # variance 2 / (fan_in + fan_out)
+                nn.init.xavier_uniform_(lin.weight)
+            elif chosen == "kaiming":  # variance 2 / fan_in (over 1 + slope^2 for a leaky ReLU)
+                nn.init.kaiming_normal_(lin.weight, a=slope, nonlinearity="leaky_relu" if slope else "relu")
+            if chosen != "default":
                 nn.init.zeros_(lin.bias)
             layers += [lin, module(name, **params)]
         layers.append(nn.Linear(width, 10))

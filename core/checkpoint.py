@@ -6,7 +6,7 @@ import json
 import os
 import pickle
 import tempfile
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import torch
@@ -14,6 +14,7 @@ import torch
 from core.data import Digits
 from core.errors import LabError
 from core.lenet import CLASSIC_SIZES, LeNet5, build_lenet
+from core.snapshots import Snapshot, pack, unpack
 from core.training import DoneRecord, EpochRecord, TrainConfig
 
 FORMAT = 1  # bump when the stored layout changes: old files then count as foreign and are retrained
@@ -36,6 +37,8 @@ class Checkpoint:
     best_epoch: int
     diverged_step: int | None
     seconds: float  # how long the training took
+    snapshots: tuple[Snapshot, ...] = ()  # the model while it learned (core.snapshots); none in files older than them
+    snapshot_problem: LabError | None = None  # the file's snapshots were damaged: the run loads without them
 
     @property
     def done(self) -> DoneRecord:
@@ -96,6 +99,7 @@ def to_payload(ckpt: Checkpoint, fingerprint: str) -> dict:
         "best_epoch": ckpt.best_epoch,
         "diverged_step": ckpt.diverged_step,
         "seconds": ckpt.seconds,
+        "snapshots": pack(ckpt.snapshots),  # a few small tensors (an empty dict when there are none)
     }
 
 
@@ -135,6 +139,16 @@ def _read(path: Path) -> object:
         raise LabError("checkpoint.damaged", name=name) from exc  # whatever the bytes make torch raise: never a traceback
 
 
+def _snapshots(packed: object) -> tuple[tuple[Snapshot, ...], LabError | None]:
+    """A file's snapshots, or none and the reason when they are damaged (the run itself is still good)."""
+    try:
+        if not isinstance(packed, dict):
+            raise LabError("snap.damaged")
+        return unpack(packed), None
+    except LabError as exc:
+        return (), exc
+
+
 def load_checkpoint(path: Path, fingerprint: str, config: TrainConfig | None = None) -> Checkpoint:
     """Read and check a checkpoint; LabError("checkpoint.<why>") for damaged, unsafe or foreign files."""
     try:
@@ -165,6 +179,8 @@ def _check(path: Path, fingerprint: str, config: TrainConfig | None) -> Checkpoi
                           epochs_run=int(raw["epochs_run"]), best_epoch=int(raw["best_epoch"]),
                           diverged_step=None if diverged is None else int(diverged), seconds=float(raw["seconds"]))
         key = raw["key"]
+        snapshots, snapshot_problem = _snapshots(raw.get("snapshots", {}))
+        ckpt = replace(ckpt, snapshots=snapshots, snapshot_problem=snapshot_problem)
     except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as exc:  # LabError is a ValueError
         raise foreign from exc
     if (config is not None and stored != config) or key != run_key(stored, fingerprint) or key_of(path) not in (None, key):

@@ -14,6 +14,12 @@ from core.data import to_model_input
 from core.errors import LabError
 from core.lenet import LeNetConfig, build_lenet
 
+# The dataset page's fixed measurements: computed once per dataset (at server start) and shared by the whole class,
+# with the course's seed. A seed from a link only reorders the loader's batches, which costs milliseconds.
+MEASURE_SEED = 0
+NOISE_N, NOISE_SIZES, NOISE_BATCHES = 2000, (8, 16, 32, 64, 128, 256, 512), 12  # ~1-3 s once per dataset
+TEST_SIZES = (1, 64, 300, 1000)  # 1 and 1000 as in the notes; 64 and 300 leave a smaller last batch
+
 
 class DigitDataset(Dataset):
     """The course's custom Dataset: __init__ runs once, __len__ counts samples, __getitem__ hands out one."""
@@ -90,14 +96,36 @@ class _Indices(Dataset):
         return idx
 
 
+def _one_epoch(loader: DataLoader) -> tuple[list[int], list[int]]:
+    """The index lists of the first and the last batch of one epoch of a loader over _Indices, drawn as iterating
+    it does ([], [] when the epoch has no batch).
+
+    The loader's iterator draws from the generator exactly as a whole epoch would (its base seed, then the sampler's
+    permutation and its end-of-epoch draw), but only the first batch is loaded: the rest of the epoch is read from its
+    batch sampler as lists of indices, so batch size 1 over 60,000 digits costs milliseconds, not seconds."""
+    it = iter(loader)
+    first = next(it, None)  # a real batch: the base seed and the permutation are drawn here
+    rest = getattr(it, "_sampler_iter", None)  # the same batch sampler iterator the loader reads its indices from
+    if first is None:
+        return [], []
+    first_idx = [int(i) for i in first]  # (B,) indices, collated
+    if rest is None:  # another DataLoader implementation: walk the epoch itself
+        return first_idx, [int(i) for i in [first, *it][-1]]
+    last = first_idx
+    for last in rest:  # drains the epoch (and the sampler's last draw) without fetching a sample
+        pass
+    return first_idx, [int(i) for i in last]
+
+
 def epoch_plan(n: int, batch_size: int, shuffle: bool, drop_last: bool, seed: int, epochs: int = 2) -> EpochPlan:
-    """Iterate a real DataLoader made like make_loader(...) over n indices: the batches the digits loader hands out,
-    reshuffled every epoch when shuffle=True, without loading an image."""
+    """What a real DataLoader made like make_loader(...) hands out over n indices, epoch after epoch (reshuffled every
+    epoch when shuffle=True), without loading an image: the same batches as iterating it (tests check this)."""
     loader = make_loader(_Indices(n), batch_size, shuffle, drop_last, seed)
-    epoch_batches = [[b.tolist() for b in loader] for _ in range(epochs)]
-    sizes = tuple(len(b) for b in epoch_batches[0])
-    firsts = tuple(tuple(e[0]) if e else () for e in epoch_batches)
-    return EpochPlan(len(loader), sizes, n - sum(sizes), firsts, type(loader.sampler).__name__,
+    firsts = tuple(tuple(_one_epoch(loader)[0]) for _ in range(epochs))
+    iterations = len(loader)
+    last = last_batch_size(n, batch_size, drop_last)
+    sizes = (batch_size,) * (iterations - 1) + (last,) if iterations else ()
+    return EpochPlan(iterations, sizes, n - sum(sizes), firsts, type(loader.sampler).__name__,
                      type(loader.batch_sampler).__name__)
 
 
@@ -111,14 +139,19 @@ class BatchShapes:
 
 
 def batch_shapes(dataset: Dataset, batch_size: int, shuffle: bool, drop_last: bool, seed: int) -> BatchShapes | None:
-    """Iterate one epoch of make_loader(...) and keep the shapes of its first and last batch (None: no batch at all)."""
-    first = last = None
-    count = 0
-    for x, y in make_loader(dataset, batch_size, shuffle, drop_last, seed):
-        last = (tuple(x.shape), tuple(y.shape))
-        first = first or last
-        count += 1
-    return None if first is None else BatchShapes(count, first, last)
+    """The shapes of the first and the last batch of one epoch of make_loader(...) (None: no batch at all). Both
+    batches are built by the loader's own collate function from the indices it draws; the batches between them are
+    not loaded."""
+    loader = make_loader(dataset, batch_size, shuffle, drop_last, seed)
+    # the same seed draws the same indices whatever the samples are: plan them over _Indices, then load two batches
+    first_idx, last_idx = _one_epoch(make_loader(_Indices(len(dataset)), batch_size, shuffle, drop_last, seed))
+    if not first_idx:
+        return None
+    shapes = []
+    for idx in (first_idx, last_idx):
+        x, y = loader.collate_fn([dataset[i] for i in idx])  # (B, 1, 28, 28), (B,)
+        shapes.append((tuple(x.shape), tuple(y.shape)))
+    return BatchShapes(len(loader), shapes[0], shapes[1])
 
 
 @dataclass(frozen=True)

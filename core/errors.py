@@ -137,6 +137,13 @@ _SHOWN = {  # code -> the {placeholders} its message shows, space separated
     "train.no_mnist": "",
     "train.out_of_memory": "",
     "train.worker_died": "",
+    # where training runs: the device and the Ray cluster (issue 14)
+    "train.bad_device": "name",
+    "train.no_cuda": "name count",
+    "train.cluster_worker_died": "",
+    "train.cluster_unreachable": "",
+    "train.data_mismatch": "",
+    "image.too_large_to_open": "limit",
     # architecture, attributions, snapshots, notebooks and quizzes (issue 17)
     "attr.bad_input": "shape",
     "attr.not_finite": "",

@@ -13,6 +13,7 @@ from core.errors import LabError
 from core.images import to_chw
 
 NORMS = ("course", "dataset")  # Normalize((0.5,), (0.5,)) as in the course, or the digits' own mean and std
+WINDOWS = (7, 10, 14, 28)  # sides of the zoomed window: 7 and 10 readable from a classroom's back row, 28 the whole
 
 
 @dataclass(frozen=True)
@@ -148,3 +149,13 @@ def preview(chw: torch.Tensor, max_side: int = 96) -> torch.Tensor:
         return chw
     size = (max(1, round(h * scale)), max(1, round(w * scale)))
     return F.interpolate(chw.unsqueeze(0), size=size, mode="area")[0]  # (C, h, w)
+
+
+def window(grid: torch.Tensor, size: int, top: int, left: int) -> tuple[torch.Tensor, tuple[int, int]]:
+    """The size x size square of a 2-D grid whose top-left cell is (top, left), moved inside the grid if it would
+    stick out: (grid[r0:r0 + size, c0:c0 + size], (r0, c0)). A size larger than the grid gives the whole grid, one
+    under 1 a single cell."""
+    h, w = grid.shape
+    size = max(size, 1)
+    r0, c0 = min(max(top, 0), max(h - size, 0)), min(max(left, 0), max(w - size, 0))
+    return grid[r0 : r0 + size, c0 : c0 + size], (r0, c0)

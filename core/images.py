@@ -1,10 +1,19 @@
-"""Turning uploaded pictures and canvas drawings into tensors, safely: bad files raise LabError, never crash."""
+"""Turning uploaded pictures and canvas drawings into tensors, safely: bad files raise LabError, never crash.
+
+Large legal pictures cost little: each upload is decoded once (cached by a hash of its bytes), shrunk while it is
+decoded (JPEG's DCT scaling, then PIL's reduce) and only the small 8-bit result is kept; no full-size float copy is
+ever made."""
 from __future__ import annotations
 
+import copy
+import hashlib
 import io
 import re
+import struct
+import threading
 import warnings
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -13,24 +22,34 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.errors import LabError
 
-MAX_BYTES = 5 * 1024 * 1024  # matches server.maxUploadSize; digits and photos are far smaller
+MAX_UPLOAD_MB = 5  # the one upload limit: .streamlit/config.toml's server.maxUploadSize says the same (a test checks)
+MAX_BYTES = MAX_UPLOAD_MB * 1_000_000  # Streamlit 1.67's browser counts an MB as 10^6 bytes (2^20 only on Windows)
 MAX_PIXELS = 4096 * 4096  # checked from the header, before any pixel is decoded
+MAX_SIDE = 256  # pictures are kept at most this many pixels a side: 192 KB in RGB, where 4096² is 48 MB
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF")  # no exotic decoders
 DIGIT_BOX = 20  # MNIST digits fit a 20x20 box centred by mass in 28x28
+CACHE_SIZE = 64  # decoded uploads kept (256 KB each at most): a class's pictures, hit on every rerun
+DECODERS = threading.BoundedSemaphore(2)  # full-size decodes at once (one per core): bounds the transient memory
 
 
 @dataclass(frozen=True, eq=False)
 class Picture:
-    """A decoded picture, upright, in 8-bit RGB and grey."""
+    """A decoded picture, upright, in 8-bit RGB and grey, shrunk to fit max_side. Shared by every session that
+    uploads the same bytes: never modify its tensors in place."""
 
-    rgb: torch.Tensor  # (H, W, 3) uint8, channels last as PIL / NumPy keep them
-    grey: torch.Tensor  # (H, W) uint8
+    rgb: torch.Tensor  # (h, w, 3) uint8, channels last as PIL / NumPy keep them; h, w <= max_side
+    grey: torch.Tensor  # (h, w) uint8
     mode: str  # the file's own PIL mode: "RGBA", "P", "I;16", "CMYK"...
     format: str  # "PNG", "JPEG"...
-    width: int
+    width: int  # the file's own size, upright (rgb is smaller when the picture was shrunk)
     height: int
     frames: int  # > 1 for an animation; only the first frame is used
     name: str  # a safe display name (base name only)
+
+    @property
+    def shrunk(self) -> bool:
+        """True when rgb is smaller than the file's own picture."""
+        return tuple(self.rgb.shape[:2]) != (self.height, self.width)
 
 
 def safe_name(name: str, limit: int = 80) -> str:
@@ -54,39 +73,103 @@ def _flatten_alpha(img: Image.Image) -> Image.Image:
     return Image.alpha_composite(white, rgba).convert("RGB")
 
 
-def load_picture(data: bytes, name: str = "", max_pixels: int = MAX_PIXELS) -> Picture:
-    """Decode an uploaded file; LabError("image.<why>") for empty, non-image, truncated or oversized files."""
-    if not data:
-        raise LabError("image.empty")
-    if len(data) > MAX_BYTES:
-        raise LabError("image.file_too_big", mb=MAX_BYTES // (1024 * 1024))
+def _declared_size(data: bytes) -> tuple[int, int] | None:
+    """The (width, height) a file's header declares, read the way Image.open identifies it but without PIL's own
+    decompression-bomb check (which raises before telling the size); None if no allowed format reads it."""
+    Image.init()
+    for fmt in FORMATS:
+        factory, accept = Image.OPEN[fmt]
+        ok = not accept or accept(data[:16])
+        if ok and not isinstance(ok, str):
+            try:
+                return factory(io.BytesIO(data), "").size
+            except (SyntaxError, IndexError, TypeError, ValueError, OSError, struct.error):
+                continue
+    return None
+
+
+def _resizable(img: Image.Image) -> Image.Image:
+    """Modes that PIL cannot shrink properly turned into ones it can: palettes and 1-bit would be shrunk by
+    nearest neighbour (or not at all), 16-bit ones are refused by resize."""
+    if img.mode == "P":
+        return img.convert("RGBA" if "transparency" in img.info else "RGB")
+    if img.mode == "PA":
+        return img.convert("RGBA")
+    if img.mode == "1":
+        return img.convert("L")
+    if img.mode.startswith("I;16"):
+        return img.convert("I")
+    return img
+
+
+def _decode(data: bytes, max_pixels: int, max_side: int) -> Picture:
+    """Header check, then a decode shrunk to max_side: for JPEG the decoder itself scales by 1/2, 1/4 or 1/8."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data), formats=FORMATS)
             width, height = img.size  # from the header only
             if width * height > max_pixels:
-                raise LabError("image.too_many_pixels", width=width, height=height, limit=max_pixels)
+                raise LabError("image.too_many_pixels", width=width, height=height, limit=f"{max_pixels:,}")
             mode, fmt, frames = img.mode, img.format or "?", getattr(img, "n_frames", 1)
             img.seek(0)
-            img.load()
+            with DECODERS:
+                img = _resizable(img)
+                img.thumbnail((max_side, max_side))  # JPEG: DCT-scaled decode (draft); then reduce() and bicubic
+                img.load()  # a picture small enough was not decoded by thumbnail()
+            before = img.size
             img = ImageOps.exif_transpose(img)
+            if img.size != before:  # turned by 90 degrees: so is the file's own size
+                width, height = height, width
     except LabError:
         raise
     except UnidentifiedImageError as exc:
         raise LabError("image.not_image") from exc
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise LabError("image.too_many_pixels", width=0, height=0, limit=max_pixels) from exc
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:  # PIL's check, above 89M pixels
+        size = _declared_size(data)
+        if size is None or size[0] * size[1] <= max_pixels:  # not the header: a later frame or tile is the bomb
+            raise LabError("image.too_large_to_open", limit=f"{max_pixels:,}") from exc
+        raise LabError("image.too_many_pixels", width=size[0], height=size[1], limit=f"{max_pixels:,}") from exc
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:
         raise LabError("image.truncated") from exc
-    if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+    if img.mode in ("I", "F"):
         img = _to_8bit(img)
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+    if img.mode in ("RGBA", "LA"):
         img = _flatten_alpha(img)
     rgb = img.convert("RGB")
     grey = rgb.convert("L")  # ITU-R 601-2 luma
     return Picture(torch.from_numpy(np.array(rgb)), torch.from_numpy(np.array(grey)), mode, fmt,
-                   rgb.width, rgb.height, frames, safe_name(name))
+                   width, height, frames, "")
+
+
+_decoded: OrderedDict[tuple[bytes, int, int], Picture | LabError] = OrderedDict()
+_decoded_lock = threading.Lock()
+
+
+def load_picture(data: bytes, name: str = "", max_pixels: int = MAX_PIXELS, max_side: int = MAX_SIDE) -> Picture:
+    """Decode an uploaded file, shrunk to at most max_side pixels a side; LabError("image.<why>") for empty,
+    non-image, truncated or oversized files. Decoded once per content: later calls (reruns) hit a small cache."""
+    if not data:
+        raise LabError("image.empty")
+    if len(data) > MAX_BYTES:
+        raise LabError("image.file_too_big", mb=MAX_UPLOAD_MB)
+    key = (hashlib.sha256(data).digest(), max_pixels, max_side)
+    with _decoded_lock:
+        found = _decoded.get(key)
+        if found is not None:
+            _decoded.move_to_end(key)
+    if found is None:
+        try:
+            found = _decode(data, max_pixels, max_side)
+        except LabError as exc:
+            found = copy.copy(exc)  # code and params only: its traceback's frames hold the file's bytes
+        with _decoded_lock:
+            _decoded[key] = found
+            while len(_decoded) > CACHE_SIZE:
+                _decoded.popitem(last=False)
+    if isinstance(found, LabError):
+        raise copy.copy(found)  # a fresh exception per caller: sessions raise it from their own threads
+    return replace(found, name=safe_name(name))
 
 
 def to_chw(rgb: torch.Tensor) -> torch.Tensor:

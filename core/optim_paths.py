@@ -238,3 +238,33 @@ def surface_grid(surface: str, points: int = 80) -> tuple[Tensor, Tensor, Tensor
     ys = torch.linspace(*surf.y_range, points, dtype=torch.float64)
     gy, gx = torch.meshgrid(ys, xs, indexing="ij")  # (P, P)
     return xs, ys, surf.fn(gx, gy)
+
+
+def simplify(points: Tensor, tolerance: float, scale: tuple[float, float] = (1.0, 1.0)) -> Tensor:
+    """Indices of the points (n, 2) a polyline keeps when every dropped point lies within `tolerance` of it
+    (Ramer-Douglas-Peucker), distances measured after dividing x and y by `scale` (a plot's width and height, so the
+    tolerance is a share of the picture). The first and last points are always kept; indices are sorted."""
+    n = len(points)
+    if n <= 2:
+        return torch.arange(n)
+    p = points.to(torch.float64) / torch.tensor(scale, dtype=torch.float64)  # (n, 2) in plot units
+    keep = torch.zeros(n, dtype=torch.bool)
+    keep[0] = keep[-1] = True
+    todo = [(0, n - 1)]
+    while todo:
+        a, b = todo.pop()
+        if b - a < 2:
+            continue
+        seg, mid = p[b] - p[a], p[a + 1 : b] - p[a]  # (2,), (b-a-1, 2)
+        length = torch.linalg.vector_norm(seg)
+        if length > 0:  # distance to the segment: perpendicular inside it, to the nearer end outside it
+            along = (mid @ seg / length**2).clamp(0, 1)
+            dist = torch.linalg.vector_norm(mid - along[:, None] * seg, dim=1)
+        else:
+            dist = torch.linalg.vector_norm(mid, dim=1)
+        worst = int(dist.argmax())
+        if dist[worst] > tolerance:
+            k = a + 1 + worst
+            keep[k] = True
+            todo += [(a, k), (k, b)]
+    return keep.nonzero().flatten()

@@ -12,7 +12,8 @@ import torch.nn.functional as F
 
 from core.data import Digits, to_model_input
 from core.errors import LabError
-from core.lenet import LeNet5, LeNetConfig, build_lenet
+from core.lenet import CLASSIC_SIZES, LeNet5, LeNetConfig, build_lenet
+from core.snapshots import SNAPSHOT_LABEL, Snapshot, first_epoch_batches, pick_digit, take_snapshot
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 MISTAKES = ("none", "no_zero_grad", "optimizer_in_loop", "softmax_before_loss", "no_eval")
@@ -40,9 +41,17 @@ class TrainConfig:
     dropout: float = 0.0  # classic LeNet has none; the train/eval lesson needs some
     mistake: str = "none"  # a deliberate bug from the pitfalls lab, see MISTAKES
     dataset: str = "embedded"  # which digits: the embedded 5,000 (always there) or full MNIST
+    # The layer sizes (LeNetConfig's names), classic LeNet-5's by default; left at these values they are not part of
+    # the run key, so runs saved before they existed keep their checkpoint names (core.checkpoint.key_fields).
+    conv1_channels: int = 6  # C1: six feature maps
+    conv2_channels: int = 16  # C3: sixteen
+    kernel_size: int = 5  # both convolutions, 5x5 as in the paper
+    fc1_units: int = 120  # C5
+    fc2_units: int = 84  # F6
+    conv1_padding: int = 2  # 28x28 padded to the paper's 32x32
 
     def __post_init__(self) -> None:
-        LeNetConfig(self.activation, self.pooling, self.dropout)  # validates those three
+        self.lenet  # validates the architecture: activation, pooling, dropout and the sizes (LabError with numbers)
         if self.optimizer not in OPTIMIZERS:
             raise LabError("train.bad_optimizer", name=self.optimizer)
         if not (math.isfinite(self.lr) and self.lr > 0):
@@ -61,7 +70,8 @@ class TrainConfig:
     @property
     def lenet(self) -> LeNetConfig:
         """The architecture part of the configuration."""
-        return LeNetConfig(self.activation, self.pooling, self.dropout)
+        return LeNetConfig(self.activation, self.pooling, self.dropout,
+                           **{name: getattr(self, name) for name in CLASSIC_SIZES})
 
     def but(self, **changes: object) -> "TrainConfig":
         """A copy with some fields changed (for comparisons that differ in one thing)."""
@@ -86,18 +96,38 @@ class TrainConfig:
     def run_label(self) -> str:
         """A short, language-neutral name in the code's own terms: activation, optimizer and lr, then every field
         that differs from the defaults (momentum only for SGD, where it is used)."""
+        shown = label_fields(self)
         parts = [self.activation, f"{self.optimizer} lr={self.lr:g}"]
-        for name in ("pooling", "momentum", "weight_decay", "batch_size", "epochs", "train_size", "normalize", "seed",
-                     "patience", "dropout", "mistake", "dataset"):
-            value = getattr(self, name)
-            if value != getattr(TrainConfig, name) and not (name == "momentum" and self.optimizer != "sgd"):
-                parts.append(f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}")
+        parts += [f"{n}={v:g}" if isinstance(v, float) else f"{n}={v}" for n, v in shown.items() if n not in ALWAYS]
         return " · ".join(parts)
 
     @property
     def lr_is_risky(self) -> bool:
         """True when lr is so far above the optimizer's usual rate that the loss will probably diverge."""
         return self.lr >= RISKY_LR_FACTOR * USUAL_LR[self.optimizer]
+
+
+ALWAYS = ("activation", "optimizer", "lr")  # what every run's name says
+LABELLED = ("pooling", "momentum", "weight_decay", "batch_size", "epochs", "train_size", "normalize", "seed",
+            "patience", "dropout", "mistake", "dataset", *CLASSIC_SIZES)  # named only when not at their defaults
+
+
+def label_fields(config: TrainConfig) -> dict[str, object]:
+    """The fields a run's name shows, in order: activation, optimizer and lr, then those off their defaults (momentum
+    only for SGD, where it is used). Pages translate them; run_label writes them in the code's terms."""
+    out: dict[str, object] = {name: getattr(config, name) for name in ALWAYS}
+    for name in LABELLED:
+        value = getattr(config, name)
+        if value != getattr(TrainConfig, name) and not (name == "momentum" and config.optimizer != "sgd"):
+            out[name] = value
+    return out
+
+
+def differing_fields(configs: Sequence[TrainConfig]) -> tuple[str, ...]:
+    """The fields whose shown value differs between some of the runs (what a comparison is about), in label order."""
+    shown = [label_fields(c) for c in configs]
+    names = [n for n in (*ALWAYS, *LABELLED) if any(n in s for s in shown)]
+    return tuple(n for n in names if len({s.get(n, getattr(TrainConfig, n)) for s in shown}) > 1)
 
 
 PRESETS = ("activation", "optimizer", "grid")  # the course's comparisons: tanh vs ReLU, SGD vs Adam, both
@@ -152,7 +182,7 @@ class DoneRecord:
     diverged_step: int | None = None
 
 
-Record = Union[BatchRecord, EpochRecord, DoneRecord]
+Record = Union[BatchRecord, EpochRecord, Snapshot, DoneRecord]
 
 
 def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
@@ -201,27 +231,43 @@ def _copy_into(targets: list[torch.Tensor], sources: list[torch.Tensor]) -> None
             t.copy_(s)
 
 
-def train(config: TrainConfig, data: Digits, should_stop: Callable[[], bool] | None = None) -> Iterator[Record]:
-    """Train LeNet-5 on data; yields a BatchRecord per step, an EpochRecord per epoch, and a final DoneRecord."""
+def train(config: TrainConfig, data: Digits, should_stop: Callable[[], bool] | None = None,
+          device: torch.device | str = "cpu", snapshots: bool = True) -> Iterator[Record]:
+    """Train LeNet-5 on data; yields a BatchRecord per step, an EpochRecord per epoch, and a final DoneRecord.
+
+    With snapshots, it also yields a Snapshot of the model on one fixed test digit (core.snapshots) before training,
+    after the first_epoch_batches() of epoch 1, and after every epoch (just before its EpochRecord).
+    On a GPU (device, see core.device) the tensors and the model live there; the final model always comes back on
+    the CPU. On the CPU nothing moves: the numbers are the same as without a device."""
+    device = torch.device(device)
     n = min(config.train_size, len(data.train_labels))
-    x_train = to_model_input(data.train_images[:n], config.normalize)  # (n, 1, 28, 28)
-    y_train = data.train_labels[:n]
-    x_test = to_model_input(data.test_images, config.normalize)
-    y_test = data.test_labels
-    model = build_lenet(config.lenet, config.seed)
+    x_train = to_model_input(data.train_images[:n], config.normalize).to(device)  # (n, 1, 28, 28)
+    y_train = data.train_labels[:n].to(device)
+    x_test = to_model_input(data.test_images, config.normalize).to(device)
+    y_test = data.test_labels.to(device)
+    model = build_lenet(config.lenet, config.seed).to(device)  # built on the CPU: same initial weights anywhere
+    done = lambda *args: DoneRecord(model.cpu().eval(), *args)  # noqa: E731 - cpu() is a no-op on the CPU
+    watched = None  # (1, 1, 28, 28): the digit every snapshot looks at
+    if snapshots and (data.test_labels == SNAPSHOT_LABEL).any():
+        i = pick_digit(data.test_images, data.test_labels)
+        watched = x_test[i : i + 1]
     params = list(model.parameters())
     good = [p.detach().clone() for p in params]  # weights before the latest step: restored if the loss blows up
     optimizer = make_optimizer(config, params)
     order = torch.Generator().manual_seed(config.seed)  # batch order depends on the seed only
     batches = math.ceil(n / config.batch_size)
+    early = set(first_epoch_batches(batches))  # batch counts of epoch 1 worth a snapshot
     best_loss, best_epoch, best_state, waited, step = math.inf, 0, None, 0, 0
+    if watched is not None:
+        yield take_snapshot(model, watched, 0, 0)
     for epoch in range(1, config.epochs + 1):
         model.train()
-        started, seen, loss_sum, correct = time.perf_counter(), 0, 0.0, torch.zeros((), dtype=torch.long)
-        perm = torch.randperm(n, generator=order)
+        started, seen, loss_sum = time.perf_counter(), 0, 0.0
+        correct = torch.zeros((), dtype=torch.long, device=device)
+        perm = torch.randperm(n, generator=order).to(device)  # drawn on the CPU: the same order on every device
         for b in range(batches):
             if should_stop is not None and should_stop():
-                yield DoneRecord(model.eval(), "cancelled", epoch - 1, best_epoch or epoch - 1)
+                yield done("cancelled", epoch - 1, best_epoch or epoch - 1)
                 return
             idx = perm[b * config.batch_size : (b + 1) * config.batch_size]
             xb, yb = x_train[idx], y_train[idx]
@@ -235,7 +281,7 @@ def train(config: TrainConfig, data: Digits, should_stop: Callable[[], bool] | N
             step += 1
             if not math.isfinite(value):  # these weights gave inf/nan: go back to the ones before the last step
                 _copy_into(params, good)
-                yield DoneRecord(model.eval(), "diverged", epoch - 1, best_epoch or max(epoch - 1, 0), step)
+                yield done("diverged", epoch - 1, best_epoch or max(epoch - 1, 0), step)
                 return
             _copy_into(good, params)
             loss.backward()
@@ -244,15 +290,17 @@ def train(config: TrainConfig, data: Digits, should_stop: Callable[[], bool] | N
             loss_sum += value * len(yb)
             correct += (logits.argmax(1) == yb).sum()
             yield BatchRecord(epoch, b + 1, batches, step, value)
+            if watched is not None and epoch == 1 and b + 1 in early:
+                yield take_snapshot(model, watched, 1, b + 1)
         seconds = time.perf_counter() - started
         if not _finite(model):  # the very last step of the epoch produced inf/nan weights
             _copy_into(params, good)
-            yield DoneRecord(model.eval(), "diverged", epoch - 1, best_epoch or max(epoch - 1, 0), step)
+            yield done("diverged", epoch - 1, best_epoch or max(epoch - 1, 0), step)
             return
         test_loss, test_acc, _ = evaluate(model, x_test, y_test, eval_mode=config.mistake != "no_eval")
         if not math.isfinite(test_loss):  # finite weights can still overflow on the test digits
             _copy_into(params, good)
-            yield DoneRecord(model.eval(), "diverged", epoch - 1, best_epoch or max(epoch - 1, 0), step)
+            yield done("diverged", epoch - 1, best_epoch or max(epoch - 1, 0), step)
             return
         improved = test_loss < best_loss
         if improved:
@@ -261,13 +309,15 @@ def train(config: TrainConfig, data: Digits, should_stop: Callable[[], bool] | N
                 best_state = {k: v.clone() for k, v in model.state_dict().items()}
         else:
             waited += 1
+        if watched is not None:
+            yield take_snapshot(model, watched, epoch, batches)
         yield EpochRecord(epoch, loss_sum / seen, int(correct) / seen, test_loss, test_acc, seen / seconds, seconds,
                           improved)
         if config.patience and waited >= config.patience:
             model.load_state_dict(best_state)
-            yield DoneRecord(model.eval(), "early_stop", epoch, best_epoch)
+            yield done("early_stop", epoch, best_epoch)
             return
-    yield DoneRecord(model.eval(), "finished", config.epochs, config.epochs)
+    yield done("finished", config.epochs, config.epochs)
 
 
 def bucket_means(values: Sequence[float], max_points: int) -> tuple[list[float], list[float]]:
@@ -282,6 +332,20 @@ def bucket_means(values: Sequence[float], max_points: int) -> tuple[list[float],
         steps.append(float(start + len(chunk)))
         means.append(math.fsum(chunk) / len(chunk))
     return steps, means
+
+
+def time_left(previous: float | None, elapsed: float, steps_done: int, total_steps: int,
+              weight: float = 0.2) -> float | None:
+    """Seconds left, for a progress line that never counts back up: the pace so far (elapsed / steps_done) times the
+    steps left, moved towards by `weight` per update, and never above the previous estimate. When the pace slows (the
+    test pass at an epoch's end, another run starting beside it) the estimate waits instead of going up; it moves again
+    once the pace says less. None until there is a step to go by."""
+    if steps_done <= 0 or elapsed <= 0 or total_steps <= 0:
+        return previous
+    pace = elapsed / steps_done * max(total_steps - steps_done, 0)  # seconds, at the average speed so far
+    if previous is None:
+        return pace
+    return previous + weight * (pace - previous) if pace < previous else previous
 
 
 def run_to_end(config: TrainConfig, data: Digits) -> tuple[list[EpochRecord], DoneRecord]:

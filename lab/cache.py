@@ -7,8 +7,13 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Callable, Iterator
 
+import pandas  # noqa: F401  see below
 import streamlit as st
 import torch
+
+# Plotly looks pandas up in sys.modules without the import lock: on a fresh server, pages started at once by several
+# students saw it half-imported ("partially initialized module 'pandas' has no attribute 'Series'"). Importing it
+# here, before any page runs, makes every session wait for the whole module instead.
 
 from core.activations import StackGradients, deep_stack, stack_gradients as measure_stack
 from core.data import Digits, load_digits, to_model_input
@@ -19,7 +24,7 @@ from core.i18n import LANGUAGES, load_catalog
 from core.image_tensor import norm_params
 from core.minibatch_noise import BatchPath, digit_features, loss_grid, minibatch_path
 from core.model_inspect import Predictions, predict
-from core.optim_paths import OptimPath, race, surface_grid
+from core.optim_paths import OptimPath, race
 from core.pitfalls import (AccumulationSummary, OrderRun, Probe, RepeatedTest, accumulation, bug_probe, call_order_run,
                            repeated_test)
 from core.train_eval import Savings, measure_no_grad
@@ -135,16 +140,23 @@ def manager() -> JobManager:
     return _manager(*_manager_key(settings()))
 
 
-def _manager_key(s: Settings) -> tuple[str, int, int]:
-    """The settings a job manager is made of (one manager per checkpoint folder and limits)."""
-    return str(s.cache_dir), s.max_jobs, s.train_threads
+def _manager_key(s: Settings) -> tuple[str, int, int, str, str, str]:
+    """The settings a job manager is made of (one manager per checkpoint folder, limits and backend)."""
+    return str(s.cache_dir), s.max_jobs, s.train_threads, s.device, s.job_backend, s.ray_address
 
 
 @st.cache_resource(show_spinner=False, on_release=lambda mgr: mgr.shutdown())
-def _manager(cache_dir: str, max_jobs: int, train_threads: int) -> JobManager:
-    """A job manager of max_jobs training processes saving into cache_dir (shut down when cleared)."""
+def _manager(cache_dir: str, max_jobs: int, train_threads: int, device: str, backend: str,
+             ray_address: str) -> JobManager:
+    """A job manager of max_jobs trainings saving into cache_dir (shut down when cleared): a local process pool, or
+    (LENET_JOB_BACKEND=ray) Ray tasks behind one job table shared by every replica of the cluster."""
+    if backend == "ray":
+        from runtime.ray_jobs import RayJobManager  # imports Ray: only on servers that train on a cluster
+
+        return RayJobManager(dataset, CheckpointStore(cache_dir), ray_address, max_jobs, train_threads, device,
+                             settings().mnist_dir)
     return JobManager(data=dataset, max_parallel=max_jobs, store=CheckpointStore(cache_dir),
-                      pool=WorkerPool(max_jobs, train_threads))
+                      pool=WorkerPool(max_jobs, train_threads, device))
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
@@ -225,12 +237,6 @@ def race_paths(surface: str, runs: tuple[tuple[str, tuple[tuple[str, float], ...
     return race(surface, [(name, dict(hp)) for name, hp in runs], start, steps)
 
 
-@st.cache_data(show_spinner=False)
-def surface_on_grid(surface: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The surface on its plotting grid."""
-    return surface_grid(surface, 90)
-
-
 @st.cache_data(show_spinner=False, max_entries=100)
 def minibatch_paths(classes: tuple[int, int], batch_size: int, lr: float, steps: int, seed: int, optimizer: str
                     ) -> tuple[BatchPath, BatchPath, tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
@@ -299,3 +305,153 @@ def predictions(key: str) -> Predictions | None:
         return None
     data = dataset(view.config.dataset)
     return predict(view.done.model, data.test_images, data.test_labels, view.config.normalize)
+
+
+# ---- optimizers, activations, softmax, autograd: figure dicts --------------------------------------------------------
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def view_figure(name: str, key: tuple, _build: Callable[[], dict]) -> dict:
+    """A view's figure dict, built once per name and key and handed out as a copy (a dict unpickles in well under a
+    millisecond; a go.Figure would cost as much as building it). The key must name everything the figure shows: the
+    language, the settings, the step; _build draws it."""
+    return _build()
+
+
+# ---- model_inspect: "why did it say 7?" (attribution maps) -----------------------------------------------------------
+
+@st.cache_resource(show_spinner=False, max_entries=128)
+def explanation(key: str, digit: bytes):
+    """Saliency, integrated gradients and occlusion of a finished run's model for one uint8 28x28 digit (its 784 bytes),
+    once per (run key, digit) for the whole class; None if the run is not usable. Never mutate the result."""
+    from core.attribution import PAPER, explain  # Captum's import takes about a second: only when asked
+
+    view = manager().find(key, fingerprints())
+    if view is None or not view.usable:
+        return None
+    image = torch.frombuffer(bytearray(digit), dtype=torch.uint8).reshape(1, 28, 28)
+    x = to_model_input(image, view.config.normalize)  # (1, 1, 28, 28)
+    return explain(view.done.model, x, baseline=PAPER if view.config.normalize else 0.0)
+
+
+# ---- home (p-basics): the pipeline of the best finished run, or of the untrained network -----------------------------
+
+from runtime.jobs import JobView  # noqa: E402  (appended section; the import block above belongs to everyone)
+
+def best_trained_run() -> tuple[str, JobView] | None:
+    """The finished run with the best held test accuracy among the newest (runs of the pitfalls lab, broken on purpose,
+    only when there is nothing else): (its label as trained_models() and the other pages list it, its view)."""
+    views = manager().trained(fingerprints(), 8)
+    labelled = list(zip(labelled_models(views), views))  # the labels in the views' order
+    if not labelled:
+        return None
+    clean = [(label, v) for label, v in labelled if not v.config.mistake] or labelled
+    return max(clean, key=lambda item: held_accuracy(item[1]))
+
+
+def held_accuracy(view: JobView) -> float:
+    """The test accuracy of the epoch whose weights a finished run keeps: the best one after early stopping, else the
+    last (as lab.runs.held_epoch reads it); -1 when it has none."""
+    n = view.done.best_epoch if view.done is not None and view.done.reason == "early_stop" else len(view.epochs)
+    return view.epochs[n - 1].test_acc if 0 < n <= len(view.epochs) else -1.0
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def pipeline_outs(run_key: str, index: int) -> dict[str, torch.Tensor] | None:
+    """Test digit `index` through LeNet5.forward_all of a finished run (its key) or, for run_key "", of the untrained
+    seed-0 network; None when the run cannot be found. Shared by every session: never mutate."""
+    if run_key:
+        view = manager().find(run_key, fingerprints())
+        if view is None or not view.usable:
+            return None
+        model, normalized = view.done.model, view.config.normalize
+    else:
+        model, normalized = untrained_lenet(), True
+    x = to_model_input(digits().test_images[index : index + 1], normalized)  # (1, 1, 28, 28)
+    with torch.no_grad():
+        return {name: out.detach() for name, out in model.eval().forward_all(x).items()}
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def pipeline_traces(run_key: str, index: int, _build: Callable[[dict[str, torch.Tensor]], tuple]) -> tuple | None:
+    """The home pipeline's language-free traces (and column places) for pipeline_outs(run_key, index), drawn by
+    _build (lab.views.home.pipeline_traces): built once per run and digit for the whole class. Never mutate."""
+    outs = pipeline_outs(run_key, index)
+    return None if outs is None else _build(outs)
+
+
+def warm_home() -> None:
+    """The home page's defaults: test digit 0 through the best finished run (or the untrained one). (Its traces, a few
+    ms, are drawn on the first visit: this module does not import the views.)"""
+    best = best_trained_run()
+    pipeline_outs(best[1].key if best else "", 0)
+
+
+# ---- image_tensor (p-basics) -----------------------------------------------------------------------------------------
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def augmented(source: str, index: int, copies: int, degrees: float, shift: float, zoom: float, seed: int):
+    """RandomAffine copies of test digit `index` (the first call also pays torchvision's start-up, about 1 s)."""
+    from core.augment import augment
+
+    return augment(digits().test_images[index], copies, degrees, shift, zoom, seed)
+
+
+def warm_image_tensor() -> None:
+    """The image-to-tensor page's defaults: both Normalize choices and the augmented copies of digit 0."""
+    source = digits().source
+    norm_of("course", source)
+    norm_of("dataset", source)
+    augmented(source, 0, 8, 15.0, 0.1, 0.1, 0)
+
+
+# ---- dataset (p-basics) ----------------------------------------------------------------------------------------------
+
+def warm_dataset() -> None:
+    """The dataset page's defaults: its loader plan and shapes, and its two fixed measurements (a one-epoch model tested
+    at every batch size, gradient noise), which no link can ask to recompute."""
+    from core.course import TEST_RUN
+    from core.dataset import MEASURE_SEED, NOISE_BATCHES, NOISE_N, NOISE_SIZES, TEST_SIZES
+
+    data = digits()
+    n = min(1000, len(data.train_labels))
+    plan_of(n, 64, True, False, 0)
+    shapes_of(n, 64, True, False, 0)
+    test_passes(data.source, TEST_RUN, TEST_SIZES)
+    noise_of(data.source, NOISE_N, NOISE_SIZES, NOISE_BATCHES, MEASURE_SEED)
+
+
+# ---- model_building (p-basics) ---------------------------------------------------------------------------------------
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def module_anatomy(seed: int, n: int) -> tuple:
+    """The model-building page's numbers for one seed and batch: (print(model), its parameter rows, their total,
+    model(X) to classes, model(X) vs model.forward(X), the state_dict round trip). Results only: the model itself is
+    never shared (a forward hook is registered on it). Never mutate."""
+    from core import model_building as mb
+
+    model, x = mb.network_and_input(seed, n)
+    return (str(model), mb.parameter_table(model), mb.count_params(model), mb.predict(model, x),
+            mb.call_vs_forward(model, x), mb.state_dict_round_trip(seed, n))
+
+
+@st.cache_resource(show_spinner=False)
+def sharing():
+    """Weight sharing in numbers (fixed: LeNet's conv1 against a dense layer of the same sizes)."""
+    from core.model_building import weight_sharing
+
+    return weight_sharing()
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def flattened(feature_map: str, batch: int):
+    """The flatten / global-average-pooling demo of one feature map and batch size."""
+    from core.model_building import flatten_demo
+
+    return flatten_demo(feature_map, batch)
+
+
+def warm_model_building() -> None:
+    """The model-building page's defaults (seed 0, four inputs, LeNet's feature map, one sample)."""
+    module_anatomy(0, 4)
+    sharing()
+    flattened("lenet", 1)

@@ -17,24 +17,31 @@ from lab.ui import presenting
 
 PRESENTER_SCALE = 1.6  # presenter mode: chart text this much larger (a 1920 projector read from the back row)
 BASE_FONT = 12  # Plotly's default font size: what un-sized text inherits
+THEME_SIZES = {"tick": 12, "axis_title": 14, "legend": 12, "title": 16}  # what Streamlit's Plotly theme draws unset
+# text at: it sets these itself, so they do not follow layout.font (measured in Chromium, tests/test_browser_links.py)
 
 
 def scaled(fig: dict, factor: float) -> dict:
-    """A copy of a figure dict with every font size multiplied by factor (unset sizes start from Plotly's 12)."""
+    """A copy of a figure dict with every font size multiplied by factor (unset sizes start from the theme's)."""
     out = copy.deepcopy(fig)
     layout = out.setdefault("layout", {})
     _grow(layout.setdefault("font", {}), factor)
+    for name in ("xaxis", "yaxis", "legend"):  # drawn by the theme even when the dict leaves them out
+        layout.setdefault(name, {})
     for name, part in list(layout.items()):
         if not isinstance(part, dict):
             continue
-        if name.startswith(("xaxis", "yaxis")) or name in ("legend", "coloraxis", "polar", "scene"):
-            _grow(part.setdefault("tickfont", {}), factor, default=None)
-            _grow(part.get("font") or {}, factor, default=None)
+        if name.startswith(("xaxis", "yaxis")) or name in ("coloraxis", "polar", "scene"):
+            _grow(part.setdefault("tickfont", {}), factor, default=THEME_SIZES["tick"])
             title = part.get("title")
             if isinstance(title, dict):
-                _grow(title.get("font") or {}, factor, default=None)
+                _grow(title.setdefault("font", {}), factor, default=THEME_SIZES["axis_title"])
+        if name == "legend":
+            _grow(part.setdefault("font", {}), factor, default=THEME_SIZES["legend"])
+            if isinstance(part.get("title"), dict):
+                _grow(part["title"].setdefault("font", {}), factor, default=THEME_SIZES["legend"])
         if name == "title":
-            _grow(part.setdefault("font", {}), factor, default=None)
+            _grow(part.setdefault("font", {}), factor, default=THEME_SIZES["title"])
     for note in layout.get("annotations", ()):
         _grow(note.setdefault("font", {}), factor, default=None)
     for slider in layout.get("sliders", ()):
@@ -46,7 +53,7 @@ def scaled(fig: dict, factor: float) -> dict:
                 _grow(trace[key], factor, default=None)
         bar = trace.get("colorbar")
         if isinstance(bar, dict):
-            _grow(bar.setdefault("tickfont", {}), factor, default=None)
+            _grow(bar.setdefault("tickfont", {}), factor, default=THEME_SIZES["tick"])
     for frame in out.get("frames", ()):
         for trace in frame.get("data", ()):
             if isinstance(trace.get("textfont"), dict):

@@ -15,6 +15,7 @@ class PageSpec:
     url_path: str  # stable deep link, e.g. /convolution: links in the wild use it, so it never follows a file rename
 
 
+HOME = "home"  # the home page's url path: served at / (the default page), and /home opens it too
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("app_pages/home.py", "nav.home", ":material/home:", "nav.sec_start", "home"),
     PageSpec("app_pages/image_tensor.py", "nav.image_tensor", ":material/image:", "nav.sec_basics", "image_tensor"),

@@ -3,14 +3,15 @@ them live (training, pitfalls, dataset, image_tensor). The runs live in the shar
 settings are one run for the whole class, and moving a widget or leaving the page never stops them."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Callable, Sequence
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from core.errors import LabError
-from core.training import USUAL_LR, EpochRecord, TrainConfig, bucket_means
-from lab import cache
+from core.training import ALWAYS, USUAL_LR, EpochRecord, TrainConfig, bucket_means, differing_fields, label_fields
+from lab import cache, figures
 from lab.cache import manager
 from lab.ui import error_text, lab_error, lang, t
 from runtime.jobs import JobManager, JobView
@@ -20,6 +21,7 @@ CORRECT, MISTAKE, THIRD = COLORS[2], COLORS[3], COLORS[0]  # a comparison of the
 LIVE_REFRESH = 1.0  # seconds between redraws while a run is queued or training
 IDLE_REFRESH = 5.0  # seconds between checks while idle, when following the server: another student may start these runs
 MAX_BATCH_POINTS = 300  # per run: longer batch-loss curves are drawn as means of consecutive batches
+CURVES_HEIGHT = 380  # px: with the compact progress above, its top half is on a 1366x768 laptop's first screen
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,43 @@ class Run:
     label: str
     config: TrainConfig
     color: str
+
+
+NAMED_VALUES = {"activation": "training.act_", "optimizer": "training.opt_", "pooling": "training.pool_",
+                "mistake": "training.mistake_", "dataset": "training.label_dataset_",
+                "normalize": "training.label_normalize_"}  # fields whose values have names of their own
+
+
+def field_text(name: str, value: object) -> str:
+    """One setting of a run in the user's language: "ReLU", "lr=0.01", "4 epochs", "种子 3"..."""
+    if name in NAMED_VALUES:
+        return t(f"{NAMED_VALUES[name]}{str(value).lower() if isinstance(value, bool) else value}")
+    return t(f"training.label_{name}", value=f"{value:g}" if isinstance(value, float) else value)
+
+
+def run_name(config: TrainConfig, fields: Sequence[str] | None = None) -> str:
+    """A run's name in the user's language, from its fields (config.run_label stays the language-neutral key):
+    activation, optimizer and learning rate, then every setting off its default; or only `fields`."""
+    shown = label_fields(config)
+    names = [n for n in (shown if fields is None else fields)]
+    parts = []
+    for name in names:
+        if name == "lr" and "optimizer" in names:
+            continue  # written with its optimizer: "Adam lr=0.001"
+        text = field_text(name, getattr(config, name))
+        if name == "optimizer" and "lr" in names:
+            text += " " + field_text("lr", config.lr)
+        parts.append(text)
+    return " · ".join(parts)
+
+
+def run_names(configs: Sequence[TrainConfig]) -> tuple[list[str], str]:
+    """For a comparison: each run named by what differs between the runs ("tanh", "ReLU"), and the settings they
+    share, in the user's language ("" when they share only the defaults). One run is named by its activation,
+    optimizer and learning rate."""
+    differ = differing_fields(configs) or ALWAYS
+    shared = [n for n in label_fields(configs[0]) if n not in differ] if configs else []
+    return [run_name(c, differ) for c in configs], run_name(configs[0], shared) if shared else ""
 
 
 def _seconds(s: float | None) -> str:
@@ -74,17 +113,24 @@ def finished(views: list[JobView | None]) -> bool:
     return bool(views) and all(v is not None and v.done is not None and not v.active for v in views)
 
 
-def progress(runs: list[Run], views: list[JobView | None], problems: list[LabError | None]) -> None:
-    """Per run: its name and settings, a progress bar with speed and time left, and what went wrong if anything did."""
+def progress(runs: list[Run], views: list[JobView | None]) -> None:
+    """One compact block per run, side by side: its colour and name over a progress bar with its status line (speed
+    and time left while it trains), so the curves below stay on the first screen."""
+    for col, run, view in zip(st.columns(len(runs)), runs, views):
+        with col:
+            st.markdown(f"<span style='color:{run.color};font-size:1.2em'>■</span> **{run.label}**",
+                        unsafe_allow_html=True)
+            st.progress(view.progress if view else 0.0, text=status(view))
+            if view is not None and view.requests > 1:
+                st.caption(t("training.shared", n=view.requests))
+            if view is not None and view.status == "cancelled":  # also for those who did not press Stop themselves
+                st.caption(t("training.stopped_note"))
+
+
+def notes(runs: list[Run], views: list[JobView | None], problems: list[LabError | None]) -> None:
+    """What went wrong with a run, if anything did (below the curves: they stay where they are)."""
     for run, view, problem in zip(runs, views, problems):
         cfg = run.config
-        st.markdown(f"<span style='color:{run.color};font-size:1.2em'>■</span> **{run.label}** · `{cfg.run_label}`",
-                    unsafe_allow_html=True)
-        st.progress(view.progress if view else 0.0, text=status(view))
-        if view is not None and view.requests > 1:
-            st.caption(t("training.shared", n=view.requests))
-        if view is not None and view.status == "cancelled":  # also for those who did not press Stop themselves
-            st.caption(t("training.stopped_note"))
         if view is not None and view.save_problem is not None:
             st.warning(t(f"errors.{view.save_problem.code}", **view.save_problem.params), icon=":material/save:")
         if view is not None and view.notice is not None:
@@ -94,11 +140,11 @@ def progress(runs: list[Run], views: list[JobView | None], problems: list[LabErr
             st.warning(t(f"errors.{problem.code}", **problem.params) + " " + t("training.retrain_hint"),
                        icon=":material/build:")
         if view is not None and view.done is not None and view.done.reason == "diverged":
-            st.error(t("training.diverged_help", lr=f"{cfg.lr:g}", opt=cfg.optimizer,
-                       usual=f"{USUAL_LR[cfg.optimizer]:g}"), icon=":material/error:")
+            st.error(f"**{run.label}**: " + t("training.diverged_help", lr=f"{cfg.lr:g}", opt=cfg.optimizer,
+                                                 usual=f"{USUAL_LR[cfg.optimizer]:g}"), icon=":material/error:")
         elif view is not None and view.usable and cfg.lr_is_risky and view.epochs and view.epochs[-1].test_acc < 0.3:
-            st.warning(t("training.wrecked_help", lr=f"{cfg.lr:g}", acc=f"{view.epochs[-1].test_acc:.0%}"),
-                       icon=":material/warning:")
+            st.warning(f"**{run.label}**: " + t("training.wrecked_help", lr=f"{cfg.lr:g}",
+                                                   acc=f"{view.epochs[-1].test_acc:.0%}"), icon=":material/warning:")
 
 
 def server_runs(mgr: JobManager, shown: list[JobView | None]) -> None:
@@ -111,23 +157,23 @@ def server_runs(mgr: JobManager, shown: list[JobView | None]) -> None:
     with st.expander(t("training.server_runs", n=len(others)), icon=":material/dns:"):
         for view in others:
             label, line, stop = st.columns([3, 3, 1], vertical_alignment="center")
-            label.code(view.config.run_label, language=None)
+            label.markdown(run_name(view.config))
             line.caption(status(view))
             if stop.button(t("training.stop"), key=f"tr_stop_{view.key}", icon=":material/stop:"):
                 mgr.cancel(view.config)
                 st.rerun()
 
 
-def curves(runs: list[Run], views: list[JobView | None], batches: bool = True, floor: float | None = None) -> go.Figure:
+def curves(runs: list[Run], views: list[JobView | None], batches: bool = True, floor: float | None = None) -> dict:
     """Loss and accuracy per epoch, train solid and test dashed, one colour per run; early stops and divergence marked.
     Shared by every session that watches the same runs at the same moment (a class opening one link)."""
-    names = tuple((r.label, r.color) for r in runs)
+    names = tuple((r.label, r.color, r.config.epochs) for r in runs)
     return cache.run_curves((state_of(views), names), lang(), batches, floor,
                             lambda: _curves(runs, views, batches, floor))
 
 
-def _curves(runs: list[Run], views: list[JobView | None], batches: bool, floor: float | None) -> go.Figure:
-    """Built as one Figure(data, layout): make_subplots and update_* cost three times as much, every second."""
+def _curves(runs: list[Run], views: list[JobView | None], batches: bool, floor: float | None) -> dict:
+    """Built as one plain dict: make_subplots and update_* cost three times as much, every second."""
     data: list[dict] = []
     shapes: list[dict] = []
     notes = [dict(text=t("training.loss_title"), x=0.22, y=1.0, xref="paper", yref="paper", yanchor="bottom",
@@ -174,30 +220,39 @@ def _curves(runs: list[Run], views: list[JobView | None], batches: bool, floor: 
                            line=dict(color="grey", dash="dot")))
         notes.append(dict(x=1.0, y=floor, xref="x domain", yref="y", text=t("training.floor", value=f"{floor:.3f}"),
                           showarrow=False, xanchor="right", yanchor="bottom"))
-    epoch_axis = dict(title=dict(text=t("training.epoch_axis")), rangemode="tozero")
-    layout = dict(height=420, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2),
+    epochs = max([r.config.epochs for r in runs] or [1])
+    for axis in ("", "2"):  # an axis with no trace is not drawn: before training, both charts still show theirs
+        data.append(dict(type="scatter", x=[0, epochs], y=[None, None], xaxis=f"x{axis}", yaxis=f"y{axis}",
+                         mode="lines", showlegend=False, hoverinfo="skip", name=""))
+    has_loss = any(v is not None and (v.losses or v.epochs) for v in views)
+    loss_range = None if has_loss else [0, round(math.log(10) * 1.1, 2)]  # an untrained net starts near ln 10
+    epoch_axis = dict(title=dict(text=t("training.epoch_axis")), range=[0, epochs + 0.3], dtick=max(1, epochs // 10))
+    layout = dict(height=CURVES_HEIGHT, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2),
                   xaxis=dict(epoch_axis, domain=[0.0, 0.44], anchor="y"),
                   xaxis2=dict(epoch_axis, domain=[0.56, 1.0], anchor="y2"),
-                  yaxis=dict(title=dict(text=t("training.loss_axis")), rangemode="tozero", anchor="x"),
+                  yaxis=dict(title=dict(text=t("training.loss_axis")), rangemode="tozero", anchor="x",
+                             **({"range": loss_range} if loss_range else {})),
                   yaxis2=dict(title=dict(text=t("training.acc_axis")), tickformat=".0%", range=[0, 1.02], anchor="x2"),
                   shapes=shapes, annotations=notes)
-    return go.Figure(data=data, layout=layout)
+    return dict(data=data, layout=layout)
 
 
 def watch(runs: list[Run], key: str, *, floor: float | None = None, batches_toggle: bool = False,
-          follow: bool = False) -> list[JobView | None]:
+          follow: bool = False, where: Sequence | None = None,
+          extra: Callable[[list[JobView | None]], None] | None = None) -> list[JobView | None]:
     """The widget: Start and Stop, then (redrawn live in a fragment) each run's progress and the curves.
     Returns the runs' snapshots (None for a run nobody has started).
 
     key prefixes the widgets' keys (<key>_start, <key>_stop, <key>_batches); batches_toggle adds a switch for the
     every-batch loss (bound to the URL), otherwise it is drawn; floor draws the lowest reachable loss; follow also lists
     the other runs on the server and checks every IDLE_REFRESH seconds while idle, so runs another student starts
-    with these settings show up."""
+    with these settings show up. where: three containers for Start, Stop and the switch (else a row of their own);
+    extra(views) draws more of the runs below the curves, live too."""
     mgr = manager()
     if mgr.warning is not None:  # checkpoints cannot be written: the lab works on, in memory
         st.warning(t(f"errors.{mgr.warning.code}", **mgr.warning.params), icon=":material/save:")
     configs = [r.config for r in runs]
-    start, stop, toggle = st.columns([1, 1, 3], vertical_alignment="center")
+    start, stop, toggle = where if where is not None else st.columns([1, 1, 3], vertical_alignment="center")
     if start.button(t("training.start"), type="primary", icon=":material/play_arrow:", key=f"{key}_start"):
         for cfg in configs:
             try:
@@ -220,10 +275,13 @@ def watch(runs: list[Run], key: str, *, floor: float | None = None, batches_togg
         now = [mgr.view(c) for c in configs]
         if not active and state_of(now) != before:
             st.rerun()  # another student started (or finished) one of these runs: redraw all, then follow it live
-        progress(runs, now, [mgr.problem(c) if v is None else None for c, v in zip(configs, now)])
+        progress(runs, now)
+        figures.show(curves(runs, now, batches, floor), key=f"{key}_chart_{lang()}")
+        notes(runs, now, [mgr.problem(c) if v is None else None for c, v in zip(configs, now)])
         if follow:
             server_runs(mgr, now)
-        st.plotly_chart(curves(runs, now, batches, floor), width="stretch", key=f"{key}_chart_{lang()}")
+        if extra is not None:
+            extra(now)
         if active and not any(v is not None and v.active for v in now):
             st.rerun()  # all finished: one full redraw shows the results and stops the polling
 
@@ -239,7 +297,7 @@ def results(runs: list[Run], views: list[JobView | None]) -> None:
     for run, view in zip(runs, views):
         held = held_epoch(view) if view is not None else None
         done = view.done if view is not None else None
-        rows.append({t("training.col_run"): run.label, t("training.col_config"): run.config.run_label,
+        rows.append({t("training.col_run"): run.label, t("training.col_config"): run_name(run.config),
                      t("training.col_train_loss"): f"{held.train_loss:.3f}" if held else "–",
                      t("training.col_test_loss"): f"{held.test_loss:.3f}" if held else "–",
                      t("training.col_train_acc"): f"{held.train_acc:.1%}" if held else "–",

@@ -17,7 +17,8 @@ from core.checkpoint import REASONS, Checkpoint, data_fingerprint, run_key
 from core.data import Digits
 from core.errors import LabError
 from core.lenet import LeNet5
-from core.training import BatchRecord, DoneRecord, EpochRecord, Record, TrainConfig, train
+from core.snapshots import Snapshot
+from core.training import BatchRecord, DoneRecord, EpochRecord, Record, TrainConfig, time_left, train
 from runtime.checkpoints import CheckpointStore
 from runtime.settings import SETTINGS
 from runtime.workers import failure_of
@@ -72,6 +73,9 @@ class JobView:
     saved: bool = False  # a checkpoint of it is on disk
     failure: LabError | None = None  # why a failed run failed, as a translation code (the page shows that)
     save_problem: LabError | None = None  # the run finished but could not be saved: it lives in memory only
+    snapshots: tuple[Snapshot, ...] = ()  # the model while it learned: before training, early in epoch 1, every epoch
+    snapshot_problem: LabError | None = None  # its checkpoint's snapshots were damaged (the run itself is fine)
+    time_left: float | None = None  # seconds, smoothed so that it never goes up (core.training.time_left)
 
     @property
     def progress(self) -> float:
@@ -81,10 +85,8 @@ class JobView:
 
     @property
     def eta_seconds(self) -> float | None:
-        """Time left at the speed so far, None before the first step."""
-        if self.done or not self.steps_done or not self.elapsed:
-            return None
-        return self.elapsed / self.steps_done * (self.batches_per_epoch * self.config.epochs - self.steps_done)
+        """Time left at the speed so far (smoothed, never going up), None before the first step and once done."""
+        return None if self.done else self.time_left
 
     @property
     def samples_per_sec(self) -> float | None:
@@ -134,6 +136,9 @@ class Job:
     thread: threading.Thread | None = field(default=None, repr=False)
     duration: float | None = None  # training seconds of a run loaded from disk
     stamp: float = 0.0  # wall-clock time it finished (file time for a checkpoint): orders "newest first"
+    snapshots: list[Snapshot] = field(default_factory=list)
+    snapshot_problem: LabError | None = None
+    time_left: float | None = None
 
     def cancel(self) -> None:
         """Ask the worker to stop at its next batch; the job counts as cancelled (restartable) at once."""
@@ -152,7 +157,8 @@ class Job:
                            batches_per_epoch=self.batches_per_epoch, steps_done=self.steps_done, done=self.done,
                            error=self.error, elapsed=elapsed, key=self.key, from_disk=self.from_disk,
                            notice=self.notice, requests=self.requests, saved=self.saved, failure=self.failure,
-                           save_problem=self.save_problem)
+                           save_problem=self.save_problem, snapshots=tuple(self.snapshots),
+                           snapshot_problem=self.snapshot_problem, time_left=self.time_left)
 
     @classmethod
     def from_checkpoint(cls, ckpt: Checkpoint, key: str, stamp: float) -> "Job":
@@ -160,7 +166,7 @@ class Job:
         return cls(config=ckpt.config, status="done", losses=list(ckpt.losses), epochs=list(ckpt.epochs),
                    batches_per_epoch=ckpt.batches_per_epoch, steps_done=len(ckpt.losses), done=ckpt.done,
                    finished=time.perf_counter(), key=key, from_disk=True, saved=True, duration=ckpt.seconds,
-                   stamp=stamp)
+                   stamp=stamp, snapshots=list(ckpt.snapshots), snapshot_problem=ckpt.snapshot_problem)
 
 
 class JobManager:
@@ -365,8 +371,12 @@ class JobManager:
             if isinstance(rec, BatchRecord):
                 job.losses.append(rec.loss)
                 job.batches_per_epoch, job.steps_done = rec.batches, rec.step
+                job.time_left = time_left(job.time_left, time.perf_counter() - job.started, rec.step,
+                                          rec.batches * job.config.epochs)
             elif isinstance(rec, EpochRecord):
                 job.epochs.append(rec)
+            elif isinstance(rec, Snapshot):
+                job.snapshots.append(rec)
             else:
                 job.done = rec
 
@@ -426,7 +436,7 @@ class JobManager:
                 ckpt = Checkpoint(config=job.config, model=d.model, epochs=tuple(job.epochs), losses=tuple(job.losses),
                                   batches_per_epoch=job.batches_per_epoch, reason=d.reason, epochs_run=d.epochs_run,
                                   best_epoch=d.best_epoch, diverged_step=d.diverged_step,
-                                  seconds=time.perf_counter() - job.started)
+                                  seconds=time.perf_counter() - job.started, snapshots=tuple(job.snapshots))
             saved = self.store.save(ckpt, job.fingerprint)
         except Exception as exc:  # noqa: BLE001 - a finished run is never lost to its checkpoint
             log.warning("saving run %s failed", job.key, exc_info=True)

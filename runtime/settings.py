@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,9 @@ class Settings:
     max_jobs: int = 1  # LENET_MAX_JOBS: trainings at once, the rest queue; default 2, never above the core count
     # (each is a process that imports torch, about 300 MB: a typo like 200 must not start 200 of them)
     train_threads: int = 1  # LENET_TRAIN_THREADS: torch threads of each training; default: threads // max_jobs
-    device: str = "auto"  # LENET_DEVICE: where training runs: "auto" (a GPU when there is one), "cpu", "cuda"...
+    device: str = "auto"  # LENET_DEVICE: where training runs: "auto" (a GPU when there is one), "cpu", "cuda[:N]"
+    job_backend: str = "local"  # LENET_JOB_BACKEND: "local" (a process pool here) or "ray" (tasks on a Ray cluster)
+    ray_address: str = "local"  # LENET_RAY_ADDRESS: "local" starts a small Ray here; an address joins that cluster
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, cores: int | None = None,
@@ -46,6 +49,14 @@ class Settings:
                 note(f"ignoring {name}={raw!r} (expected a whole number >= 0); using {default}")
                 return default
 
+        def word(name: str, pattern: str, default: str) -> str:
+            """A lower-case word matching pattern; anything else is reported and the default used."""
+            raw = env.get(name, "").strip().lower()
+            if raw and not re.fullmatch(pattern, raw):
+                note(f"ignoring {name}={raw!r} (expected {pattern}); using {default}")
+                return default
+            return raw or default
+
         threads = count("LENET_THREADS", 0) or min(2, cores)
         max_jobs = count("LENET_MAX_JOBS", min(2, cores)) or 1
         if max_jobs > cores:
@@ -57,7 +68,9 @@ class Settings:
                    threads=threads,
                    max_jobs=max_jobs,
                    train_threads=count("LENET_TRAIN_THREADS", 0) or max(1, threads // max_jobs),
-                   device=env.get("LENET_DEVICE", "").strip() or "auto")
+                   device=word("LENET_DEVICE", r"auto|cpu|cuda(:\d+)?", "auto"),
+                   job_backend=word("LENET_JOB_BACKEND", r"local|ray", "local"),
+                   ray_address=env.get("LENET_RAY_ADDRESS", "").strip() or "local")
 
 
 SETTINGS = Settings.from_env()  # read once, when the server starts

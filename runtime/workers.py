@@ -19,8 +19,10 @@ from typing import Callable, Mapping, Union
 import torch
 
 from core.data import Digits
+from core.device import resolve_device
 from core.errors import LabError
 from core.lenet import build_lenet
+from core.snapshots import Snapshot
 from core.training import BatchRecord, DoneRecord, EpochRecord, TrainConfig, train
 
 CTX = mp.get_context("spawn")  # a fresh interpreter: no forked OpenMP pools or server threads
@@ -69,10 +71,10 @@ class Ready:
 
 @dataclass(frozen=True)
 class Records:
-    """Process -> server: progress of a run, a few records at a time."""
+    """Process -> server: progress of a run, a few records at a time (snapshots of the learning model among them)."""
 
     job_id: int
-    records: tuple[BatchRecord | EpochRecord, ...]
+    records: tuple[BatchRecord | EpochRecord | Snapshot, ...]
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,7 @@ def rebuilt(code: str, params: Mapping[str, object], detail: str) -> LabError:
     return LabError(code, detail, **params)
 
 
-def _serve(inbox, outbox, cancel, threads: int) -> None:
+def _serve(inbox, outbox, cancel, threads: int, device: str = "auto") -> None:
     """Child process: train whatever arrives, stream the records back. Datasets are kept by fingerprint."""
     try:
         os.nice(NICENESS)  # background work: the server's page reruns get the cores first when both want them
@@ -144,11 +146,12 @@ def _serve(inbox, outbox, cancel, threads: int) -> None:
             return
         if task.data is not None:
             datasets[task.fingerprint] = task.data
-        pending: list[BatchRecord | EpochRecord] = []  # sent a few at a time: fewer wake-ups of the server
+        pending: list[BatchRecord | EpochRecord | Snapshot] = []  # sent a few at a time: fewer wake-ups of the server
         flushed = time.monotonic()
         try:
             stop = lambda: cancel.is_set() or orphaned()  # noqa: E731
-            for rec in train(task.config, datasets[task.fingerprint], should_stop=stop):
+            for rec in train(task.config, datasets[task.fingerprint], should_stop=stop,
+                             device=resolve_device(device)):  # LENET_DEVICE: CUDA when there is one
                 if isinstance(rec, DoneRecord):
                     state = {k: v.detach().clone() for k, v in rec.model.state_dict().items()}
                     outbox.put(Records(job_id=task.job_id, records=tuple(pending)))
@@ -157,7 +160,7 @@ def _serve(inbox, outbox, cancel, threads: int) -> None:
                     pending = []
                     continue
                 pending.append(rec)
-                if isinstance(rec, EpochRecord) or time.monotonic() - flushed > SEND_EVERY:
+                if isinstance(rec, (EpochRecord, Snapshot)) or time.monotonic() - flushed > SEND_EVERY:
                     outbox.put(Records(job_id=task.job_id, records=tuple(pending)))
                     pending, flushed = [], time.monotonic()
         except Exception as exc:  # reported to the page by the parent, as a translation code
@@ -182,8 +185,8 @@ class Worker:
 class WorkerPool:
     """A fixed number of training processes; a run takes one, trains, and gives it back."""
 
-    def __init__(self, size: int, threads: int) -> None:
-        self.size, self.threads = max(1, size), max(1, threads)
+    def __init__(self, size: int, threads: int, device: str = "auto") -> None:
+        self.size, self.threads, self.device = max(1, size), max(1, threads), device
         self.free: queue.Queue[Worker] = queue.Queue()
         self.workers: list[Worker] = []
         self.lock = threading.Lock()
@@ -193,7 +196,7 @@ class WorkerPool:
 
     def _spawn(self) -> Worker:
         inbox, outbox, cancel = CTX.Queue(), CTX.Queue(), CTX.Event()
-        process = CTX.Process(target=_serve, args=(inbox, outbox, cancel, self.threads), daemon=True,
+        process = CTX.Process(target=_serve, args=(inbox, outbox, cancel, self.threads, self.device), daemon=True,
                               name="lenet-train")
         _start(process)
         worker = Worker(process, inbox, outbox, cancel)
@@ -221,7 +224,7 @@ class WorkerPool:
         self.free.put(worker)
 
     def run(self, worker: Worker, job_id: int, config: TrainConfig, fingerprint: str, data: Digits,
-            on_record: Callable[[BatchRecord | EpochRecord | DoneRecord], None],
+            on_record: Callable[[BatchRecord | EpochRecord | Snapshot | DoneRecord], None],
             cancelled: Callable[[], bool]) -> None:
         """Train config on worker, calling on_record for every record; raises WorkerDied or LabError."""
         send = None if fingerprint in worker.known else data

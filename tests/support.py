@@ -10,13 +10,14 @@ import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -36,15 +37,19 @@ class Server:
         self.log = tempfile.NamedTemporaryFile(prefix="lenet-server-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
                                      stdout=self.log, stderr=subprocess.STDOUT)  # a file: a full pipe would block it
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2)
-                return
-            except OSError:
-                time.sleep(0.3)
-        self.stop()
-        raise RuntimeError("streamlit server did not start")
+        try:
+            wait_for(self.healthy, 60, "the server's health check", every=0.3)
+        except AssertionError:
+            self.stop()
+            raise RuntimeError(f"streamlit server did not start:\n{self.output()}") from None
+
+    def healthy(self) -> bool:
+        """The server answers its health check."""
+        try:
+            urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2)
+            return True
+        except OSError:
+            return False
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -57,6 +62,27 @@ class Server:
     def output(self) -> str:
         """What the server printed so far (for diagnosing a failed test)."""
         return Path(self.log.name).read_text(errors="replace")
+
+
+def wait_for(condition: Callable[[], T], timeout: float = 60, what: str | Callable[[], str] = "the condition",
+             every: float = 0.02) -> T:
+    """Poll `condition()` until it returns something truthy, and return that; fail after `timeout` seconds, saying
+    `what` was awaited (a callable is asked at that moment). The one place the tests wait for another thread or
+    process: on a condition, with a deadline, never a fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still waiting for {what() if callable(what) else what} after {timeout} s")
+        time.sleep(every)
+    return value
+
+
+def wait_done(manager, config, timeout: float = 90):
+    """The view of `config`'s run in a job manager once it is no longer queued or running (done, failed, cancelled)."""
+    def finished():
+        view = manager.view(config)
+        return view if view is not None and not view.active else None
+    return wait_for(finished, timeout, f"{config} to finish")
 
 
 def wait_for_app(tab, timeout: float = 60_000) -> None:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from core.activations import (NAMES, deep_stack, evaluate, feature_map, lenet_dead_fraction, module, prelu_alpha_grad,
                               saturated_ranges, stack_gradients)
-from core.data import load_digits, to_model_input
+from core.data import to_model_input
 from core.errors import LabError
 from core.lenet import LeNetConfig, build_lenet
 
@@ -26,11 +26,6 @@ HAND_DERIV = {  # closed forms, only to check autograd; the app never uses them
     "prelu": lambda x: torch.where(x > 0, 1.0, 0.25),
     "silu": lambda x: torch.sigmoid(x) * (1 + x * (1 - torch.sigmoid(x))),
 }
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_digits()
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -36,3 +36,14 @@ def test_every_listed_page_runs(spec, lang):
     assert not at.exception, at.exception
     if lang == "zh":
         assert HAN.search(page_text(at))
+
+
+def test_switching_from_home_to_a_page_keeps_the_language():
+    """The page tests open their page directly (a deep link); this one goes the way a student clicks: home first."""
+    at = run_app("zh")
+    home = at.title[0].value
+    for spec in (PAGES[-1], PAGES[1]):
+        at.switch_page(spec.path).run()
+        assert not at.exception, at.exception
+        assert HAN.search(page_text(at)) and at.session_state["lang"] == "zh"
+        assert at.title[0].value != home

@@ -1,17 +1,26 @@
 """Browser: a shared link opens the same view on a fresh server (deep link with query parameters), a link copied
-after moving a slider reproduces that view in another browser, and ?present=true folds the explanations."""
+after moving a slider reproduces that view in another browser, ?present=true folds the explanations, every url_path
+of the navigation (and /home) opens its page, and hostile link values never break a control, make a link or fetch a
+picture (Streamlit's real URL binding, which AppTest only imitates)."""
 import re
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 import pytest
 
-from conftest import Server, assert_no_exception, wait_for_app
+from conftest import Server, assert_no_exception, translated, wait_for_app
 from core.autograd import backward_calls
 from core.data import load_digits, to_model_input
 from core.dataset import iterations_per_epoch
 from core.train_eval import repeat_forward
+from lab.nav import HOME, PAGES
 
 SHOTS = Path(__file__).parent / "screenshots"
+ROOT = Path(__file__).resolve().parents[1]
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -21,6 +30,18 @@ def srv(tmp_path_factory):
     server = Server(env={"LENET_CACHE_DIR": str(tmp_path_factory.mktemp("checkpoints"))})
     yield server
     server.stop()
+
+
+def wait_for_health(url: str, seconds: float = 60) -> None:
+    deadline = time.time() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+            return
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.3)
 
 
 def main_text(tab) -> str:
@@ -101,3 +122,183 @@ def test_presenter_mode_from_the_url_folds_explanations(srv, page):
     page.goto(f"{srv.url}/pitfalls?pf_which=softmax_before_loss")
     wait_for_app(page)
     assert page.get_by_text(intro).is_visible()  # not presenting: the explanation is open text
+
+
+def active_page(tab) -> str:
+    """The title of the page the navigation marks as the one on show."""
+    return tab.locator("[data-testid='stSidebarNavLink'][aria-current='page']").inner_text().split("\n")[-1]
+
+
+@pytest.mark.slow
+def test_every_url_path_of_the_navigation_opens_its_page(srv, page):
+    """Issue 15 item 11: /home said "Page not found"; every url_path (and / itself) opens its own page."""
+    for path, spec in [("", PAGES[0]), *((s.url_path, s) for s in PAGES)]:
+        page.goto(f"{srv.url}/{path}?lang=en")
+        wait_for_app(page, timeout=180_000)  # the dataset page still trains a model in the page on a fresh server
+        assert_no_exception(page)
+        assert "Page not found" not in page.inner_text("body"), path
+        assert active_page(page) == translated("en", spec.title), path
+        want = "/" if spec.url_path == HOME else f"/{spec.url_path}"
+        assert page.url.split("?")[0] == srv.url + want, (path, page.url)
+    assert "lang=en" in page.url
+
+
+HOSTILE = {"image": "![t](http://host/track.png)", "link": "[Log in again](http://host/phish)",
+           "html": "<img src=http://host/x.png>"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path, link, shown", [
+    ("softmax", {"sm_target": "inf", "sm_logits": HOSTILE["image"], "sm_temp": "nan", "present": HOSTILE["html"]},
+     {"sm_target": "0"}),
+    ("convolution", {"conv_pad": "99", "conv_stride": "-inf", "conv_bias": HOSTILE["link"], "conv_src": "x" * 3000,
+                     "conv_dil": "1e999", "lang": HOSTILE["image"]}, {"conv_pad": "0", "conv_stride": "1"}),
+])
+def test_hostile_values_in_a_real_link_are_refused_with_a_note(srv, browser, path, link, shown):
+    """Real URL binding: Streamlit raised OverflowError for sm_target=inf. Now no exception and no error box, no
+    request to the link's host, no link or picture made from a value, the controls show their defaults, and the
+    note at the top names every refused value."""
+    tab = browser.new_context(viewport={"width": 1366, "height": 768}, locale="en-US").new_page()
+    fetched = []
+    tab.on("request", lambda r: fetched.append(r.url) if r.url.split("?")[0].startswith("http://host") else None)
+    try:
+        tab.goto(f"{srv.url}/{path}?" + "&".join(f"{k}={quote(v)}" for k, v in link.items()))
+        wait_for_app(tab)
+        assert_no_exception(tab)
+        assert tab.locator("[data-testid='stMain'] [data-testid='stAlertContentError']").count() == 0
+        assert fetched == []
+        assert tab.locator("a[href*='host']").count() == 0 and tab.locator("img[src*='host']").count() == 0
+        note = tab.locator("[data-testid='stAlertContainer']", has_text="The link asked for").inner_text()
+        assert all(key in note for key in link), note
+        for key, value in shown.items():
+            assert tab.locator(f".st-key-{key} input").first.input_value().startswith(value), key
+        assert not any(value in unquote(tab.url) for value in link.values())  # refused values leave the address bar
+        tab.screenshot(path=str(SHOTS / f"hostile_link_{path}.png"), full_page=False)
+    finally:
+        tab.context.close()
+
+
+# ---- presenter mode at 1920x1080: numbers a back-row student can read -------------------------------------------
+
+CHART_APP = '''import streamlit as st
+from lab import figures
+st.session_state["present"] = st.query_params.get("present") == "true"
+figures.show({"data": [{"type": "heatmap", "z": [[1, -2], [3, 4]], "text": [["1", "-2"], ["3", "4"]],
+                        "texttemplate": "%{text}", "showscale": False}],
+              "layout": {"xaxis": {"title": {"text": "column"}}, "yaxis": {"title": {"text": "row"}}, "height": 320}},
+             key="fig")
+'''
+CHART_TEXT = """() => Array.from(document.querySelectorAll('.js-plotly-plot text')).map(
+    t => [t.closest('g[class]').getAttribute('class'), parseFloat(getComputedStyle(t).fontSize)])"""
+
+
+def chart_font_sizes(tab) -> dict[str, list[float]]:
+    """Font sizes of a page's Plotly text, by kind: tick labels and the numbers written in heatmap cells."""
+    tab.wait_for_selector(".js-plotly-plot .xtick text", timeout=60_000)
+    sizes: dict[str, list[float]] = {"tick": [], "cell": []}
+    for cls, size in tab.evaluate(CHART_TEXT):
+        kind = "tick" if cls in ("xtick", "ytick") else "cell" if cls == "heatmap-label" else None
+        if kind:
+            sizes[kind].append(size)
+    return sizes
+
+
+def assert_presenter_grows(tab, url: str) -> None:
+    tab.goto(f"{url}{'&' if '?' in url else '?'}present=false")
+    wait_for_app(tab)
+    normal = chart_font_sizes(tab)
+    tab.goto(f"{url}{'&' if '?' in url else '?'}present=true")
+    wait_for_app(tab)
+    presenting = chart_font_sizes(tab)
+    for kind in ("tick", "cell"):
+        if normal[kind]:
+            assert min(presenting[kind]) >= 1.5 * max(normal[kind]), (kind, normal[kind], presenting[kind])
+
+
+@pytest.mark.slow
+def test_presenter_mode_makes_tick_labels_and_cell_numbers_one_and_a_half_times_larger(browser, tmp_path):
+    """Through lab.figures.show, the one path for figures: Streamlit's theme draws ticks at 12 px whatever the
+    layout's font, so each kind of text is scaled from the size the theme gives it (measured: 12 -> 19.2 px)."""
+    from support import free_port
+
+    script = tmp_path / "chart_app.py"
+    script.write_text(CHART_APP)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
+                             "--server.address", "127.0.0.1", "--server.headless", "true"], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_health(f"http://127.0.0.1:{port}")
+        tab = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
+        assert_presenter_grows(tab, f"http://127.0.0.1:{port}/")
+        tab.context.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("url_path", ["pooling", "convolution", "home"])
+def test_presenter_mode_grows_a_real_page_s_chart_text(srv, browser, url_path):
+    spec = next(s for s in PAGES if s.url_path == url_path)
+    view = ROOT / "lab" / "views" / Path(spec.path).name
+    source = (ROOT / spec.path).read_text() + (view.read_text() if view.exists() else "")
+    if "figures.show" not in source and "from lab.figures import" not in source:
+        pytest.skip(f"{spec.path} still draws with st.plotly_chart, not lab.figures.show")
+    tab = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
+    try:
+        assert_presenter_grows(tab, f"{srv.url}/{'' if url_path == HOME else url_path}?lang=zh")
+    finally:
+        tab.context.close()
+
+
+@pytest.mark.slow
+def test_presenter_mode_widget_values_are_large_and_a_slider_value_sits_above_its_thumb(srv, browser):
+    """Issue 15 item 5: in presenter mode the value of a slider was drawn over its thumb, and the values inside
+    number boxes stayed at 14 px."""
+    tab = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
+    try:
+        for present in ("false", "true"):
+            tab.goto(f"{srv.url}/softmax?lang=zh&present={present}")
+            wait_for_app(tab)
+            box = tab.evaluate("""() => {
+                const value = document.querySelector("[data-testid='stSliderThumbValue']");
+                const thumb = value.parentElement.getBoundingClientRect(), v = value.getBoundingClientRect();
+                const label = value.closest("[data-testid='stSlider']").querySelector('label').getBoundingClientRect();
+                const size = e => parseFloat(getComputedStyle(e).fontSize);
+                return {value_top: v.top, value_bottom: v.bottom, thumb_top: thumb.top, label_bottom: label.bottom,
+                        value_size: size(value.querySelector('p')),
+                        input_size: size(document.querySelector('.stMainBlockContainer input[type=number]'))}; }""")
+            assert box["value_bottom"] <= box["thumb_top"] + 0.5, box  # above the thumb, not over it
+            if present == "true":
+                assert box["value_top"] >= box["label_bottom"] - 0.5, box  # and below its label, now it is larger
+                assert box["value_size"] >= 20 and box["input_size"] >= 20, box
+        tab.screenshot(path=str(SHOTS / "present_softmax_1920.png"))
+    finally:
+        tab.context.close()
+
+
+def _secondary_script():
+    import streamlit as st
+
+    from lab import ui
+
+    st.session_state["lang"] = "en"
+    with ui.secondary():
+        st.slider("seed", 0, 9, 3, key="seed")
+
+
+@pytest.mark.parametrize("present", [False, True])
+def test_secondary_controls_fold_away_in_presenter_mode(present):
+    """AppTest (no browser): pages wrap controls a class seldom needs in `with ui.secondary():`."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_secondary_script, default_timeout=60)
+    at.session_state["present"] = present
+    at.run()
+    assert not at.exception
+    folded = [e for e in at.expander if e.label == "More controls"]
+    assert bool(folded) == present
+    assert at.slider(key="seed").value == 3
+    if present:
+        assert folded[0].slider(key="seed").value == 3

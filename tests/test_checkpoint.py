@@ -9,19 +9,13 @@ import torch
 
 from core.checkpoint import (Checkpoint, data_fingerprint, file_name, key_of, load_checkpoint, run_key,
                              save_checkpoint, to_payload)
-from core.data import Digits, load_digits
+from core.data import Digits
 from core.errors import LabError
 from core.lenet import LeNetConfig, build_lenet
 from core.training import TrainConfig, run_to_end
 from support import crashing_save
 
 MARKER = Path("/tmp/lenet-malicious-marker")
-
-
-@pytest.fixture(scope="module")
-def small() -> Digits:
-    d = load_digits()
-    return Digits(d.train_images[:256], d.train_labels[:256], d.test_images[:100], d.test_labels[:100], d.source)
 
 
 @pytest.fixture(scope="module")
@@ -220,3 +214,74 @@ def test_newer_pickle_protocols_never_run_either(tmp_path, small):
     path.write_bytes(pickle.dumps({"state_dict": Evil()}, protocol=5))
     err = _expect(path, data_fingerprint(small), "checkpoint.damaged")
     assert err.code.startswith("checkpoint.") and not MARKER.exists()
+
+
+# ---- snapshots (issue 17, "watch it learn"): kept with the run, optional in the file ---------------------------------
+
+def trained_with_snapshots(data, **changes) -> Checkpoint:
+    from core.snapshots import Snapshot
+    from core.training import BatchRecord, DoneRecord, EpochRecord, train
+
+    cfg = TrainConfig(**{"epochs": 2, "train_size": 256, "seed": 3, **changes})
+    recs = list(train(cfg, data))
+    done = recs[-1]
+    assert isinstance(done, DoneRecord)
+    return Checkpoint(config=cfg, model=done.model, epochs=tuple(r for r in recs if isinstance(r, EpochRecord)),
+                      losses=tuple(r.loss for r in recs if isinstance(r, BatchRecord)), batches_per_epoch=4,
+                      reason=done.reason, epochs_run=done.epochs_run, best_epoch=done.best_epoch,
+                      diverged_step=done.diverged_step, seconds=0.5,
+                      snapshots=tuple(r for r in recs if isinstance(r, Snapshot)))
+
+
+def test_snapshots_come_back_from_the_file(tmp_path, small):
+    ckpt = trained_with_snapshots(small)
+    assert [(s.epoch, s.batch) for s in ckpt.snapshots] == [(0, 0), (1, 1), (1, 4), (2, 4)]
+    fp = data_fingerprint(small)
+    back = load_checkpoint(save_checkpoint(tmp_path, ckpt, fp), fp, ckpt.config)
+    assert back.snapshot_problem is None and len(back.snapshots) == len(ckpt.snapshots)
+    for a, b in zip(ckpt.snapshots, back.snapshots):
+        assert (a.epoch, a.batch, a.low, a.high) == (b.epoch, b.batch, pytest.approx(b.low), pytest.approx(b.high))
+        assert torch.equal(a.filters, b.filters) and torch.equal(a.maps, b.maps) and torch.equal(a.probs, b.probs)
+
+
+def test_a_file_without_snapshots_loads_with_none(tmp_path, small, ckpt):
+    """Files written before snapshots existed have no "snapshots" key at all."""
+    fp = data_fingerprint(small)
+    path = save_checkpoint(tmp_path, ckpt, fp)
+    raw = torch.load(path, weights_only=True)
+    assert raw["snapshots"] == {}
+    del raw["snapshots"]
+    torch.save(raw, path)
+    back = load_checkpoint(path, fp, ckpt.config)
+    assert back.snapshots == () and back.snapshot_problem is None and back.epochs == ckpt.epochs
+
+
+@pytest.mark.parametrize("damage", [lambda s: s.pop("maps"), lambda s: s.update(probs=torch.zeros(2, 3)),
+                                    lambda s: s.update(filters=s["filters"].float())])
+def test_damaged_snapshots_leave_the_run_usable(tmp_path, small, damage):
+    ckpt = trained_with_snapshots(small, seed=4)
+    fp = data_fingerprint(small)
+    path = save_checkpoint(tmp_path, ckpt, fp)
+    raw = torch.load(path, weights_only=True)
+    damage(raw["snapshots"])
+    torch.save(raw, path)
+    back = load_checkpoint(path, fp, ckpt.config)
+    assert back.snapshots == () and back.snapshot_problem.code == "snap.damaged" and back.epochs == ckpt.epochs
+
+
+@pytest.mark.slow  # ten epochs of the 4,000 digits
+def test_snapshots_add_little_to_a_checkpoint(tmp_path, digits):
+    """The default run (4,000 digits, batches of 64, 10 epochs): 14 snapshots, measured in the file."""
+    import io
+
+    from core.snapshots import pack
+
+    ckpt = trained_with_snapshots(digits, epochs=10, train_size=4000)
+    assert len(ckpt.snapshots) == 1 + 3 + 10  # before, after 1, 4 and 16 batches, after each epoch
+    fp = data_fingerprint(digits)
+    size = save_checkpoint(tmp_path, ckpt, fp).stat().st_size
+    buf = io.BytesIO()
+    torch.save(pack(ckpt.snapshots), buf)
+    extra = len(buf.getvalue())
+    print(f"checkpoint {size} bytes, of which snapshots {extra} bytes ({extra / (size - extra):.0%} growth)")
+    assert extra < 80_000 and extra / (size - extra) < 0.35

@@ -8,11 +8,6 @@ import torch
 from core.data import find_mnist_raw, load_digits, normalize, to_model_input, to_unit
 
 
-@pytest.fixture(scope="module")
-def digits():
-    return load_digits()
-
-
 def test_shapes_and_dtypes(digits):
     assert digits.train_images.shape == (4000, 28, 28) and digits.train_images.dtype == torch.uint8
     assert digits.test_images.shape == (1000, 28, 28) and digits.test_images.dtype == torch.uint8

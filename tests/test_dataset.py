@@ -7,17 +7,12 @@ import torch.nn.functional as F
 from hypothesis import given, settings, strategies as st
 from torch.utils.data import DataLoader, TensorDataset
 
-from core.data import load_digits, to_model_input
+from core.data import to_model_input
 from core.errors import LabError
 from core.lenet import build_lenet
 from core.dataset import (DigitDataset, batch_shapes, epoch_plan, evaluate_loader, flat_gradient, gradient_noise,
                           iterations_per_epoch, last_batch_size, make_loader, sampling_theory, scaled_lr)
 from core.training import evaluate
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_digits()
 
 
 def test_dataset_hands_out_one_normalized_sample(digits):

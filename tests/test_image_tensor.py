@@ -6,15 +6,9 @@ from hypothesis import given, settings, strategies as st
 from PIL import Image
 from torchvision import transforms
 
-from core.data import load_digits
 from core.errors import LabError
 from core.image_tensor import (digit_stages, histogram, mean_std, norm_params, normalize, pixel_both_ways, preview,
                           sample_picture, stats, to_tensor)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_digits()
 
 
 def test_digit_stages_equal_torchvision_compose(digits):
@@ -103,3 +97,16 @@ def test_stats_and_preview():
     assert tuple(small.shape) == (3, 100, 50)
     assert float(small.mean()) == pytest.approx(float(big.mean()), abs=1e-4)  # area averaging keeps the mean
     assert preview(big, 500) is big
+
+
+def test_window_stays_inside_the_grid():
+    from core.image_tensor import window
+
+    grid = torch.arange(28 * 28).view(28, 28)
+    part, origin = window(grid, 10, 9, 9)
+    assert origin == (9, 9) and torch.equal(part, grid[9:19, 9:19])
+    assert window(grid, 7, 25, -3)[1] == (21, 0)
+    part, origin = window(grid, 40, 5, 5)
+    assert origin == (0, 0) and torch.equal(part, grid)
+    part, origin = window(grid, 0, 3, 4)  # under one cell: one cell
+    assert origin == (3, 4) and torch.equal(part, grid[3:4, 4:5])

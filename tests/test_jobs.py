@@ -50,6 +50,7 @@ def test_queue_and_cancel(small):
     mgr.cancel(first)
 
 
+@pytest.mark.slow  # a 200-epoch run to stop
 def test_start_after_stop_starts_a_fresh_run_and_the_queue_moves_up(small):
     mgr = JobManager(small, max_parallel=1)
     long, a, b = (TrainConfig(epochs=200, train_size=256, seed=s) for s in (20, 21, 22))

@@ -47,3 +47,40 @@ def test_the_cache_does_not_import_the_ui():
     assert not any(isinstance(n, ast.ImportFrom) and n.module == "lab" and any(a.name in ("ui", "views", "runs")
                                                                                for a in n.names)
                    for n in ast.walk(tree))
+
+
+def _project_imports(path: Path, packages: tuple[str, ...]) -> set[str]:
+    """The project modules a file imports, anywhere in it (deferred imports inside functions count too)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        else:
+            continue
+        found |= {n for n in names if n.split(".")[0] in packages}
+    return found
+
+
+def test_no_import_circle():
+    packages = ("core", "runtime", "lab")
+    files = {".".join(p.relative_to(ROOT).with_suffix("").parts): p
+             for pkg in packages for p in (ROOT / pkg).rglob("*.py")}
+    modules = {name.removesuffix(".__init__"): path for name, path in files.items()}
+    graph = {name: {m for m in _project_imports(path, packages) if m in modules and m != name}
+             for name, path in modules.items()}
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+
+    def visit(name: str, trail: list[str]) -> None:
+        state[name] = 1
+        for dep in sorted(graph[name]):
+            if state.get(dep) == 1:
+                raise AssertionError("import circle: " + " -> ".join(trail[trail.index(dep):] + [dep]))
+            if dep not in state:
+                visit(dep, trail + [dep])
+        state[name] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])

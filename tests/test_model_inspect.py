@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.data import Digits, load_digits, to_model_input
+from core.data import to_model_input
 from core.errors import LabError
 from core.model_inspect import (Predictions, confusion_matrix, digit_probabilities, feature_maps, filter_change,
                              misclassified, per_class_accuracy, predict, tile_maps, top_confusions)
@@ -15,10 +15,7 @@ from core.lenet import build_lenet
 from core.training import TrainConfig, evaluate, run_to_end
 
 
-@pytest.fixture(scope="module")
-def small() -> Digits:
-    d = load_digits()
-    return Digits(d.train_images[:512], d.train_labels[:512], d.test_images[:300], d.test_labels[:300], d.source)
+SMALL = (512, 300)  # training / test digits of the small fixture (conftest)
 
 
 @pytest.fixture(scope="module")
@@ -114,3 +111,11 @@ def test_tile_maps_layout():
     torch.testing.assert_close(tiled[0:2, 3:5], maps[1])
     torch.testing.assert_close(tiled[3:5, 0:2], maps[2])
     assert torch.isnan(tiled[2]).all() and torch.isnan(tiled[:, 2]).all() and torch.isnan(tiled[3:, 3:]).all()
+
+
+def test_preference_puts_correct_loops_first_then_accuracy_then_length():
+    from core.model_inspect import preference
+
+    runs = {"mistake, best": preference("optimizer_in_loop", 0.99, 3), "good": preference("none", 0.95, 10),
+            "better": preference("none", 0.97, 2), "better, longer": preference("none", 0.97, 10)}
+    assert sorted(runs, key=runs.get, reverse=True) == ["better, longer", "better", "good", "mistake, best"]

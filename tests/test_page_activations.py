@@ -33,21 +33,75 @@ def test_course_values_shown():
     assert relu["f(x)"].tolist() == ["0.0000", "0.0000", "2.0000"]
 
 
+def chart(at, i: int) -> dict:
+    """Chart i of the page (0 f and f', 1 vanishing gradients, 2 feature map, 3 dead ReLUs) as its dict."""
+    return json.loads(at.get("plotly_chart")[i].proto.spec)
+
+
+def norms(fig: dict, name: str) -> torch.Tensor:
+    """The per-layer gradient norms of one activation's line in the vanishing-gradient chart."""
+    return torch.tensor(next(tr["y"] for tr in fig["data"] if tr["name"] == name))
+
+
 def test_depth_slider_moves_the_measured_gradients():
     at = run_app("en", PAGE)
     at.slider(key="act_depth").set_value(5).run()
     assert not at.exception
-    fig = json.loads(at.get("plotly_chart")[2].proto.spec)
     data = cache.digits()
-    want = stack_gradients(deep_stack("tanh", 5), to_model_input(data.test_images[:64]).flatten(1), data.test_labels[:64])
-    tanh = fig["data"][0]
-    assert len(tanh["x"]) == 5
-    ys = tanh["y"]
-    if isinstance(ys, dict):  # plotly's typed-array encoding
-        import base64
-        import numpy as np
-        ys = np.frombuffer(base64.b64decode(ys["bdata"]), dtype=ys["dtype"]).tolist()
-    torch.testing.assert_close(torch.tensor(ys), want.weight_grad_norm, rtol=1e-4, atol=0)
+    want = stack_gradients(deep_stack("tanh", 5, init="matched"), to_model_input(data.test_images[:64]).flatten(1),
+                           data.test_labels[:64])
+    got = norms(chart(at, 1), "Tanh")
+    assert len(got) == 5
+    torch.testing.assert_close(got, want.weight_grad_norm, rtol=1e-3, atol=0)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_by_default_each_activation_has_its_matching_init_and_only_sigmoid_vanishes(lang):
+    """Issue 15: the default shows ReLU (Kaiming) and tanh (Xavier) keeping their gradient within 10x across 12
+    layers and sigmoid vanishing, and the text names initialisation as the reason."""
+    at = run_app(lang, PAGE)
+    fig = chart(at, 1)
+    names = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid"} if lang == "en" else {}
+    if lang == "zh":
+        from conftest import translated
+        names = {n: translated("zh", f"act.name_{n}") for n in ("relu", "tanh", "sigmoid")}
+    for n in ("relu", "tanh"):
+        g = norms(fig, names[n])
+        assert len(g) == 12
+        assert 0.1 <= float(g[0] / g[-1]) <= 10 and float(g.max() / g.min()) <= 10, n
+    sigmoid = norms(fig, names["sigmoid"])
+    assert float(sigmoid[0] / sigmoid[-1]) < 1e-4  # vanishing: about 1e-6 here
+    story = next(i.value for i in at.info if ("Kaiming" in i.value))
+    assert ("initialisation" in story) == (lang == "en") and ("初始化" in story) == (lang == "zh")
+    assert "Xavier" in story
+    table = at.dataframe[-1].value.to_dict("records")
+    col = "Initialisation" if lang == "en" else "初始化"
+    assert [r[col] for r in table] == (["Kaiming", "Xavier", "Xavier"])
+
+
+def test_a_shared_init_shows_the_contrast_and_explains_the_training_lab():
+    at = run_app("en", PAGE)
+    at.segmented_control(key="act_init").set_value("default").run()
+    assert not at.exception
+    relu = norms(chart(at, 1), "ReLU")
+    assert float(relu[0] / relu[-1]) < 0.01  # ReLU's first layers get almost no gradient under PyTorch's default
+    story = next(i.value for i in at.info if "PyTorch's default" in i.value)
+    assert "initialisation" in story and "tanh can lead after the first epoch" in story
+    data = cache.digits()
+    want = stack_gradients(deep_stack("relu", 12, init="default"), to_model_input(data.test_images[:64]).flatten(1),
+                           data.test_labels[:64])
+    torch.testing.assert_close(relu, want.weight_grad_norm, rtol=1e-3, atol=0)
+
+
+def test_every_chart_names_its_axes_and_pictures_hide_theirs():
+    at = run_app("en", PAGE)
+    f = chart(at, 0)["layout"]
+    assert f["xaxis"]["title"]["text"] == "x" and f["yaxis"]["title"]["text"] == "f(x) (solid) and f′(x) (dotted)"
+    fmap = chart(at, 2)["layout"]
+    assert fmap["xaxis3"]["title"]["text"] == "value" and fmap["yaxis3"]["title"]["text"] == "number of values"
+    assert not fmap["xaxis"]["showticklabels"] and not fmap["yaxis2"]["showticklabels"]  # the maps are pictures
+    dead = chart(at, 3)["layout"]
+    assert dead["yaxis"]["title"]["text"] == "share of dead units"
 
 
 def test_slope_slider_changes_leaky_curve():

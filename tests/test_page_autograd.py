@@ -39,3 +39,13 @@ def test_autograd_accumulation_follows_the_controls():
     assert at.error and "refused" in at.error[0].value
     at.toggle(key="ag_xgrad").set_value(True).run()
     assert "x [5]" in at.get("graphviz_chart")[0].proto.spec
+
+
+def test_gradient_pictures_hide_their_axes_and_the_bars_name_theirs():
+    at = run_app("en", page=PAGE)
+    grads, bars = figures(at)[:2]
+    for axis in ("xaxis", "yaxis", "xaxis2", "yaxis2"):  # w.grad and b.grad: numbers written in the cells
+        assert grads["layout"][axis]["showticklabels"] is False
+    assert [a["text"] for a in grads["layout"]["annotations"]] == ["w.grad [5, 3]", "b.grad [3]"]
+    assert bars["layout"]["xaxis"]["title"]["text"] == "element of b.grad"
+    assert bars["layout"]["yaxis"]["title"]["text"] == "value after each backward() call"

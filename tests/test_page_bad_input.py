@@ -48,7 +48,8 @@ def test_negative_or_zero_learning_rate_from_the_url_never_trains_with_it(lang, 
     assert not at.exception
     value = at.number_input(key="tr_lr").value
     assert value > 0 and value == 1e-3
-    assert "lr=0.001" in at.get("progress")[0].proto.text or "lr=0.001" in "".join(m.value for m in at.markdown)
+    shown = translate(CATALOGS[lang], "training.label_lr", CATALOGS["en"], value="0.001")  # the run's name: "lr=0.001"
+    assert shown in at.get("progress")[0].proto.text or shown in "".join(m.value for m in at.markdown)
     assert not any("lr=-" in m.value or "lr=0 " in m.value for m in at.markdown)
 
 
@@ -102,34 +103,14 @@ def test_the_file_line_takes_the_name_verbatim_in_both_languages():
 @pytest.mark.parametrize("raw", ["-1", "0", "nan", "1e9", "fast"])
 def test_a_refused_learning_rate_in_the_link_is_said_not_dropped_silently(lang, raw):
     """Streamlit drops a bound number the widget cannot take; the page says the link's value was refused."""
-    from streamlit.testing.v1 import AppTest
-
-    from conftest import APP
-
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.session_state["lang"] = lang
-    for key, value in TINY.items():
-        at.session_state[key] = value
-    at.query_params["tr_lr"] = raw
-    at.run()
-    at.switch_page(TRAINING)
-    at.run()
+    at = run_app(lang, TRAINING, params=TINY, query={"tr_lr": raw})
     assert not at.exception
-    note = translate(CATALOGS[lang], "app.url_refused", CATALOGS["en"], value=raw, low="1e-06", high="1e+06")
-    assert note in [w.value for w in at.warning]
+    note = next(w.value for w in at.warning if "tr_lr" in w.value)  # lab.ui.link_notes: one note names each value
+    assert f"= {raw}" in note and "1e-06" in note and "1e+06" in note
     assert bool(HAN.search(note)) == (lang == "zh")
 
 
 def test_an_allowed_learning_rate_in_the_link_has_no_note():
-    from streamlit.testing.v1 import AppTest
-
-    from conftest import APP
-
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.session_state["lang"] = "en"
-    at.query_params["tr_lr"] = "0.01"
-    at.run()
-    at.switch_page(TRAINING)
-    at.run()
+    at = run_app("en", TRAINING, query={"tr_lr": "0.01"})
     assert not at.exception
     assert not any("The link asked for" in w.value for w in at.warning)

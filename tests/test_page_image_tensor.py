@@ -48,7 +48,7 @@ def test_image_digit_grid_and_stats_follow_the_controls(digits):
 
 def test_image_layout_pixel_and_bad_upload():
     at = run_app("en", page=PAGE, params={"it_row": 20, "it_col": 40})  # the blue bar of the test card
-    code = at.code[0].value
+    code = next(c.value for c in at.code if "np.array(picture).shape" in c.value)
     assert "(36, 48, 3)" in code and "(3, 36, 48)" in code and "array[20, 40, :]  = [0, 0, 255]" in code
     assert "tensor[:, 20, 40] = [0.0, 0.0, 1.0]" in code
 
@@ -65,3 +65,30 @@ def test_augmented_copies_are_cores(lang):
     titles = [a["text"] for a in fig["layout"]["annotations"]]
     assert titles[1:] == [f"{a:+.1f}° ({dx:+d}, {dy:+d}) ×{z:.2f}" for a, (dx, dy), z in zip(aug.angles, aug.shifts, aug.scales)]
     assert any("RandomAffine(degrees=30" in c.value for c in at.code)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_zoomed_window_shows_the_digits_own_values_with_their_indices(lang, digits):
+    """Issue 15: the 28x28 grid is unreadable projected; a window of it is shown large, with the picture's row and
+    column numbers on named axes, and framed in the whole digit."""
+    at = run_app(lang, page=PAGE, params={"it_digit": 3, "it_stage": "raw", "it_win": 7, "it_win_r": 12,
+                                          "it_win_c": 25})  # 25 + 7 sticks out: moved to column 21
+    assert not at.exception, at.exception
+    whole, close = figures(at)[:2]
+    raw = digits.test_images[3]
+    np.testing.assert_array_equal(values(close["data"][0]["z"]), raw[12:19, 21:28].numpy())
+    assert (close["data"][0]["x0"], close["data"][0]["y0"]) == (21, 12)
+    assert close["data"][0]["texttemplate"] == "%{z:.0f}" and close["data"][0]["textfont"]["size"] >= 14
+    assert close["layout"]["xaxis"]["title"]["text"] and close["layout"]["yaxis"]["title"]["text"]
+    rect = whole["layout"]["shapes"][0]
+    assert (rect["x0"], rect["x1"], rect["y0"], rect["y1"]) == (20.5, 27.5, 11.5, 18.5)
+    assert "texttemplate" not in whole["data"][0]  # the whole digit: a picture, no unreadable numbers
+
+
+def test_histograms_name_both_axes():
+    at = run_app("en", page=PAGE)
+    hist = next(f for f in figures(at) if sum(d["type"] == "bar" for d in f["data"]) == 3)
+    layout = hist["layout"]
+    assert [layout[k]["title"]["text"] for k in ("xaxis", "xaxis2", "xaxis3")] == [
+        "stored value (0–255)", "value after ToTensor", "value after Normalize"]
+    assert layout["yaxis"]["title"]["text"] == "pixels (log scale)" and layout["yaxis"]["type"] == "log"

@@ -99,3 +99,59 @@ def test_why_not_mse_shows_cores_gradients(lang):
     ce, mse = f"{float(sweep.ce_grad[0]):.4f}", f"{float(sweep.mse_grad[0]):.2e}"
     assert any(f"**{ce}**" in m.value and f"**{mse}**" in m.value for m in at.markdown)
     assert float(ce) < -0.99 and abs(float(mse)) < 1e-3  # the lesson the text draws
+
+
+def charts(at) -> list[dict]:
+    import json
+
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def test_every_chart_names_its_axes():
+    at = run_app("en", PAGE)
+    bars, mse = charts(at)
+    lay = bars["layout"]
+    assert [lay[f"xaxis{s}"]["title"]["text"] for s in ("", "2", "3")] == ["class"] * 3
+    assert [lay[f"yaxis{s}"]["title"]["text"] for s in ("", "2", "3")] == ["z ÷ T", "exp(z ÷ T − max)", "probability"]
+    ce = cross_entropy_breakdown([2.0, 1.0, 0.1], 0)
+    assert bars["data"][2]["y"] == pytest.approx(ce.softmax.probs.tolist(), rel=1e-5)
+    assert mse["layout"]["yaxis2"]["type"] == "log" and mse["layout"]["yaxis"]["title"]["text"] == "loss"
+    assert mse["layout"]["xaxis"]["title"]["text"] == "logit of the true class 0"
+
+
+def quiz_lines(at) -> list[str]:
+    return [m.value for m in at.markdown if m.value.startswith("1. Subtract") or m.value.startswith("1. 每个")]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_your_turn_checks_the_answer_with_the_tolerance_then_shows_the_steps(lang):
+    from core.quiz import make_question
+
+    q = make_question("cross_entropy", 7)
+    at = run_app(lang, PAGE, query={"sm_quiz": "7"}, params={"sm_quiz": 7})
+    assert not at.exception and not at.error
+    logits = ", ".join(f"{v:g}" for v in q.settings["logits"])
+    assert any(f"**[{logits}]**" in m.value for m in at.markdown)  # the question of seed 7
+    assert not quiz_lines(at)  # the steps wait for an answer
+    at.number_input(key="sm_quiz_guess_7").set_value(round(q.answer, 2)).run()  # two decimals count as right
+    assert len(at.success) == 1 and f"{q.answer:.4f}" in at.success[0].value
+    steps = quiz_lines(at)
+    assert len(steps) == 1 and steps[0].rstrip("*").endswith(f"{q.answer:.4f}")
+    at.number_input(key="sm_quiz_guess_7").set_value(round(q.answer + 0.05, 2)).run()
+    assert not at.success and any(f"{q.answer:.4f}" in w.value for w in at.warning)
+    assert ("Not quite" in at.warning[0].value) == (lang == "en")
+
+
+def test_your_turn_reveal_and_a_new_question():
+    from core.quiz import make_question
+
+    at = run_app("en", PAGE)
+    q = make_question("cross_entropy", 1)  # the default question number
+    at.button(key="sm_quiz_show_1_button").click().run()
+    assert quiz_lines(at) and f"**{q.answer:.4f}**" in quiz_lines(at)[0]
+    new = next(b for b in at.button if b.label == "Another question")
+    new.click().run()
+    seed = at.number_input(key="sm_quiz").value
+    assert seed != 1 and not quiz_lines(at)
+    logits = ", ".join(f"{v:g}" for v in make_question("cross_entropy", seed).settings["logits"])
+    assert any(f"**[{logits}]**" in m.value for m in at.markdown)

@@ -2,12 +2,11 @@
 page shows their numbers; the probes equal core's. run_every fragments do not fire in AppTest, so tests wait for the
 jobs themselves and rerun the page."""
 import re
-import time
 
 import pytest
 
+import support
 from conftest import page_text, run_app
-from core.data import load_digits
 from core.pitfalls import BASE, PITFALLS, grad_norms, pitfall_pair, repeated_test, softmax_loss_floor
 from lab import cache
 
@@ -19,19 +18,9 @@ HAN = re.compile(r"[\u4e00-\u9fff]")
 pytestmark = pytest.mark.usefixtures("fresh_manager")  # a job manager of our own (conftest)
 
 
-@pytest.fixture(scope="module")
-def digits():
-    return load_digits()
-
-
 def wait_done(config, timeout: float = 90):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        view = cache.manager().view(config)
-        if view is not None and not view.active:
-            return view
-        time.sleep(0.1)
-    raise AssertionError(f"{config} did not finish")
+    """The app's run of `config` once it has finished."""
+    return support.wait_done(cache.manager(), config, timeout)
 
 
 @pytest.mark.parametrize("which", PITFALLS)
@@ -43,6 +32,7 @@ def test_every_pitfall_page_runs(lang, which):
     assert len(at.get("progress")) == 2 and len(at.code) >= 3  # correct / buggy lines and the code panel
 
 
+@pytest.mark.slow  # trains in the app's worker processes
 def test_no_zero_grad_pair_trains_and_shows_results(digits):
     at = run_app("en", page=PAGE, params={**TINY, "pf_which": "no_zero_grad", "pf_seed": 5})
     correct, wrong = pitfall_pair("no_zero_grad", BASE.but(epochs=1, train_size=500, seed=5))
@@ -62,6 +52,7 @@ def test_no_zero_grad_pair_trains_and_shows_results(digits):
     assert traces[1]["y"] == pytest.approx(want)
 
 
+@pytest.mark.slow  # trains in the app's worker processes
 def test_no_eval_probe_uses_the_trained_buggy_model(digits):
     params = {**TINY, "pf_which": "no_eval", "pf_drop": 0.6, "pf_seed": 2}
     at = run_app("en", page=PAGE, params=params)

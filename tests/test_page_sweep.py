@@ -6,7 +6,7 @@ import pytest
 from conftest import run_app
 from lab.nav import PAGES
 
-pytestmark = pytest.mark.usefixtures("fresh_manager")
+pytestmark = [pytest.mark.usefixtures("fresh_manager"), pytest.mark.slow]  # every control of every page
 MAX_CHANGES = 40  # per page: enough to reach every control's ends, bounded in time
 
 

@@ -5,17 +5,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core.data import load_digits, to_model_input
+from core.data import to_model_input
 from core.errors import LabError
 from core.lenet import LeNetConfig, build_lenet
 from core.pitfalls import (BASE, ORDERS, PITFALLS, Probe, accumulation, bug_probe, call_order_run, grad_norms,
                            logit_grad_sizes, pitfall_pair, repeated_test, softmax_loss_floor, step_lengths)
 from core.training import evaluate, run_to_end
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_digits()
 
 
 def differences(a, b):

@@ -53,6 +53,7 @@ def test_the_apps_job_store_finds_them(pretrained):
         assert view is not None and view.from_disk and view.usable and view.saved
 
 
+@pytest.mark.slow  # starts the app's worker processes
 def test_the_training_page_shows_them_without_training(pretrained):
     with cache.use_settings(cache_dir=pretrained):
         at = run_app("en", page="app_pages/training.py", params={"tr_ep": 1, "tr_n": 100})

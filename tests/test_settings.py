@@ -59,3 +59,14 @@ def test_a_test_can_run_with_other_settings_and_gets_the_servers_back():
     with cache.use_settings(mnist_dir="/nowhere") as changed:
         assert cache.settings() is changed and changed.mnist_dir == "/nowhere" and not cache.mnist_available()
     assert cache.settings() is before
+
+
+def test_device_and_backend_words():
+    notes = []
+    s = Settings.from_env({"LENET_DEVICE": "CUDA:1", "LENET_JOB_BACKEND": "ray", "LENET_RAY_ADDRESS": "10.0.0.5:6379"},
+                          note=notes.append)
+    assert (s.device, s.job_backend, s.ray_address) == ("cuda:1", "ray", "10.0.0.5:6379") and notes == []
+    s = Settings.from_env({"LENET_DEVICE": "gpu", "LENET_JOB_BACKEND": "spark", "LENET_RAY_ADDRESS": ""},
+                          note=notes.append)
+    assert (s.device, s.job_backend, s.ray_address) == ("auto", "local", "local")
+    assert any("LENET_DEVICE='gpu'" in n for n in notes) and any("LENET_JOB_BACKEND='spark'" in n for n in notes)

@@ -16,17 +16,12 @@ import pytest
 import torch
 
 import lab.snippets
-from core.data import load_digits, to_model_input
+from core.data import to_model_input
 from core.lenet import LeNetConfig, build_lenet, count_parameters, layer_table
 from test_snippets_autograd import case_vjp_script
 from test_snippets_model_building import case_modules_script
 
 FRAGMENTS = {"training.data_code", "training.model_code", "training.optimizer_code", "conv.image_code"}
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_digits()
 
 
 def run(code: str):
@@ -245,7 +240,10 @@ def test_every_builder_has_a_case():
     assert set(CASES) - builders() == set(), "a case for a builder that no longer exists"
 
 
-@pytest.mark.parametrize("builder", sorted(CASES))
+SLOW = {"pitfalls.pitfall_script"}  # trains every pitfall's pair of runs, as the scripts do
+
+
+@pytest.mark.parametrize("builder", [pytest.param(b, marks=pytest.mark.slow) if b in SLOW else b for b in sorted(CASES)])
 def test_snippet_reproduces_core(builder, digits, tmp_path):
     case = CASES[builder]
     kwargs = {"tmp_path": tmp_path} if "tmp_path" in inspect.signature(case).parameters else {}

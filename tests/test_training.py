@@ -4,16 +4,12 @@ import math
 import pytest
 import torch
 
-from core.data import Digits, load_digits
 from core.errors import LabError
 from core.training import (BatchRecord, DoneRecord, EpochRecord, TrainConfig, bucket_means, evaluate,
                            preset_configs, run_to_end, train)
 
 
-@pytest.fixture(scope="module")
-def small() -> Digits:
-    d = load_digits()
-    return Digits(d.train_images[:512], d.train_labels[:512], d.test_images[:200], d.test_labels[:200], d.source)
+SMALL = (512, 200)  # training / test digits of the small fixture (conftest)
 
 
 def test_loss_falls(small):
@@ -33,10 +29,86 @@ def test_same_seed_same_run_other_seed_differs(small):
 
 
 def test_records_in_order(small):
-    recs = list(train(TrainConfig(epochs=2, train_size=128, batch_size=64), small))
+    recs = list(train(TrainConfig(epochs=2, train_size=128, batch_size=64), small, snapshots=False))
     kinds = [type(r).__name__ for r in recs]
     assert kinds == ["BatchRecord"] * 2 + ["EpochRecord"] + ["BatchRecord"] * 2 + ["EpochRecord", "DoneRecord"]
     assert [r.step for r in recs if isinstance(r, BatchRecord)] == [1, 2, 3, 4]
+
+
+def test_snapshots_before_training_early_in_epoch_one_and_after_every_epoch(small):
+    """512 digits in batches of 64: 8 batches an epoch, snapshots after 1 and 4 of them, then at each epoch's end;
+    the last one holds the final model's numbers on the watched digit."""
+    from core.data import to_model_input
+    from core.snapshots import Snapshot, pick_digit
+
+    data = small
+    recs = list(train(TrainConfig(epochs=3, train_size=512, batch_size=64, seed=4), data))
+    snaps = [r for r in recs if isinstance(r, Snapshot)]
+    assert [(s.epoch, s.batch) for s in snaps] == [(0, 0), (1, 1), (1, 4), (1, 8), (2, 8), (3, 8)]
+    kinds = [type(r).__name__ for r in recs]
+    assert kinds[0] == "Snapshot" and kinds[kinds.index("EpochRecord") - 1] == "Snapshot"
+    assert kinds[1:3] == ["BatchRecord", "Snapshot"]  # right after the first step
+    i = pick_digit(data.test_images, data.test_labels)
+    with torch.no_grad():
+        probs = torch.softmax(recs[-1].model(to_model_input(data.test_images[i : i + 1]))[0], 0)
+    torch.testing.assert_close(snaps[-1].probs.float(), probs, atol=1e-3, rtol=0)
+    assert not torch.equal(snaps[0].filters, snaps[-1].filters)  # it learned
+
+
+def test_snapshots_do_not_change_the_run(small):
+    cfg = TrainConfig(epochs=2, train_size=256, dropout=0.5, seed=3)
+    with_, without = (list(train(cfg, small, snapshots=s)) for s in (True, False))
+    strip = lambda recs: [(type(r).__name__, getattr(r, "loss", None), getattr(r, "test_loss", None))  # noqa: E731
+                          for r in recs if not isinstance(r, DoneRecord) and type(r).__name__ != "Snapshot"]
+    assert strip(with_) == strip(without)
+    for a, b in zip(with_[-1].model.parameters(), without[-1].model.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_time_left_never_goes_up_and_follows_the_pace():
+    from core.training import time_left
+
+    assert time_left(None, 0.0, 0, 100) is None and time_left(None, 1.0, 0, 100) is None
+    assert time_left(None, 1.0, 10, 100) == pytest.approx(9.0)  # 0.1 s a step, 90 steps left
+    assert time_left(9.0, 5.0, 20, 100) == 9.0  # slowed down (20 s left at this pace): it waits, never goes up
+    assert time_left(9.0, 2.0, 40, 100) == pytest.approx(9.0 + 0.2 * (3.0 - 9.0))  # faster: moves towards 3 s
+    shown, previous, elapsed = [], None, 0.0
+    for step in range(1, 101):  # steady steps, with a slow test pass after every 20 (an epoch's end)
+        elapsed += 0.01 + (0.5 if step % 20 == 1 and step > 1 else 0.0)
+        previous = time_left(previous, elapsed, step, 100)
+        shown.append(previous)
+    assert all(b <= a for a, b in zip(shown, shown[1:]))  # never backwards
+    assert shown[-1] < 0.2 * shown[0]
+
+
+def test_label_fields_and_what_differs():
+    from core.training import differing_fields, label_fields
+
+    assert label_fields(TrainConfig()) == {"activation": "relu", "optimizer": "adam", "lr": 1e-3}
+    assert label_fields(TrainConfig(epochs=3, conv1_channels=2)) == {
+        "activation": "relu", "optimizer": "adam", "lr": 1e-3, "epochs": 3, "conv1_channels": 2}
+    assert TrainConfig(conv1_channels=2, kernel_size=3).run_label == \
+        "relu · adam lr=0.001 · conv1_channels=2 · kernel_size=3"
+    base = TrainConfig(epochs=4)
+    assert differing_fields(preset_configs(base, "activation")) == ("activation",)
+    assert differing_fields(preset_configs(base, "optimizer")) == ("optimizer", "lr")
+    assert differing_fields(preset_configs(base, "grid")) == ("activation", "optimizer", "lr")
+    assert differing_fields([base, base.but(seed=2)]) == ("seed",)
+    assert differing_fields([base]) == () and differing_fields([base.but(momentum=0.5), base]) == ()  # Adam: unused
+
+
+def test_architecture_fields_build_that_network(small):
+    cfg = TrainConfig(epochs=1, train_size=128, conv1_channels=2, conv2_channels=4, kernel_size=3, fc1_units=20,
+                      fc2_units=10, conv1_padding=1)
+    assert cfg.lenet.conv1_channels == 2 and cfg.lenet.kernel_size == 3
+    _, done = run_to_end(cfg, small)
+    assert done.model.conv1.weight.shape == (2, 1, 3, 3) and done.model.fc2.weight.shape == (10, 20)
+    with pytest.raises(LabError) as info:
+        TrainConfig(kernel_size=4)
+    assert info.value.code == "lenet.bad_kernel"
+    with pytest.raises(LabError) as info:
+        TrainConfig(conv1_channels=0)
+    assert info.value.code == "lenet.out_of_range"
 
 
 def test_divergence_stops_and_keeps_finite_weights(small):

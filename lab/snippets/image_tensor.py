@@ -15,13 +15,17 @@ picture = Image.fromarray(rgb.numpy())
 
 
 def image_script(data_source: str, index: int, norm: str, bins: int, row: int, col: int,
-                 upload_name: str | None = None) -> str:
+                 upload_name: str | None = None, shrunk_to: int | None = None) -> str:
     """A test digit through ToTensor and Normalize, histograms of each stage, then one colour picture's layouts;
     result = {"mean_std", "stats", "hist", "layout"} as on screen."""
     stats_line = ('pixels = train_images.double() / 255  # every training pixel, after ToTensor\n'
                   'mean, std = pixels.mean().item(), pixels.std(unbiased=False).item()  # the z-score choice'
                   if norm == "dataset" else "mean, std = 0.5, 0.5  # the course: [0, 1] -> [-1, 1]")
     picture = (f"picture = Image.open({upload_name!r}).convert(\"RGB\")  # your picture\n" if upload_name else SAMPLE)
+    if upload_name and shrunk_to:  # the page shrinks a large picture while decoding it, the way thumbnail() does
+        picture = (f"picture = Image.open({upload_name!r})  # your picture\n"
+                   f"picture.thumbnail(({shrunk_to}, {shrunk_to}))  # shrunk as the page does, at most {shrunk_to} a side\n"
+                   f"picture = picture.convert(\"RGB\")\n")
     return f'''import numpy as np
 import torch
 from PIL import Image

@@ -1,6 +1,7 @@
 """Code panels of the training lab: plain PyTorch scripts that reproduce a run's numbers exactly."""
 from __future__ import annotations
 
+from core.lenet import layer_plan
 from core.training import TrainConfig
 
 ACT = {"tanh": "nn.Tanh()", "relu": "nn.ReLU()", "sigmoid": "nn.Sigmoid()", "leaky_relu": "nn.LeakyReLU(0.01)",
@@ -59,18 +60,23 @@ def model_code(config: TrainConfig) -> str:
     """The LeNet-5 class with this configuration's activation, pooling and dropout (the app's layer names)."""
     act, pool = ACT[config.activation], POOL[config.pooling]
     drop = f"SeededDropout({config.dropout!r}, seed)" if config.dropout else "nn.Identity()"
+    plan = layer_plan(config.lenet)
+    c1, c2, k, p = config.conv1_channels, config.conv2_channels, config.kernel_size, config.conv1_padding
+    f1, f2 = config.fc1_units, config.fc2_units
+    _, _, q1 = plan.row("pool1").shape
+    _, _, q2 = plan.row("pool2").shape
     return (DROPOUT if config.dropout else "") + f'''class LeNet5(nn.Module):
     def __init__(self, seed=0):
         super().__init__()
-        self.conv1, self.act1, self.pool1 = nn.Conv2d(1, 6, 5, padding=2), {act}, {pool}
-        self.conv2, self.act2, self.pool2 = nn.Conv2d(6, 16, 5), {act}, {pool}
-        self.fc1, self.act3 = nn.Linear(16 * 5 * 5, 120), {act}
-        self.fc2, self.act4, self.drop = nn.Linear(120, 84), {act}, {drop}
-        self.fc3 = nn.Linear(84, 10)
+        self.conv1, self.act1, self.pool1 = nn.Conv2d(1, {c1}, {k}, padding={p}), {act}, {pool}
+        self.conv2, self.act2, self.pool2 = nn.Conv2d({c1}, {c2}, {k}), {act}, {pool}
+        self.fc1, self.act3 = nn.Linear({c2} * {q2} * {q2}, {f1}), {act}
+        self.fc2, self.act4, self.drop = nn.Linear({f1}, {f2}), {act}, {drop}
+        self.fc3 = nn.Linear({f2}, 10)
     def forward(self, x):  # (N, 1, 28, 28)
-        x = self.pool1(self.act1(self.conv1(x)))  # (N, 6, 14, 14)
-        x = self.pool2(self.act2(self.conv2(x)))  # (N, 16, 5, 5)
-        x = self.act3(self.fc1(x.flatten(1)))  # (N, 120)
+        x = self.pool1(self.act1(self.conv1(x)))  # (N, {c1}, {q1}, {q1})
+        x = self.pool2(self.act2(self.conv2(x)))  # (N, {c2}, {q2}, {q2})
+        x = self.act3(self.fc1(x.flatten(1)))  # (N, {f1})
         return self.fc3(self.drop(self.act4(self.fc2(x))))  # logits (N, 10)
 
 '''

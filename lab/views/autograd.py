@@ -1,9 +1,8 @@
-"""Drawing of the autograd page (shell): the backward graph as Graphviz DOT, the gradients, their piling up."""
+"""Drawing of the autograd page (shell): the backward graph as Graphviz DOT, the gradients and their piling up (plain
+figure dicts)."""
 from __future__ import annotations
 
-import plotly.graph_objects as go
 import torch
-from plotly.subplots import make_subplots
 
 from core.autograd import Graph
 from lab.ui import t
@@ -32,27 +31,38 @@ def autograd_dot(graph: Graph, grads: dict[str, torch.Tensor], no_grad_label: st
     return "\n".join(out + ["}"])
 
 
-def grads_figure(grads: dict[str, torch.Tensor]) -> go.Figure:
-    """w.grad, b.grad (and x.grad when x needs one) as annotated heatmaps, a vector as one column."""
+def grads_figure(grads: dict[str, torch.Tensor]) -> dict:
+    """w.grad, b.grad (and x.grad when x needs one) as pictures of their values, a vector as one column: the numbers
+    are written in the cells, so the panels hide their axes."""
     names = [n for n in ("w", "b", "x") if n in grads]
-    fig = make_subplots(rows=1, cols=len(names), subplot_titles=[f"{n}.grad {list(grads[n].shape)}" for n in names],
-                        column_widths=[3, 1.2, 1.2][: len(names)])
-    for i, n in enumerate(names, start=1):
-        g = grads[n] if grads[n].dim() == 2 else grads[n].unsqueeze(1)
-        fig.add_trace(go.Heatmap(z=g.numpy(), colorscale="RdBu", zmid=0, texttemplate="%{z:.3f}", showscale=False), 1, i)
-    fig.update_yaxes(autorange="reversed", dtick=1)
-    fig.update_xaxes(dtick=1)
-    fig.update_layout(height=280, margin=dict(l=10, r=10, t=40, b=10))
-    return fig
+    widths = [3, 1.2, 1.2][: len(names)]
+    gap, total = 0.06, sum(widths)
+    free = 1 - gap * (len(names) - 1)
+    data, layout, left = [], {"height": 280, "margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "annotations": []}, 0.0
+    picture = {"showticklabels": False, "showgrid": False, "zeroline": False, "ticks": ""}
+    for i, (n, w) in enumerate(zip(names, widths), start=1):
+        suffix = str(i) if i > 1 else ""
+        g = grads[n] if grads[n].dim() == 2 else grads[n].unsqueeze(1)  # (rows, cols)
+        right = left + free * w / total
+        data.append({"type": "heatmap", "z": [[float(f"{v:.8g}") for v in row] for row in g.tolist()],
+                     "colorscale": "RdBu", "zmid": 0, "texttemplate": "%{z:.3f}", "showscale": False, "xaxis": f"x{suffix}",
+                     "yaxis": f"y{suffix}", "hovertemplate": f"{n}.grad[%{{y}}, %{{x}}] = %{{z:.4f}}<extra></extra>"})
+        layout[f"xaxis{suffix}"] = {"domain": [left, right], "anchor": f"y{suffix}", **picture}
+        layout[f"yaxis{suffix}"] = {"anchor": f"x{suffix}", "autorange": "reversed", **picture}
+        layout["annotations"].append({"text": f"{n}.grad {list(grads[n].shape)}", "x": (left + right) / 2, "y": 1.0,
+                                      "xref": "paper", "yref": "paper", "xanchor": "center", "yanchor": "bottom",
+                                      "showarrow": False, "font": {"size": 14}})
+        left = right + gap
+    return {"data": data, "layout": layout}
 
 
-def piling_figure(calls: list[dict[str, torch.Tensor]]) -> go.Figure:
+def piling_figure(calls: list[dict[str, torch.Tensor]]) -> dict:
     """b.grad after each backward() call, one group of bars per element: without zero_grad they pile up."""
-    bars = go.Figure()
-    for k, grads in enumerate(calls):
-        bars.add_trace(go.Bar(x=[f"b.grad[{j}]" for j in range(3)], y=grads["b"].numpy(),
-                              name=t("autograd.after_call", k=k + 1), marker_color=CALL_COLORS[k % len(CALL_COLORS)],
-                              texttemplate="%{y:.3f}"))
-    bars.update_layout(barmode="group", height=300, margin=dict(l=10, r=10, t=20, b=10),
-                       legend=dict(orientation="h", y=-0.2))
-    return bars
+    data = [{"type": "bar", "x": [f"b.grad[{j}]" for j in range(3)],
+             "y": [float(f"{v:.8g}") for v in grads["b"].tolist()],
+             "name": t("autograd.after_call", k=k + 1), "marker": {"color": CALL_COLORS[k % len(CALL_COLORS)]},
+             "texttemplate": "%{y:.3f}"} for k, grads in enumerate(calls)]
+    return {"data": data, "layout": {
+        "barmode": "group", "height": 300, "margin": {"l": 10, "r": 10, "t": 20, "b": 10},
+        "legend": {"orientation": "h", "y": -0.3}, "xaxis": {"title": {"text": t("autograd.piling_x")}},
+        "yaxis": {"title": {"text": t("autograd.piling_y")}}}}
