@@ -125,17 +125,18 @@ with ctl:
         kernel = torch.stack([kernel2d * w for w in weights])  # (3, kh, kw)
     else:
         kernel = kernel2d
-    if bias is None:
-        bias = st.number_input(t("conv.bias"), -10.0, 10.0, 0.0, 0.5, key="conv_bias", bind="query-params")
 if image is None:  # nothing drawn or uploaded yet: the message above says what to do
     st.stop()
 
-# 3. padding, stride, dilation; a normalised digit can be padded with its background instead of zeros
+# 3. padding, stride, dilation and the bias; a normalised digit can be padded with its background, not zeros
 with ctl:
     padding = st.slider(t("conv.padding"), 0, 3, 0, key="conv_pad", bind="query-params", help=t("conv.padding_help"))
     stride = st.slider(t("conv.stride"), 1, 3, 1, key="conv_stride", bind="query-params", help=t("conv.stride_help"))
-    dilation = st.slider(t("conv.dilation"), 1, 3, 1, key="conv_dil", bind="query-params",
-                         help=t("conv.dilation_help"))
+    with ui.secondary():  # folded away in presenter mode
+        dilation = st.slider(t("conv.dilation"), 1, 3, 1, key="conv_dil", bind="query-params",
+                             help=t("conv.dilation_help"))
+        if bias is None:  # (a learned filter brings its own)
+            bias = st.number_input(t("conv.bias"), -10.0, 10.0, 0.0, 0.5, key="conv_bias", bind="query-params")
     paper = background(True)  # the -1 that Normalize makes of an empty pixel
     framed = norm and channels == 1 and padding > 0  # zeros next to a -1 background: an edge all round the map
     pad_value = paper if framed and st.toggle(t("conv.pad_background", value=fmt(paper)), key="conv_padbg",
