@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 from PIL import Image, ImageDraw
 
 from conftest import assert_no_exception, wait_for_app
