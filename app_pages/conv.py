@@ -22,12 +22,9 @@ try:
 except Exception:  # no finished run can be read: offer no learned filters
     trained = {}
 
-col_in, col_k, col_s = st.columns([1.35, 1.15, 1], gap="medium")
-source = url_choice(col_in.selectbox, t("conv.input"), SOURCES, key="conv_src",
+ctl, col_fig = st.columns([1, 2.75], gap="medium")  # the controls beside the picture: both on the first screen
+source = url_choice(ctl.selectbox, t("conv.input"), SOURCES, key="conv_src",
                     format_func=lambda s: t(f"conv.src_{s}"))
-kernel_names = [*KERNELS, "grid", *(["lenet"] if trained else [])]
-kname = url_choice(col_k.selectbox, t("conv.kernel"), kernel_names, key="conv_kernel",
-                   format_func=lambda k: t(f"conv.k_{k}"), help=t("conv.kernel_help"))
 
 
 def drawn_digit() -> torch.Tensor | None:
@@ -66,7 +63,7 @@ def uploaded() -> torch.Tensor | None:
 
 # 1. the input: a tensor (H, W) or (C, H, W)
 digit_index, picture, image = None, None, None
-with col_in:
+with ctl:
     if source == "notes":
         image = NOTES_IMAGE
         st.caption(t("conv.notes_input"))
@@ -94,8 +91,11 @@ if picture is not None:
 channels = image.shape[0] if image is not None and image.dim() == 3 else 1
 
 # 2. the kernel (C, kh, kw) and bias
+kernel_names = [*KERNELS, "grid", *(["lenet"] if trained else [])]
+kname = url_choice(ctl.selectbox, t("conv.kernel"), kernel_names, key="conv_kernel",
+                   format_func=lambda k: t(f"conv.k_{k}"), help=t("conv.kernel_help"))
 bias, per_channel = None, False
-with col_k:
+with ctl:
     if kname == "grid":
         k1, k2 = st.columns(2)
         kh = k1.number_input(t("conv.k_rows"), 1, 7, 3, key="conv_kh", bind="query-params")
@@ -125,23 +125,22 @@ with col_k:
         kernel = torch.stack([kernel2d * w for w in weights])  # (3, kh, kw)
     else:
         kernel = kernel2d
-    if bias is None:
-        bias = st.number_input(t("conv.bias"), -10.0, 10.0, 0.0, 0.5, key="conv_bias", bind="query-params")
 if image is None:  # nothing drawn or uploaded yet: the message above says what to do
     st.stop()
 
-# 3. padding, stride, dilation; a normalised digit can be padded with its background instead of zeros
-with col_s:
+# 3. padding, stride, dilation and the bias; a normalised digit can be padded with its background, not zeros
+with ctl:
     padding = st.slider(t("conv.padding"), 0, 3, 0, key="conv_pad", bind="query-params", help=t("conv.padding_help"))
     stride = st.slider(t("conv.stride"), 1, 3, 1, key="conv_stride", bind="query-params", help=t("conv.stride_help"))
-    dilation = st.slider(t("conv.dilation"), 1, 3, 1, key="conv_dil", bind="query-params",
-                         help=t("conv.dilation_help"))
+    with ui.secondary():  # folded away in presenter mode
+        dilation = st.slider(t("conv.dilation"), 1, 3, 1, key="conv_dil", bind="query-params",
+                             help=t("conv.dilation_help"))
+        if bias is None:  # (a learned filter brings its own)
+            bias = st.number_input(t("conv.bias"), -10.0, 10.0, 0.0, 0.5, key="conv_bias", bind="query-params")
     paper = background(True)  # the -1 that Normalize makes of an empty pixel
     framed = norm and channels == 1 and padding > 0  # zeros next to a -1 background: an edge all round the map
     pad_value = paper if framed and st.toggle(t("conv.pad_background", value=fmt(paper)), key="conv_padbg",
                                               bind="query-params", help=t("conv.pad_background_help")) else 0.0
-if image is None:  # nothing drawn or uploaded yet: the message above says what to do
-    st.stop()
 try:
     trace = conv_trace(image, kernel, bias, stride, padding, dilation, pad_value)
 except LabError as exc:
@@ -162,8 +161,9 @@ if channels > 1:
 def stepper() -> None:
     """The step-through figure (a click on an output cell reruns only this), its notes and the code panel."""
     row, col = view.linked_cell("conv", h_out, w_out)
-    view.band_choice("conv", h_out, w_out, row)
-    first, last = view.frame_range(h_out, w_out, row)
+    limit = view.frame_limit(channels)
+    view.band_choice("conv", h_out, w_out, row, limit)
+    first, last = view.frame_range(h_out, w_out, row, limit)
     fig = view.conv_stepper(trace, h, w, first, last, row * w_out + col, digits)
     view.step_through(fig, "conv", [len(fig["data"]) - 1])
     st.caption(t("conv.step_hint"))
@@ -176,7 +176,8 @@ def stepper() -> None:
     code_panel(conv_script(code_input, kernel, bias, stride, padding, dilation, row, col, pad_value))
 
 
-stepper()
+with col_fig:
+    stepper()
 
 # 5. the output size, and a question to work out before the page shows it
 asked = view.QUIZ_SEED in st.query_params  # a link with a question number opens on the question

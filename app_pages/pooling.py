@@ -6,7 +6,7 @@ from core.conv import KERNELS, conv_trace
 from core.data import to_unit
 from core.errors import LabError
 from core.pooling import NOTES_PATCH, NOTES_RAMP, NOTES_SMALL, pool_trace
-from lab import cache
+from lab import cache, ui
 from lab.figures import show
 from lab.snippets.pooling import pool_script
 from lab.ui import code_panel, explain, lab_error, t, url_choice
@@ -45,7 +45,8 @@ s1, s2, s3 = st.columns(3)
 size = s1.slider(t("pool.size"), 1, 4, 2, key="pool_k", bind="query-params")
 stride_choice = url_choice(s2.segmented_control, t("pool.stride"), STRIDES, key="pool_stride",
                            format_func=lambda s: t("pool.stride_same") if s == "same" else s, help=t("pool.stride_help"))
-padding = s3.slider(t("pool.padding"), 0, 2, 0, key="pool_pad", bind="query-params", help=t("pool.padding_help"))
+with s3, ui.secondary():  # folded away in presenter mode
+    padding = st.slider(t("pool.padding"), 0, 2, 0, key="pool_pad", bind="query-params", help=t("pool.padding_help"))
 stride = None if stride_choice == "same" else int(stride_choice)
 try:
     mx, av = pool_trace(x, "max", size, stride, padding), pool_trace(x, "avg", size, stride, padding)

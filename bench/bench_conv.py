@@ -64,8 +64,8 @@ def run(repeats: int = 15) -> dict[str, float]:
         best, median = timed(fn, repeats)
         out[f"{name}: best ms"], out[f"{name}: median ms"] = best, median
     pages = {
-        "convolution page (digit, 3x3), output-column slider": (
-            "app_pages/conv.py", {"conv_src": "digit"}, "conv_col", [3, 9, 15, 21, 25, 2, 7, 11]),
+        "convolution page (digit, 3x3), stride slider": (  # the window's own slider now runs in the browser
+            "app_pages/conv.py", {"conv_src": "digit"}, "conv_stride", [2, 3, 1, 2, 3, 1]),
         "convolution page (digit), padding slider": (
             "app_pages/conv.py", {"conv_src": "digit"}, "conv_pad", [1, 2, 3, 0, 1, 2]),
         "pooling page (feature map), digit slider": (

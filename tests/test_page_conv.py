@@ -59,16 +59,16 @@ def cell_line(named: dict) -> str:
 
 def assert_frames_match(fig: dict, trace, digits: int = 2) -> None:
     """Every frame shows core's window, products, sums and cell value for its step."""
-    c = trace.kernel.shape[0]
+    c, n = trace.kernel.shape[0], trace.kernel[0].numel()
     for frame in fig["frames"]:
         k = int(frame["name"])
         step, named = trace.steps[k], at_step(fig, k)
         for ch in range(c):
             want = step.products[ch].double().round(decimals=digits).flatten().tolist()
-            assert named[f"products_{ch}"]["marker"]["color"] == pytest.approx(want, abs=1e-9)
+            assert named["products"]["marker"]["color"][ch * n:(ch + 1) * n] == pytest.approx(want, abs=1e-9)
             window = step.window[ch].double().round(decimals=digits).flatten().tolist()
-            assert named[f"window_{ch}"]["marker"]["color"] == pytest.approx(window, abs=1e-9)
-            assert numbers(named[f"sum_{ch}"]["text"][0])[-1] == float(fmt(float(step.channel_sums[ch]), digits))
+            assert named["windows"]["marker"]["color"][ch * n:(ch + 1) * n] == pytest.approx(window, abs=1e-9)
+            assert numbers(named["sums"]["text"][ch])[-1] == float(fmt(float(step.channel_sums[ch]), digits))
         assert cell_line(named).startswith(f"Output cell ({step.row}, {step.col}) = ")
         assert cell_line(named).endswith(f"= {fmt(step.total, digits)}")
 
@@ -81,7 +81,7 @@ def test_page_runs_on_the_notes_example(lang):
     fig = stepper(at)
     assert len(fig["frames"]) == 9 and shown_step(fig) == 0
     named = traces(fig)
-    assert numbers(named["sum_0"]["text"][0]) == [1, 0, -1, 0, 0, -1, 0, 0, -1, -2]  # the true top-left sum
+    assert numbers(named["sums"]["text"][0]) == [1, 0, -1, 0, 0, -1, 0, 0, -1, -2]  # the true top-left sum
     slip = at.info[0].value
     assert "-3" in slip and "-2" in slip  # the notes' slip is pointed out
     if lang == "en":
@@ -94,7 +94,7 @@ def test_notes_slip_compares_the_products_sum_even_with_a_bias():
     at.number_input(key="conv_bias").set_value(0.5).run()
     assert not at.exception
     named = traces(stepper(at))
-    assert numbers(named["sum_0"]["text"][0])[-1] == -2  # the products' sum
+    assert numbers(named["sums"]["text"][0])[-1] == -2  # the products' sum
     assert cell_line(named) == "Output cell (0, 0) = -2 + 0.5 = -1.5"  # the output cell adds the bias
     slip = at.info[0].value
     assert "-3" in slip and "-2" in slip and "-1.5" not in slip  # the notes' sum has no bias in it
@@ -107,10 +107,10 @@ def test_a_link_opens_at_its_cell():
     trace = conv_trace(NOTES_IMAGE, NOTES_KERNEL)
     assert shown_step(fig) == 5 and fig["layout"]["sliders"][0]["active"] == 5
     named = traces(fig)
-    assert named["products_0"]["marker"]["color"] == trace.step(1, 2).products[0].flatten().tolist()
+    assert named["products"]["marker"]["color"] == trace.step(1, 2).products[0].flatten().tolist()
     assert cell_line(named) == f"Output cell (1, 2) = {fmt(trace.output[1, 2].item())}" == "Output cell (1, 2) = 2"
     play = fig["layout"]["updatemenus"][0]["buttons"][0]["args"]
-    assert play[0][0] == "5" and play[1]["fromcurrent"] and play[1]["frame"]["duration"] <= 100  # on from there
+    assert play[0][0] == "6" and play[1]["fromcurrent"] and play[1]["frame"]["duration"] <= 100  # on from there
     assert play[1]["transition"]["duration"] == 0
     mask = named["to_come"]  # the cells after (1, 2) are covered: the rest of row 1 is none, then rows 2..
     assert (mask["x"][0], mask["y"][0]) == (2.5, 0.5)
@@ -184,11 +184,13 @@ def test_colour_digit_channels_add_up():
     trace = conv_trace(image, kernel, padding=1)
     step = trace.step(9, 14)
     named = traces(stepper(at))
-    assert [numbers(named[f"sum_{c}"]["text"][0])[-1] for c in range(3)] == [float(fmt(float(v)))
-                                                                            for v in step.channel_sums]
+    assert [numbers(named["sums"]["text"][c])[-1] for c in range(3)] == [float(fmt(float(v)))
+                                                                        for v in step.channel_sums]
     terms = " + ".join(fmt(float(v)) for v in step.channel_sums).replace("+ -", "- ")
     assert cell_line(named) == f"Output cell (9, 14) = {terms} = {fmt(step.total)}"
-    assert_frames_match(stepper(at), trace)
+    fig = stepper(at)
+    assert [int(f["name"]) for f in fig["frames"]] == list(range(8 * 28, 12 * 28))  # 3 channels: bands of 4 rows
+    assert_frames_match(fig, trace)
 
 
 def test_typed_grids_from_the_link():
@@ -256,11 +258,10 @@ def test_each_colour_channel_can_have_its_own_kernel_slice():
     trace = conv_trace(image, kernel)
     torch.testing.assert_close(trace.output, want)
     named = traces(stepper(at))
-    assert [d["marker"]["color"] for n, d in named.items() if n.startswith("kernel_")] == [
-        kernel[c].flatten().tolist() for c in range(3)]  # three different slices drawn
+    assert named["kernels"]["marker"]["color"] == kernel.flatten().tolist()  # three different slices drawn
     step = trace.step(12, 10)
-    assert [numbers(named[f"sum_{c}"]["text"][0])[-1] for c in range(3)] == [float(fmt(float(v)))
-                                                                            for v in step.channel_sums]
+    assert [numbers(named["sums"]["text"][c])[-1] for c in range(3)] == [float(fmt(float(v)))
+                                                                        for v in step.channel_sums]
     assert not any(n.key and n.key.startswith("conv_w") for n in at.number_input)  # no per-channel weights then
 
 
@@ -324,3 +325,14 @@ def test_a_new_question_changes_the_seed_in_the_link():
     assert not at.exception
     seed = at.number_input(key="quiz_seed").value
     assert seed != 3 and at.query_params["quiz_seed"] in (str(seed), [str(seed)])
+
+
+def test_presenter_mode_draws_the_step_through_larger():
+    runs = {on: run_app("en", PAGE, params={"present": on, "conv_src": "digit"}) for on in (False, True)}
+    assert not runs[True].exception
+    plain_fig, big_fig = stepper(runs[False]), stepper(runs[True])
+    size = lambda fig, name: traces(fig)[name]["textfont"]["size"]  # noqa: E731
+    for name in ("cell_line", "sums", "products"):
+        assert size(big_fig, name) >= 1.5 * size(plain_fig, name)
+    assert big_fig["layout"]["height"] > plain_fig["layout"]["height"]  # taller rows for the larger text
+    assert len(big_fig["frames"]) == len(plain_fig["frames"])

@@ -149,3 +149,11 @@ def test_your_turn_on_a_pooled_value(lang):
     at.button(key="quiz_pool_value_11_check").click().run()
     assert not at.exception
     assert at.success and fmt(q.answer, 4) in at.success[0].value
+
+
+def test_presenter_mode_draws_the_step_through_larger():
+    plain_fig, big_fig = (stepper(run_app("en", PAGE, params={"present": on})) for on in (False, True))
+    assert not run_app("en", PAGE, params={"present": True}).exception
+    size = lambda fig: named(fig)["max_line"]["textfont"]["size"]  # noqa: E731
+    assert size(big_fig) >= 1.5 * size(plain_fig)
+    assert big_fig["layout"]["height"] > plain_fig["layout"]["height"]  # taller lines for the larger text

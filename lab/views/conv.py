@@ -1,8 +1,10 @@
-"""Drawing of the convolution page (shell): number grids, the sliding window, clickable maps. The pooling page's
-view builds on the same grids. (The widgets that go with them, cell sliders, Play, editable grids, are in lab/ui.py.)"""
+"""Drawing of the convolution page (shell): number grids; the step-through, one figure whose frames the browser plays
+(with the cell a link names, clicks on the output map, bands of rows for large maps); the "your turn" questions. The
+pooling page's view builds on the same pieces. (The editable grids are in lab/ui.py.)"""
 from __future__ import annotations
 
 import math
+import re
 from functools import cache
 from typing import Sequence
 
@@ -10,8 +12,8 @@ import numpy as np
 import streamlit as st
 import torch
 
-from lab.figures import show
-from lab.ui import fmt, t
+from lab.figures import PRESENTER_SCALE, show
+from lab.ui import fmt, presenting, t
 
 WINDOW = "#ff7f0e"  # the receptive field / pooling window
 CELL = "#d62728"  # the current output cell and the max-pooling winner
@@ -28,27 +30,11 @@ def colours(name: str) -> list:
     return plotly.colors.get_colorscale(name)
 
 
-def factor(v: float, digits: int = 2) -> str:
-    """A number inside a product: negatives in brackets, 1x(-1)."""
-    text = fmt(v, digits)
-    return f"({text})" if text.startswith("-") else text
-
-
-def arithmetic(window: torch.Tensor, kernel: torch.Tensor, total: float, digits: int = 2) -> tuple[str, str]:
-    """The sum written out for one channel, row by row: '(1×1 + 1×0 + ...) + (...)' and '(1 + 0 - 1) + ...'."""
-    products = (window * kernel).tolist()
-    groups = [" + ".join(f"{factor(a, digits)}×{factor(b, digits)}" for a, b in zip(wr, kr))
-              for wr, kr in zip(window.tolist(), kernel.tolist())]
-    partial = [" ".join((fmt(p, digits) if i == 0 else (f"- {fmt(-p, digits)}" if p < 0 else f"+ {fmt(p, digits)}"))
-                        for i, p in enumerate(row)) for row in products]
-    return " + ".join(f"({g})" for g in groups), " + ".join(f"({p})" for p in partial) + f" = {fmt(total, digits)}"
-
-
 def figure(title: str, height: int, h: int, w: int, pad: int = 0) -> dict:
     """An empty figure spec for an h x w grid (plus pad cells each side): square cells, row 0 at the top.
 
-    Figures are plain dicts, validated once by st.plotly_chart: building them with go.Figure's update_* and
-    add_shape calls cost about 0.2 s per figure here (plotly re-parses its property paths on every call)."""
+    Figures are plain dicts drawn by lab.figures.show without validation: building them with go.Figure's update_*
+    and add_shape calls cost about 0.2 s per figure here (plotly re-parses its property paths on every call)."""
     axis = dict(showticklabels=False, showgrid=False, zeroline=False)
     return {"data": [], "layout": dict(
         title=dict(text=title, font=dict(size=14)), height=height, margin=dict(l=4, r=4, t=30, b=4),
@@ -83,33 +69,6 @@ def grid_figure(z: torch.Tensor | np.ndarray, title: str = "", colorscale: str =
     return fig
 
 
-def outline(fig: dict, top: float, left: float, bottom: float, right: float, color: str, width: int = 3,
-            dash: str | None = None) -> None:
-    """A rectangle around cells [top..bottom] x [left..right] (inclusive cell indices)."""
-    fig["layout"]["shapes"].append(dict(type="rect", x0=left - 0.5, x1=right + 0.5, y0=top - 0.5, y1=bottom + 0.5,
-                                        line=dict(color=color, width=width, dash=dash or "solid")))
-
-
-def mark_cells(fig: dict, rows: Sequence[int], cols: Sequence[int], color: str, size: int = 10,
-               symbol: str = "square-open") -> None:
-    """Markers on chosen cells (the pixels a dilated kernel touches, the max-pooling winner)."""
-    fig["data"].append(dict(type="scatter", x=list(cols), y=list(rows), mode="markers", hoverinfo="skip",
-                            marker=dict(symbol=symbol, size=size, color=color, line=dict(width=2, color=color))))
-
-
-def click_layer(fig: dict, h: int, w: int, height: int, hover: Sequence[str] | None = None) -> None:
-    """Almost transparent square markers over every cell: a plain heatmap reports no clicked point, these do."""
-    ys, xs = np.divmod(np.arange(h * w), w)
-    size = max(6, int(0.8 * (height - 40) / max(h, w)))
-    trace = dict(type="scatter", x=xs.tolist(), y=ys.tolist(), mode="markers",
-                 marker=dict(symbol="square", size=size, color="rgba(0,0,0,0.01)"),
-                 selected=dict(marker=dict(opacity=0.01)), unselected=dict(marker=dict(opacity=0.01)))
-    if hover is not None:
-        trace.update(text=list(hover), hovertemplate="%{text}<extra></extra>")
-    fig["data"].append(trace)
-    fig["layout"].update(clickmode="event+select", dragmode=False, hovermode="closest")
-
-
 def size_formula(name: str, n: int, k: int, p: int, d: int, s: int, out: int) -> str:
     """PyTorch's output-size rule for one side in LaTeX, with this page's numbers put in (out comes from core)."""
     return (rf"{name}_{{out}}=\left\lfloor\frac{{{name}+2P-D(K-1)-1}}{{S}}\right\rfloor+1"
@@ -124,22 +83,38 @@ def size_formula(name: str, n: int, k: int, p: int, d: int, s: int, out: int) ->
 # kernel are sent once. Everything that moves is a scatter trace, which Plotly updates without redrawing the whole
 # figure ("redraw": false): a heatmap would need a full redraw per frame, measured at 0.1-0.6 s in headless Chromium.
 
-PLAY_MS = 60  # Play: a step every 60 ms, about 15 a second with the browser's own time per frame (a rerun per step: 1)
+PLAY_MS = 50  # Play: a step every 50 ms; with the browser's 20-40 ms a frame, 12-20 steps a second (reruns: 1)
 SLOW_MS = 500  # Slowly: two steps a second, time to say what each cell does
 MAX_FRAMES = 240  # frames in one figure: a 28x28 map is stepped through a band of rows at a time (see frame_range)
 HIDDEN = "#e6e6e6"  # small maps: the cells still to come are hidden (predict them first)
 FAINT = "rgba(240, 240, 240, 0.75)"  # large maps (a digit's): the whole map shows faintly, the part done is solid
 INK = "#262730"  # text inside figures, as Streamlit's own
-TOP_H, TITLE_H, CTRL_H = 330, 44, 86  # pixel heights: the maps, the cell's line, the slider and buttons below
-GRID_W = 0.2  # share of the width for each small grid (window, kernel, products): square cells while the figure is
-MIN_W = 820  # at least this wide, as in the main column at 1366x768; narrower, the squares overlap a little
+TOP_H, TITLE_H, CTRL_H = 330, 44, 96  # pixel heights: the maps, the cell's line, the buttons and slider below
+MIN_W = 640  # the figure is at least this wide (beside the controls at 1366x768): the small grids are laid out for it
+
+
+@cache
+def number(v: float, digits: int = 2) -> str:
+    """fmt, remembered: a step-through writes the same few numbers thousands of times (0, -1, the kernel's)."""
+    return fmt(v, digits)
+
+
+def text_scale() -> float:
+    """How much larger lab.figures.show makes a figure's text: the step-throughs lay out their rows for it."""
+    return PRESENTER_SCALE if presenting() else 1.0
+
+
+def set_height(fig: dict, pixels: float, k: float) -> None:
+    """The figure's height; lab.figures.show multiplies it by 1 + (k - 1) / 2 in presenter mode, so undo that here:
+    the rows are laid out in pixels for the text's real size already."""
+    fig["layout"]["height"] = round(pixels / (1 + (k - 1) / 2))
 
 
 def written_sum(values: Sequence[float], digits: int = 2) -> str:
     """'1 + 0 - 1': a sum written out, subtractions for negative terms."""
     out = ""
     for i, v in enumerate(values):
-        text = fmt(abs(v) if i else v, digits)
+        text = number(abs(v) if i else v, digits)
         out += text if i == 0 else (f" - {text}" if v < 0 and text != "0" else f" + {text}")
     return out
 
@@ -152,6 +127,11 @@ def frame_range(h_out: int, w_out: int, row: int, limit: int = MAX_FRAMES) -> tu
     band = max(1, limit // w_out)
     top = (row // band) * band
     return top * w_out, min(h_out, top + band) * w_out - 1
+
+
+def frame_limit(channels: int) -> int:
+    """Frames in one figure: fewer for a colour picture, whose frames carry three channels (about 2 KB each)."""
+    return MAX_FRAMES if channels == 1 else MAX_FRAMES // 2
 
 
 def bands(h_out: int, w_out: int, limit: int = MAX_FRAMES) -> list[int]:
@@ -204,17 +184,33 @@ def cells(z: list, axes: tuple[str, str], colorscale: str, digits: int, zmin: fl
     return trace
 
 
-def squares(values: list[float], kh: int, kw: int, axes: tuple[str, str], colorscale: str, cmin: float, cmax: float,
-            digits: int, px: int) -> dict:
-    """A small grid (window, kernel, products) as square markers, coloured and numbered by their values: a frame
-    changes only marker.color, and Plotly moves a scatter trace without redrawing the figure."""
-    ys, xs = np.divmod(np.arange(kh * kw), kw)
-    return dict(type="scatter", x=xs.tolist(), y=ys.tolist(), mode="markers+text", hoverinfo="skip",
+def squares(xs: list[float], ys: list[float], values: list[float], axes: tuple[str, str], colorscale: str,
+            cmin: float, cmax: float, digits: int, px: int) -> dict:
+    """Small grids (windows, kernels, products) as square markers px wide at (xs, ys), coloured and numbered by their
+    values: a frame changes only the colours (marker.color, and the numbers' ink), and Plotly moves a scatter trace
+    without redrawing the figure."""
+    return dict(type="scatter", x=xs, y=ys, mode="markers+text", hoverinfo="skip",
                 xaxis=axes[0], yaxis=axes[1], texttemplate=f"%{{marker.color:.{digits}~f}}",
                 textposition="middle center",
-                textfont=dict(size=max(9, min(14, px // 3 + 2)) - (1 if digits > 2 else 0), color=INK, shadow="auto"),
+                textfont=dict(size=max(9, min(14, px // 3 + 2)) - (1 if digits > 2 else 0),
+                              color=ink(values, colorscale, cmin, cmax)),
                 marker=dict(symbol="square", size=px - 3, color=values, colorscale=colours(colorscale), cmin=cmin,
-                            cmax=cmax, line=dict(width=0)))
+                            cmax=cmax, line=dict(width=1, color="#d0d0d0")))  # white cells keep an edge
+
+
+def ink(values: Sequence[float], colorscale: str, cmin: float, cmax: float) -> list[str]:
+    """White numbers on dark cells, dark ones on light cells (what a heatmap does for its own numbers)."""
+    dark, span = _dark(colorscale), (cmax - cmin) or 1.0
+    return ["#fff" if dark[round(min(max((v - cmin) / span, 0.0), 1.0) * 100)] else "#222" for v in values]
+
+
+@cache
+def _dark(colorscale: str) -> tuple[bool, ...]:
+    """Whether the colour scale is dark at 0%, 1%, ..., 100% of its range (luminance below about 55%)."""
+    import plotly.colors
+
+    rgb = plotly.colors.sample_colorscale(colours(colorscale), [i / 100 for i in range(101)])
+    return tuple(0.299 * r + 0.587 * g + 0.114 * b < 140 for r, g, b in map(plotly.colors.unlabel_rgb, rgb))
 
 
 def rounded(x: torch.Tensor, digits: int) -> list:
@@ -260,17 +256,17 @@ def controls(fig: dict, first: int, last: int, active: int) -> None:
     Play lists the frames from the one a link opened at: it goes on from there (scrub back first to play earlier)."""
     names = [str(k) for k in range(first, last + 1)]
     show_now = dict(mode="immediate", transition=dict(duration=0))
-    play = [names[active:] or names, dict(show_now, frame=dict(duration=PLAY_MS, redraw=False), fromcurrent=True)]
-    slow = [names[active:] or names, dict(show_now, frame=dict(duration=SLOW_MS, redraw=False), fromcurrent=True)]
+    play = [names[active + 1:] or names, dict(show_now, frame=dict(duration=PLAY_MS, redraw=False), fromcurrent=True)]
+    slow = [names[active + 1:] or names, dict(show_now, frame=dict(duration=SLOW_MS, redraw=False), fromcurrent=True)]
     pause = [[None], dict(show_now, frame=dict(duration=0, redraw=False))]
     fig["layout"]["updatemenus"] = [dict(
         type="buttons", direction="left", showactive=False, x=0, y=0, xanchor="left", yanchor="top",
-        pad=dict(t=30, r=8), font=dict(size=13),
+        pad=dict(t=12, r=8), font=dict(size=13),
         buttons=[dict(label=t("conv.play"), method="animate", args=play),
                  dict(label=t("conv.play_slow"), method="animate", args=slow),
                  dict(label=t("conv.pause"), method="animate", args=pause)])]
     fig["layout"]["sliders"] = [dict(
-        active=active, x=0.3, len=0.7, y=0, xanchor="left", yanchor="top", pad=dict(t=24, b=0), ticklen=0,
+        active=active, x=0, len=1, y=0, xanchor="left", yanchor="top", pad=dict(t=52, b=0), ticklen=0,
         tickcolor="rgba(0,0,0,0)", font=dict(color="rgba(0,0,0,0)", size=1), currentvalue=dict(visible=False),
         transition=dict(duration=0),
         steps=[dict(method="animate", label="", args=[[n], dict(show_now, frame=dict(duration=0, redraw=False))])
@@ -280,23 +276,54 @@ def controls(fig: dict, first: int, last: int, active: int) -> None:
 def conv_stepper(trace, h: int, w: int, first: int, last: int, at: int, digits: int = 2) -> dict:
     """The convolution step by step in one figure: the padded input with the window, the output map with the cells
     done, and per channel window ⊙ kernel = products with their sum written out; frames for steps first..last, the
-    figure showing step `at` (and its slider there)."""
+    figure showing step `at` (and its slider there).
+
+    Three subplots: the input, the output, and one for every small grid and text (a trace a kind, every channel in
+    it): Plotly's time per frame grows with the number of traces and subplots (4-5 a channel measured 100+ ms)."""
     c, hp, wp = trace.padded.shape
     kh, kw = trace.kernel.shape[1:]
     h_out, w_out = trace.output.shape
-    px = int(min(40, 150 / max(kh, kw), GRID_W * MIN_W / max(kh, kw)))  # a small grid's cell, in pixels
-    row_h = max(px * kh, 17 * (kh + 1)) + 40  # a channel's row: titles, grids, its sum one line per kernel row
-    plot_h = TOP_H + TITLE_H + c * row_h
+    scale = text_scale()  # presenter mode: larger text, so taller rows of text and wider gaps for ⊙ and =
+    lo, hi = float(trace.padded.min()), float(trace.padded.max())
+    kmax = float(trace.kernel.abs().max()) or 1.0
+    pmax = max(float(torch.stack([s.products for s in trace.steps]).abs().max()), 1e-12)
+
+    # what the grids and the sums show at each step with a frame (and at the one on show)
+    shown = sorted({*range(first, last + 1), at})
+    windows = torch.stack([trace.steps[k].window for k in shown]).flatten(1)  # (steps, C * kh * kw)
+    products = torch.stack([trace.steps[k].products for k in shown]).flatten(1)
+    template = t("conv.cell_line")
+    texts = {k: [cell_line(trace.steps[k], trace.bias, digits, template)] + [
+        channel_sum(prod[ch * kh * kw:(ch + 1) * kh * kw], kw, float(trace.steps[k].channel_sums[ch]), digits)
+        for ch in range(c)] for k, prod in zip(shown, numbers(products, digits))}
+    state = dict(zip(shown, zip(numbers(windows, digits), inks(windows, "gray", lo, hi), numbers(products, digits),
+                                inks(products, "RdBu", -pmax, pmax))))
+
+    # the grids' layout, in cells: window, kernel, products side by side, a row per channel, the sum beside them
+    # (or under them when it would not fit), the output cell's line on top
+    longest = max(len(re.sub(r"<[^>]+>", "", ln)) for k in shown for tx in texts[k][1:] for ln in tx.split("<br>"))
+    text_px, gap_px, title_px, line_px = longest * 7.2 * scale + 12, 44 * scale, 22 * scale, 17 * scale
+    beside_px = (MIN_W - 2 * gap_px - text_px - 16) / (3 * kw)
+    below = beside_px < 30  # (presenter mode's larger text: under the grids, the grids stay large)
+    px = int(min(40, 150 / max(kh, kw), (MIN_W - 2 * gap_px - 16) / (3 * kw) if below else beside_px))
+    g, title_u, line_u = gap_px / px, title_px / px, TITLE_H * scale / px
+    text_h, text_w = line_px * (kh + 1) / px, text_px / px
+    row_u = title_u + (kh + 0.3 + text_h if below else max(kh, text_h)) + 0.6
+    height_u = line_u + c * row_u
+    width_u = 3 * kw + 2 * g + (0 if below else 0.4 + text_w)
+    top_h, ctrl_h = TOP_H, CTRL_H
+    plot_h = top_h + height_u * px
+
     fig = {"data": [], "frames": [], "layout": dict(
-        height=plot_h + CTRL_H + 30, margin=dict(l=4, r=4, t=30, b=CTRL_H), plot_bgcolor="rgba(0,0,0,0)",
+        margin=dict(l=4, r=4, t=30 * scale, b=ctrl_h), plot_bgcolor="rgba(0,0,0,0)",
         showlegend=False, annotations=[], shapes=[], dragmode=False, hovermode="closest", clickmode="event+select")}
+    set_height(fig, plot_h + ctrl_h + 30 * scale, scale)
     lay, data = fig["layout"], fig["data"]
-    y_top = (1 - TOP_H / plot_h, 1.0)
+    y_top = (1 - top_h / plot_h, 1.0)
 
     # the padded input, its padding shaded and the picture outlined
     ax_in = grid_axes(lay, 1, (0, 0.48), y_top, (-0.5, wp - 0.5), (hp - 0.5, -0.5))
-    subplot_title(lay, t("conv.input_title"), (0, 0.48), 1.0)
-    lo, hi = float(trace.padded.min()), float(trace.padded.max())
+    subplot_title(lay, t("conv.input_short"), (0, 0.48), 1.0)
     if c == 3:
         rgb = ((trace.padded - lo) / max(hi - lo, 1e-12) * 255).round().permute(1, 2, 0)  # (H, W, 3) for display
         data.append(dict(type="image", z=rgb.tolist(), hoverinfo="skip", xaxis=ax_in[0], yaxis=ax_in[1]))
@@ -313,53 +340,48 @@ def conv_stepper(trace, h: int, w: int, first: int, last: int, at: int, digits: 
 
     # the whole output map
     ax_out = grid_axes(lay, 2, (0.52, 1), y_top, (-0.5, w_out - 0.5), (h_out - 0.5, -0.5))
-    subplot_title(lay, t("conv.output_title"), (0.52, 1), 1.0)
+    subplot_title(lay, t("conv.output_short"), (0.52, 1), 1.0)
     values = rounded(trace.output, digits)
     top = max((abs(v) for r in values for v in r if math.isfinite(v)), default=1.0) or 1.0
     data.append(cells(values, ax_out, "RdBu", digits, -top, top))
 
-    # per channel: window ⊙ kernel = products, and their sum; the kernels do not move
-    kmax = float(trace.kernel.abs().max()) or 1.0
-    pmax = max(float(torch.stack([s.products for s in trace.steps]).abs().max()), 1e-12)
-    rows = []
+    # the small grids: one subplot in cell units, square cells, row 0 at the top
+    ax_g = grid_axes(lay, 3, (0, 1), (0, 1 - top_h / plot_h), (0, width_u), (height_u, 0))
+    lay["xaxis3"]["constraintoward"] = "left"
+    xs, ys, text_x, text_y = [], [], [], []
     for ch in range(c):
-        y1 = 1 - (TOP_H + TITLE_H + ch * row_h + 22) / plot_h  # 22 px for the grids' titles
-        y0 = y1 - max(px * kh, 17 * (kh + 1)) / plot_h  # the grid's own height (or the sum's lines)
+        row_top = line_u + ch * row_u + title_u
         prefix = f"{'RGB'[ch]} · " if c == 3 else ""
-        grids = []
         for n, key in enumerate(("conv.window", "conv.kernel_title", "conv.products")):
-            x0 = n * (GRID_W + 0.04)
-            grids.append(grid_axes(lay, 3 + 4 * ch + n, (x0, x0 + GRID_W), (y0, y1), (-0.5, kw - 0.5),
-                                   (kh - 0.5, -0.5)))
-            subplot_title(lay, prefix + t(key), (x0, x0 + GRID_W), y1, 12)
-        for x, sym in ((GRID_W + 0.02, "⊙"), (2 * GRID_W + 0.06, "=")):
-            lay["annotations"].append(dict(text=sym, x=x, y=(y0 + y1) / 2, xref="paper", yref="paper",
+            lay["annotations"].append(dict(text=prefix + t(key), x=n * (kw + g) + kw / 2, y=row_top, xref=ax_g[0],
+                                           yref=ax_g[1], showarrow=False, yanchor="bottom",
+                                           font=dict(size=12, color=INK)))
+        for x, sym in ((kw + g / 2, "⊙"), (2 * kw + 1.5 * g, "=")):
+            lay["annotations"].append(dict(text=sym, x=x, y=row_top + kh / 2, xref=ax_g[0], yref=ax_g[1],
                                            showarrow=False, font=dict(size=26, color=INK)))
-        data.append(dict(squares(numbers(trace.kernel[ch].flatten(), digits), kh, kw, grids[1], "RdBu", -kmax, kmax, digits, px),
-                         name=f"kernel_{ch}"))
-        rows.append((grids[0], grids[2], grid_axes(lay, 6 + 4 * ch, (3 * GRID_W + 0.1, 1), (y0, y1))))
-    ax_line = grid_axes(lay, 3 + 4 * c, (0, 1), (1 - (TOP_H + TITLE_H) / plot_h, 1 - TOP_H / plot_h))
+        ys += [row_top + i + 0.5 for i in range(kh) for _ in range(kw)]
+        xs += [j + 0.5 for _ in range(kh) for j in range(kw)]
+        text_x.append(0.0 if below else 3 * kw + 2 * g + 0.4)
+        text_y.append(row_top + kh + 0.3 + text_h / 2 if below else row_top + kh / 2)
+    kernel_x, prod_x = [x + kw + g for x in xs], [x + 2 * (kw + g) for x in xs]  # the same cells, next columns
+    data.append(dict(squares(kernel_x, ys, numbers(trace.kernel.flatten(), digits), ax_g, "RdBu", -kmax, kmax,
+                             digits, px), name="kernels"))
 
     # what moves, styled here (the names are what tests find in the browser); step_values says where it is at a step
     movers = [dict(line(([], []), ax_in, WINDOW), name="window_frame")]
     if trace.dilation > 1:  # the pixels a dilated kernel reads
-        size = max(6, int(0.7 * TOP_H / max(hp, wp)))
+        size = max(6, int(0.7 * top_h / max(hp, wp)))
         movers.append(dict(type="scatter", mode="markers", hoverinfo="skip", xaxis=ax_in[0], yaxis=ax_in[1],
                            marker=dict(symbol="square-open", size=size, color=WINDOW, line=dict(width=2, color=WINDOW)),
                            name="taps"))
     small = max(h_out, w_out) <= SMALL
     movers += [dict(mask(([], []), ax_out, HIDDEN if small else FAINT), name="to_come"),
-               dict(line(([], []), ax_out, CELL), name="cell")]
-    for ch, (a_win, a_prod, a_sum) in enumerate(rows):
-        movers += [dict(squares([], kh, kw, a_win, "gray", lo, hi, digits, px), name=f"window_{ch}"),
-                   dict(squares([], kh, kw, a_prod, "RdBu", -pmax, pmax, digits, px), name=f"products_{ch}"),
-                   dict(words("", a_sum, 0.0, "middle right", 14), name=f"sum_{ch}")]
-    movers.append(dict(words("", ax_line, 0.5, "middle center", 16), name="cell_line"))
-
-    shown = sorted({*range(first, last + 1), at})  # the steps with a frame, and the one on show
-    windows = numbers(torch.stack([trace.steps[k].window for k in shown]).flatten(2), digits)  # [step][channel][cell]
-    products = numbers(torch.stack([trace.steps[k].products for k in shown]).flatten(2), digits)
-    state = {k: (windows[i], products[i]) for i, k in enumerate(shown)}
+               dict(line(([], []), ax_out, CELL), name="cell"),
+               dict(squares(xs, ys, [], ax_g, "gray", lo, hi, digits, px), name="windows"),
+               dict(squares(prod_x, ys, [], ax_g, "RdBu", -pmax, pmax, digits, px), name="products"),
+               dict(words("", ax_g, width_u / 2, "middle center", 16), y=[line_u / 2], name="cell_line"),
+               dict(type="scatter", x=text_x, y=text_y, mode="text", text=[], hoverinfo="skip", xaxis=ax_g[0],
+                    yaxis=ax_g[1], textposition="middle right", textfont=dict(size=14, color=INK), name="sums")]
 
     def step_values(k: int) -> list[dict]:
         """What the movers show at step k (a frame's data: only what changes)."""
@@ -368,18 +390,18 @@ def conv_stepper(trace, h: int, w: int, first: int, last: int, at: int, digits: 
         out = [dict(zip("xy", box(fr[0], fc[0], fr[-1], fc[-1])))]
         if trace.dilation > 1:
             out.append(dict(x=[x for _ in fr for x in fc], y=[y for y in fr for _ in fc]))
-        out += [dict(zip("xy", rest_mask(s.row, s.col, h_out, w_out))), dict(zip("xy", box(s.row, s.col, s.row, s.col)))]
-        for ch in range(c):
-            out += [dict(marker=dict(color=state[k][0][ch])), dict(marker=dict(color=state[k][1][ch])),
-                    dict(text=[channel_sum(state[k][1][ch], kw, float(s.channel_sums[ch]), digits)])]
-        out.append(dict(text=[cell_line(s, trace.bias, digits)]))
-        return out
+        win, win_ink, prod, prod_ink = state[k]
+        return out + [dict(zip("xy", rest_mask(s.row, s.col, h_out, w_out))),
+                      dict(zip("xy", box(s.row, s.col, s.row, s.col))),
+                      dict(marker=dict(color=win), textfont=dict(color=win_ink)),
+                      dict(marker=dict(color=prod), textfont=dict(color=prod_ink)), dict(text=texts[k][:1]),
+                      dict(text=texts[k][1:])]
 
     moving = list(range(len(data), len(data) + len(movers)))
     for style, now in zip(movers, step_values(at)):
-        data.append({**style, **now, "marker": {**style["marker"], **now["marker"]}} if "marker" in now
-                    else {**style, **now})
-    data.append(dict(clickable(values, ax_out, max(6, int(0.8 * TOP_H / max(h_out, w_out))), digits), name="click"))
+        data.append({**style, **now, "marker": {**style["marker"], **now["marker"]},
+                     "textfont": {**style["textfont"], **now["textfont"]}} if "marker" in now else {**style, **now})
+    data.append(dict(clickable(values, ax_out, max(6, int(0.8 * top_h / max(h_out, w_out))), digits), name="click"))
     fig["frames"] = [dict(name=str(k), traces=moving, data=step_values(k)) for k in range(first, last + 1)]
     controls(fig, first, last, at - first)
     return fig
@@ -387,22 +409,37 @@ def conv_stepper(trace, h: int, w: int, first: int, last: int, at: int, digits: 
 
 def numbers(x: torch.Tensor, digits: int) -> list:
     """A tensor as nested lists, rounded for display: whole numbers as ints, no -0 (small frames)."""
-    def whole(v):
-        return [whole(u) for u in v] if isinstance(v, list) else (int(v) if v.is_integer() else v)
-    return whole((x.double().round(decimals=digits) + 0.0).tolist())
+    x = x.double().round(decimals=digits) + 0.0
+    return _nested([int(v) if v.is_integer() else v for v in x.flatten().tolist()], x.shape)
+
+
+def inks(x: torch.Tensor, colorscale: str, cmin: float, cmax: float) -> list:
+    """ink() for a whole tensor at once, as nested lists like numbers()."""
+    where = ((x.double() - cmin) / ((cmax - cmin) or 1.0)).clamp(0, 1).mul(100).round().long()
+    dark = torch.tensor(_dark(colorscale))[where]
+    return _nested(["#fff" if d else "#222" for d in dark.flatten().tolist()], x.shape)
+
+
+def _nested(flat: list, shape: Sequence[int]) -> list:
+    """A flat list regrouped into nested lists of a tensor's shape."""
+    for size in reversed(shape[1:]):  # innermost first
+        flat = [flat[i:i + size] for i in range(0, len(flat), size)]
+    return flat
 
 
 def channel_sum(products: Sequence[float], kw: int, total: float, digits: int) -> str:
-    """A channel's products (reading order) added up, one kernel row per line: '(1 + 0 - 1)<br>+ (0 + 0 - 1)<br>= -2'."""
+    """A channel's products (reading order) added up, one kernel row per line: '(1 + 0 - 1)<br>+ ...<br>= -2'."""
     rows = [f"({written_sum(products[i:i + kw], digits)})" for i in range(0, len(products), kw)]
-    return "<br>".join([f"  {rows[0]}", *(f"+ {r}" for r in rows[1:]), f"= <b>{fmt(total, digits)}</b>"])
+    return "<br>".join([f"  {rows[0]}", *(f"+ {r}" for r in rows[1:]), f"= <b>{number(total, digits)}</b>"])
 
 
-def cell_line(step, bias: float, digits: int) -> str:
-    """The output cell's value: the channels' sums and the bias added up."""
+def cell_line(step, bias: float, digits: int, template: str | None = None) -> str:
+    """The output cell's value: the channels' sums and the bias added up (template: t("conv.cell_line"), looked up
+    once for all frames)."""
     parts = [float(v) for v in step.channel_sums] + ([bias] if bias else [])
     sum_text = f"{written_sum(parts, digits)} = " if len(parts) > 1 else ""
-    return t("conv.cell_line", row=step.row, col=step.col, sum=sum_text, value=fmt(step.total, digits))
+    return (template or t("conv.cell_line")).format(row=step.row, col=step.col, sum=sum_text,
+                                                    value=number(step.total, digits))
 
 
 # ---- predict, then reveal: a seeded question, checked against core, then the worked steps (issue 17) -------------
@@ -425,7 +462,7 @@ def quiz_seed() -> int:
     def draw() -> None:
         ss[QUIZ_SEED] = random.choice([n for n in range(10_000) if n != ss.get(QUIZ_SEED)])
 
-    a, b = st.columns([2, 1], vertical_alignment="bottom")
+    a, b, _ = st.columns([1, 1, 2], vertical_alignment="bottom")
     seed = a.number_input(t("conv.quiz_seed"), 0, 2**31 - 1, step=1, key=QUIZ_SEED, bind="query-params",
                           help=t("conv.quiz_seed_help"))
     b.button(t("conv.quiz_new"), icon=":material/casino:", on_click=draw, key="quiz_new")
@@ -533,9 +570,9 @@ def on_click(prefix: str, key: str, traces: Sequence[int]):
     return jump
 
 
-def band_choice(prefix: str, h_out: int, w_out: int, row: int) -> None:
-    """For maps with more steps than one figure holds: which band of rows the frames step through."""
-    starts = bands(h_out, w_out)
+def band_choice(prefix: str, h_out: int, w_out: int, row: int, limit: int = MAX_FRAMES) -> None:
+    """For maps with more steps than one figure holds (`limit`): which band of rows the frames step through."""
+    starts = bands(h_out, w_out, limit)
     if len(starts) < 2:
         return
     size = starts[1] - starts[0]
@@ -543,7 +580,7 @@ def band_choice(prefix: str, h_out: int, w_out: int, row: int) -> None:
     st.session_state[key] = (row // size) * size  # follows links and clicks (set before the widget is drawn)
     st.select_slider(t("conv.band"), starts, key=key, on_change=lambda: go_to(prefix, st.session_state[key], 0),
                      format_func=lambda r: t("conv.band_rows", a=r, b=min(r + size, h_out) - 1),
-                     help=t("conv.band_help", n=MAX_FRAMES))
+                     help=t("conv.band_help", n=limit))
 
 
 def step_through(fig: dict, prefix: str, click_traces: Sequence[int]) -> None:
