@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -121,6 +122,22 @@ def start_on(at, page: str) -> None:
     from lab.nav import HOME
 
     at._page_hash = calc_hash("" if spec.url_path == HOME else spec.url_path)  # app.py serves home at /
+
+
+HAN = re.compile(r"[\u4e00-\u9fff]")  # a Chinese character
+
+
+def shown_in(at, lang: str) -> str:
+    """Assert an AppTest run raised nothing and speaks `lang` (Chinese characters exactly in the zh UI); its text."""
+    assert not at.exception, at.exception
+    text = page_text(at)
+    assert bool(HAN.search(text)) == (lang == "zh")
+    return text
+
+
+def code_panel_in(at, lang: str) -> None:
+    """Assert the page has its 'PyTorch code' panel, titled in `lang`."""
+    assert any(e.label == ("PyTorch 代码" if lang == "zh" else "PyTorch code") for e in at.expander)
 
 
 def translated(lang: str, key: str, **fmt: object) -> str:

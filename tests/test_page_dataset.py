@@ -1,29 +1,19 @@
 """The Dataset / DataLoader page in AppTest, both languages: it runs, and the loader's numbers, batch shapes,
 test-batch-size table, gradient-noise counts and scaled learning rate shown are core's."""
-import re
 
 import pytest
 
 from charts import figures
-from conftest import page_text, run_app
-from core.data import load_digits
+from conftest import code_panel_in, run_app, shown_in
 from core.dataset import DigitDataset, batch_shapes, epoch_plan, gradient_noise, iterations_per_epoch, scaled_lr
 
 PAGE = "app_pages/dataset.py"
-HAN = re.compile(r"[\u4e00-\u9fff]")
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_digits()
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_shapes_test_table_and_noise_counts(lang, digits):
     at = run_app(lang, page=PAGE, params={"ds_n": 1000, "ds_bs": 300}, timeout=300)
-    assert not at.exception, at.exception
-    text = page_text(at)
-    assert bool(HAN.search(text)) == (lang == "zh")
+    text = shown_in(at, lang)
     s = batch_shapes(DigitDataset(digits.train_images[:1000], digits.train_labels[:1000]), 300, True, False, 0)
     code = next(c.value for c in at.code if "next(iter(loader))" in c.value)
     assert "torch.Size([300, 1, 28, 28])" in code and "torch.Size([100])" in code and s.last == ((100, 1, 28, 28), (100,))
@@ -47,10 +37,8 @@ def test_sampler_and_batch_sampler_are_the_loaders_own():
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_page_runs_in_both_languages(lang):
     at = run_app(lang, page=PAGE)
-    assert not at.exception, at.exception
-    text = page_text(at)
-    assert bool(HAN.search(text)) == (lang == "zh")
-    assert any(e.label == ("PyTorch 代码" if lang == "zh" else "PyTorch code") for e in at.expander)
+    shown_in(at, lang)
+    code_panel_in(at, lang)
 
 
 def test_dataset_loader_numbers_come_from_a_real_loader(digits):

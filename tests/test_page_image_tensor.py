@@ -1,33 +1,24 @@
 """The image-to-tensor page in AppTest, both languages: it runs, and moving a control changes the shown numbers to
 core's (the digit's grid and statistics, the picture's pixel both ways, the augmented copies)."""
 import json
-import re
 
 import numpy as np
 import pytest
 import torch
 
 from charts import figures, values
-from conftest import page_text, run_app
+from conftest import code_panel_in, run_app, shown_in
 from core.data import load_digits
 from core.image_tensor import digit_stages, norm_params, stats
 
 PAGE = "app_pages/image_tensor.py"
-HAN = re.compile(r"[\u4e00-\u9fff]")
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_digits()
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_page_runs_in_both_languages(lang):
     at = run_app(lang, page=PAGE)
-    assert not at.exception, at.exception
-    text = page_text(at)
-    assert bool(HAN.search(text)) == (lang == "zh")
-    assert any(e.label == ("PyTorch 代码" if lang == "zh" else "PyTorch code") for e in at.expander)
+    shown_in(at, lang)
+    code_panel_in(at, lang)
 
 
 def test_image_digit_grid_and_stats_follow_the_controls(digits):

@@ -1,26 +1,22 @@
 """AppTest of the model-building page in both languages, and of the autograd page's new sections: the shown numbers
 are core's, and moving a control changes them."""
-import re
 
 import pytest
 
-from conftest import page_text, run_app
+from conftest import code_panel_in, run_app, shown_in
 from core.autograd import freeze_step, vector_jacobian
 from core.model_building import conv_params, network_and_input, predict, weight_sharing
 
-HAN = re.compile(r"[\u4e00-\u9fff]")
 PAGE, AUTOGRAD = "app_pages/model_building.py", "app_pages/autograd.py"
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_page_runs_in_both_languages(lang):
     at = run_app(lang, page=PAGE)
-    assert not at.exception, at.exception
-    text = page_text(at)
-    assert bool(HAN.search(text)) == (lang == "zh")
+    text = shown_in(at, lang)
     if lang == "zh":
         assert "卷积核" in text and "展平" in text
-    assert any(e.label == ("PyTorch 代码" if lang == "zh" else "PyTorch code") for e in at.expander)
+    code_panel_in(at, lang)
     metrics = [m.value for m in at.metric]
     assert metrics[0] == "669,706" and metrics[4] == "221,312"  # the notes' 3x3, 192 -> 128 convolution
     share = weight_sharing()

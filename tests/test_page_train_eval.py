@@ -1,28 +1,19 @@
 """The train() vs eval() page in AppTest, both languages: it runs, and the spread of repeated calls is core's."""
-import re
 
 import pytest
 
-from conftest import page_text, run_app
-from core.data import load_digits, to_model_input
+from conftest import code_panel_in, run_app, shown_in
+from core.data import to_model_input
 from core.train_eval import repeat_forward
 
 PAGE = "app_pages/train_eval.py"
-HAN = re.compile(r"[\u4e00-\u9fff]")
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_digits()
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_page_runs_in_both_languages(lang):
     at = run_app(lang, page=PAGE)
-    assert not at.exception, at.exception
-    text = page_text(at)
-    assert bool(HAN.search(text)) == (lang == "zh")
-    assert any(e.label == ("PyTorch 代码" if lang == "zh" else "PyTorch code") for e in at.expander)
+    shown_in(at, lang)
+    code_panel_in(at, lang)
 
 
 def test_train_eval_spread_matches_core(digits):
