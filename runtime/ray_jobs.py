@@ -187,15 +187,6 @@ class RayJobManager(JobManager):
         snap = self.call("submit", key, asdict(config), fingerprint, self.folder, self.mnist_dir, notice)
         return self._follow(config, snap)
 
-    def get(self, config: TrainConfig) -> Job | None:
-        """This replica's copy of the run, if it has seen one (memory only)."""
-        try:
-            config = self.canonical(config)
-        except LabError:
-            return None
-        with self.lock:
-            return self.jobs.get(config)
-
     def view(self, config: TrainConfig) -> JobView | None:
         """A snapshot of the run: finished here, else the table's, else its checkpoint."""
         try:
