@@ -114,6 +114,22 @@ def available_pages() -> list[str]:
     return [("" if p == "home" else p) for p in EXPLAINER_PAGES if p in built]  # home is the default page: "/"
 
 
+def open_sessions(browser, url: str, sessions: int, timeout_ms: float = 120_000) -> tuple[list, list[RerunClock]]:
+    """`sessions` new browser sessions spread over the explainer pages, each with its rerun clock, once loaded."""
+    pages = available_pages()
+    tabs, clocks = [], []
+    for i in range(sessions):
+        tab = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
+        clock = RerunClock()
+        clock.attach(tab)
+        tab.goto(f"{url}/{pages[i % len(pages)]}")
+        tabs.append(tab)
+        clocks.append(clock)
+    for tab in tabs:
+        wait_for_app(tab, timeout=timeout_ms)
+    return tabs, clocks
+
+
 def run_state(tab) -> str:
     """One training tab's run: "running", "queued", "done" or "other" (from its progress line, in English)."""
     from bench.training_ui import progress_texts
@@ -211,18 +227,7 @@ def run(sessions: int = 20, rounds: int = 5, trainings: int = 2, close_cycles: i
             wait_for_app(first)
             result["memory_idle_mb"], result["threads_idle"] = server_stats(proc)
             first.context.close()
-            pages = available_pages()
-            tabs, clocks = [], []
-            for i in range(sessions):
-                ctx = browser.new_context(viewport={"width": 1200, "height": 900})
-                tab = ctx.new_page()
-                clock = RerunClock()
-                clock.attach(tab)
-                tab.goto(f"{srv.url}/{pages[i % len(pages)]}")
-                tabs.append(tab)
-                clocks.append(clock)
-            for tab in tabs:
-                wait_for_app(tab, timeout=120_000)
+            tabs, clocks = open_sessions(browser, srv.url, sessions)
             # The trainings start once every session is loaded, so that they run during the slider rounds.
             train_tabs = start_trainings(browser, srv.url, trainings) if trainings else []
             at_start = wait_states(train_tabs, ("running",), timeout=30) if train_tabs else []

@@ -24,7 +24,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from bench.browser_load import RerunClock, available_pages, wait_reruns  # noqa: E402
+from bench.browser_load import open_sessions, wait_reruns  # noqa: E402
 from support import CHROMIUM, CHROMIUM_ARGS, free_port, wait_for_app  # noqa: E402
 
 SLIDER = "[data-testid='stSlider'] input[type='range']"
@@ -53,18 +53,8 @@ def burst(browser, url: str, sessions: int, rounds: int, budget: float = 600.0) 
     """`sessions` new browser sessions on the explainer pages; every session moves a slider at once, `rounds` times;
     slider press to finished rerun, p50 / p95, plus where the sessions landed."""
     deadline = time.time() + budget
-    pages = available_pages()
-    tabs, clocks = [], []
-    for i in range(sessions):
-        ctx = browser.new_context(viewport={"width": 1200, "height": 900})
-        tab = ctx.new_page()
-        clock = RerunClock()
-        clock.attach(tab)
-        tab.goto(f"{url}/{pages[i % len(pages)]}")
-        tabs.append(tab)
-        clocks.append(clock)
+    tabs, clocks = open_sessions(browser, url, sessions, timeout_ms=180_000)
     for tab in tabs:
-        wait_for_app(tab, timeout=180_000)
         tab.wait_for_selector(SLIDER, state="attached", timeout=60_000)  # a page's sliders can arrive after its first text settles
     base = [len(c.latencies()) for c in clocks]
     timeouts = 0
