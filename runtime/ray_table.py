@@ -251,7 +251,8 @@ def train_run(table, key: str, run: int, fields: dict, fingerprint: str, folder:
     try:
         config = TrainConfig(**fields)
         data = _digits(config.dataset, mnist_dir, fingerprint)
-        for rec in train(config, data, should_stop=lambda: stop[0], device=resolve_device(device)):
+        # Snapshots (core.snapshots) do not travel through the job table yet: a Ray run has curves but no replay.
+        for rec in train(config, data, should_stop=lambda: stop[0], device=resolve_device(device), snapshots=False):
             if isinstance(rec, DoneRecord):
                 flush()
                 seconds = time.perf_counter() - started
@@ -264,7 +265,7 @@ def train_run(table, key: str, run: int, fields: dict, fingerprint: str, folder:
                 pending.append(("batch", rec.loss, rec.batches, rec.step))
                 losses.append(rec.loss)
                 batches = rec.batches
-            else:
+            elif isinstance(rec, EpochRecord):
                 pending.append(("epoch",) + astuple(rec))
                 epochs.append(rec)
             if isinstance(rec, EpochRecord) or time.monotonic() - flushed > SEND_EVERY:
