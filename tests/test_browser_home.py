@@ -95,12 +95,11 @@ def test_a_click_on_a_conv1_channel_opens_the_convolution_page_with_that_kernel(
         model = build_lenet(LeNetConfig(), 0).eval()
         with torch.no_grad():
             want = model.conv1(to_model_input(load_digits().test_images[4:5]))[0, 2].numpy()  # (28, 28)
-        got = np.array(tab.evaluate("""() => {
+        got = np.array(tab.evaluate("""() => {  // the step-through figure: its output cells carry their values
             const gd = [...document.querySelectorAll('.js-plotly-plot')].find(
-                g => g.layout && g.layout.title && /Output/.test(g.layout.title.text || ''));
-            return gd.data.find(d => d.type === 'heatmap').z;
-        }"""), dtype=float)
-        assert got.shape == want.shape
+                g => g.data && g.data.some(d => d.name === 'click'));
+            return gd.data.find(d => d.name === 'click').customdata;
+        }"""), dtype=float).reshape(want.shape)
         np.testing.assert_allclose(got, want, atol=2e-3)  # the link carries the kernel to 4 decimals
     finally:
         context.close()
