@@ -17,6 +17,7 @@ import functools
 import importlib
 import math
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -95,9 +96,26 @@ NUMBER_CHECKS: dict[str, Callable[[re.Match, float], None]] = {
 
 # ---- reading the sources -------------------------------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=1)
+# Sessions are threads, and ast.parse in several threads at once trips CPython 3.11's "AST constructor recursion depth
+# mismatch" (seen: six pages opened together on a fresh server): the sources are read once, under this lock.
+_READING = threading.Lock()
+
+
 def bound_params(root: Path = ROOT) -> tuple[Param, ...]:
     """Every control bound to the URL in the app's sources (read once per process)."""
+    with _READING:
+        return _bound_params(root)
+
+
+def helper_keys(root: Path = ROOT) -> tuple[tuple[str, bool, str], ...]:
+    """(key or pattern, is a pattern, file:line) of lab.ui's own URL widgets (url_choice, ...): no bound pattern may
+    claim them."""
+    with _READING:
+        return _helper_keys(root)
+
+
+@functools.lru_cache(maxsize=1)
+def _bound_params(root: Path) -> tuple[Param, ...]:
     found: dict[str, Param] = {}
     for path in _sources(root):
         for param in _params_in(path, root):
@@ -107,9 +125,7 @@ def bound_params(root: Path = ROOT) -> tuple[Param, ...]:
 
 
 @functools.lru_cache(maxsize=1)
-def helper_keys(root: Path = ROOT) -> tuple[tuple[str, bool, str], ...]:
-    """(key or pattern, is a pattern, file:line) of lab.ui's own URL widgets (url_choice, ...): no bound pattern may
-    claim them."""
+def _helper_keys(root: Path) -> tuple[tuple[str, bool, str], ...]:
     keys = []
     for path in _sources(root):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):

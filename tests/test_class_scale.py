@@ -105,11 +105,14 @@ def test_a_class_arriving_at_once_on_fresh_replicas_sees_no_exception(cls, brows
         tab = ctx.new_page()
         tab.goto(f"{cls.url}{path}", wait_until="commit")  # all six load together
         tabs.append(tab)
-    for tab in tabs:
-        wait_for_app(tab, timeout=120_000)
-    for tab in tabs:
-        assert_no_exception(tab)
-        tab.context.close()
+    try:
+        for tab in tabs:
+            wait_for_app(tab, timeout=120_000)
+        for tab in tabs:
+            assert_no_exception(tab)
+    finally:  # a failure must not leave six sessions open on the replicas for the tests after it
+        for tab in tabs:
+            tab.context.close()
 
 
 def test_two_new_sessions_land_on_different_replicas_and_rerun_through_the_proxy(cls, browser):

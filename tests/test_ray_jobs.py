@@ -142,8 +142,15 @@ def test_a_lost_table_is_made_again_and_saved_runs_still_show(replicas):
     assert wait(b, saved).saved
     table = b.table()
     ray.kill(table)
-    with pytest.raises(ray.exceptions.RayActorError):
-        ray.get(table.stats.remote(), timeout=30)  # dead for sure
+    # ray.kill is asynchronous: a call sent just after it may still be answered, so ask until the table is dead for sure
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            ray.get(table.stats.remote(), timeout=30)
+        except ray.exceptions.RayActorError:
+            break
+        assert time.monotonic() < deadline, "the killed table still answers after a minute"
+        time.sleep(0.1)
     assert b.view(saved).usable  # this replica keeps what it saw finish
     view = a.view(saved)  # the other one never saw it: the new table does not know it, the shared folder does
     assert view.usable and view.from_disk and a.warning is None
