@@ -6,14 +6,14 @@ from core.autograd import (FREEZABLE, MAX_CALLS, SECOND_PASS, backward_calls, ex
                            notes_example, trace_graph, tracking, vector_jacobian)
 from lab import cache, figures
 from lab.snippets.autograd import autograd_script, vjp_script
-from lab.ui import code_panel, error, explain, lang, t, url_choice, url_multiselect
+from lab.ui import code, code_panel, error, explain, lang, t, url_choice, url_multiselect
 from lab.views import autograd as view
 
 st.title(t("autograd.title"))
 explain("autograd.intro")
-st.code(f"x = torch.ones(5)  # {t('autograd.code_input')}\ny = torch.zeros(3)  # {t('autograd.code_expected')}\n"
-        "w = torch.randn(5, 3, requires_grad=True)\nb = torch.randn(3, requires_grad=True)\n"
-        "z = torch.matmul(x, w) + b\nloss = torch.nn.functional.binary_cross_entropy_with_logits(z, y)", language="python")
+code(f"x = torch.ones(5)  # {t('autograd.code_input')}\ny = torch.zeros(3)  # {t('autograd.code_expected')}\n"
+     "w = torch.randn(5, 3, requires_grad=True)\nb = torch.randn(3, requires_grad=True)\n"
+     "z = torch.matmul(x, w) + b\nloss = torch.nn.functional.binary_cross_entropy_with_logits(z, y)", language="python")
 c1, c2 = st.columns(2)
 seed = c1.number_input(t("autograd.seed"), 0, 9999, 0, key="ag_seed", bind="query-params", help=t("autograd.seed_help"))
 x_grad = c2.toggle(t("autograd.x_grad"), False, key="ag_xgrad", bind="query-params", help=t("autograd.x_grad_help"))
@@ -27,15 +27,15 @@ with left:
     st.graphviz_chart(view.autograd_dot(trace_graph(ex.loss, ex.tensors), once, t("autograd.no_grad_input")), width="stretch")
 with right:
     explain("autograd.graph_explain")
-    st.code(f"loss.grad_fn  # {type(ex.loss.grad_fn).__name__}\nz.grad_fn  # {type(ex.z.grad_fn).__name__}\n"
-            f"w.grad_fn  # {t('autograd.code_leaf')}\nw.is_leaf, z.is_leaf  # {ex.w.is_leaf}, {ex.z.is_leaf}", language="python")
+    code(f"loss.grad_fn  # {type(ex.loss.grad_fn).__name__}\nz.grad_fn  # {type(ex.z.grad_fn).__name__}\n"
+         f"w.grad_fn  # {t('autograd.code_leaf')}\nw.is_leaf, z.is_leaf  # {ex.w.is_leaf}, {ex.z.is_leaf}", language="python")
 
 st.subheader(t("autograd.grad_header"))
 explain("autograd.grad_explain")
 hand = expected_grads(ex)
-st.code(f"z = {[round(v, 4) for v in ex.z.tolist()]}\nloss = {ex.loss.item():.4f}\n"
-        f"(sigmoid(z) - y) / 3 = {[round(v, 4) for v in hand['b'].tolist()]}\nb.grad = {[round(v, 4) for v in once['b'].tolist()]}",
-        language="python")
+code(f"z = {[round(v, 4) for v in ex.z.tolist()]}\nloss = {ex.loss.item():.4f}\n"
+     f"(sigmoid(z) - y) / 3 = {[round(v, 4) for v in hand['b'].tolist()]}\nb.grad = {[round(v, 4) for v in once['b'].tolist()]}",
+     language="python")
 figures.show(cache.view_figure("autograd.grads", (seed, x_grad), lambda: view.grads_figure(once)))
 
 
@@ -58,7 +58,7 @@ def accumulation() -> None:
         st.markdown(t("autograd.ratio", k=len(acc.grads), ratio=f"{ratio:.2f}"))
     if acc.error:
         error("autograd.refused", k=len(acc.grads) + 1)
-        st.code(f"RuntimeError: {acc.error}", language=None)
+        code(f"RuntimeError: {acc.error}", language=None)
     explain(f"autograd.lesson_{'error' if acc.error else 'zero' if zero else 'pile'}")
 
     st.subheader(t("autograd.tracking_header"))
@@ -84,12 +84,12 @@ def vector_and_freezing() -> None:
               for i, col in enumerate(st.columns(3)))
     vj = vector_jacobian(seed, v)
     if vj.error:
-        st.code(f"z = torch.matmul(x, w) + b  # shape {list(vj.v.shape)}\nz.backward()\nRuntimeError: {vj.error}", language=None)
+        code(f"z = torch.matmul(x, w) + b  # shape {list(vj.v.shape)}\nz.backward()\nRuntimeError: {vj.error}", language=None)
         explain("autograd.scalar_only")
     rows = "\n".join(f"     {[round(a, 4) for a in row]}" for row in vj.jacobian.tolist())
-    st.code(f"J = torch.autograd.functional.jacobian(lambda x: x @ w + b, x)  # {list(vj.jacobian.shape)}\n{rows}\n"
-            f"z.backward(v)  # v = {vj.v.tolist()}\nv @ J  = {[round(a, 4) for a in vj.vjp.tolist()]}\n"
-            f"x.grad = {[round(a, 4) for a in vj.x_grad.tolist()]}\nb.grad = {vj.b_grad.tolist()}", language="python")
+    code(f"J = torch.autograd.functional.jacobian(lambda x: x @ w + b, x)  # {list(vj.jacobian.shape)}\n{rows}\n"
+         f"z.backward(v)  # v = {vj.v.tolist()}\nv @ J  = {[round(a, 4) for a in vj.vjp.tolist()]}\n"
+         f"x.grad = {[round(a, 4) for a in vj.x_grad.tolist()]}\nb.grad = {vj.b_grad.tolist()}", language="python")
     st.caption(t("autograd.vjp_check", diff=f"{vj.max_difference:.1e}"))
 
     st.subheader(t("autograd.freeze_header"))
@@ -102,7 +102,7 @@ def vector_and_freezing() -> None:
     st.metric(t("autograd.trainable"), f"{fr.trainable:,} / {fr.total:,}")
     if fr.error:
         error("autograd.all_frozen")
-        st.code(f"RuntimeError: {fr.error}", language=None)
+        code(f"RuntimeError: {fr.error}", language=None)
     explain("autograd.freeze_lesson")
     code_panel(vjp_script(seed, v, tuple(frozen)))
 

@@ -12,7 +12,7 @@ from lab import cache, figures
 from lab.views.dataset import digit_strip, noise_figure, sample_figure
 from lab.runs import CORRECT, MISTAKE, THIRD, Run, finished, results, watch
 from lab.snippets.dataset import loader_script
-from lab.ui import code_panel, explain, lab_error, t, url_choice
+from lab.ui import code, code_panel, explain, lab_error, t, url_choice
 
 SCALING_BATCHES = (16, 32, 64, 128, 256, 512)
 SHOWN = 16  # digits of a batch drawn
@@ -69,9 +69,9 @@ def one_sample() -> None:
     x, y = dataset[index]
     left, right = st.columns([1, 2])
     figures.show(sample_figure(x[0]), where=left, static=True)
-    right.code(f"len(dataset)  # {len(dataset)}\nx, y = dataset[{index}]  # __getitem__({index})\n"
-               f"x.shape, x.dtype  # {tuple(x.shape)}, {x.dtype}\n"
-               f"x.min(), x.max()  # {float(x.min()):.1f}, {float(x.max()):.1f}\ny  # {y}", language="python")
+    code(f"len(dataset)  # {len(dataset)}\nx, y = dataset[{index}]  # __getitem__({index})\n"
+         f"x.shape, x.dtype  # {tuple(x.shape)}, {x.dtype}\n"
+         f"x.min(), x.max()  # {float(x.min()):.1f}, {float(x.max()):.1f}\ny  # {y}", right)
 
 
 with one:
@@ -80,16 +80,16 @@ with one:
 with inside:
     if plan.iterations:
         st.markdown(t("dataset.sampler_intro"))
-        st.code(f"loader.sampler        # {plan.sampler}: the order of the indices\n"
-                f"loader.batch_sampler  # {plan.batch_sampler}: groups them {batch} at a time\n"
-                f"first batch's indices # {list(plan.first_batches[0][:12])}"
-                f"{' ...' if len(plan.first_batches[0]) > 12 else ''}", language="python")
+        code(f"loader.sampler        # {plan.sampler}: the order of the indices\n"
+             f"loader.batch_sampler  # {plan.batch_sampler}: groups them {batch} at a time\n"
+             f"next(iter(loader.batch_sampler))  # {list(plan.first_batches[0][:12])}"
+             f"{' ...' if len(plan.first_batches[0]) > 12 else ''}", language="python")
         shapes = cache.shapes_of(int(n), int(batch), bool(shuffle), bool(drop_last), int(seed))
         st.markdown(t("dataset.shapes_intro"))
-        st.code(f"x, y = next(iter(loader))\nx.shape  # torch.Size({list(shapes.first[0])})\n"
-                f"y.shape  # torch.Size({list(shapes.first[1])})\n"
-                f"# ... the last of the {shapes.batches} batches:\nx.shape  # torch.Size({list(shapes.last[0])})\n"
-                f"y.shape  # torch.Size({list(shapes.last[1])})", language="python")
+        code(f"x, y = next(iter(loader))\nx.shape  # torch.Size({list(shapes.first[0])})\n"
+             f"y.shape  # torch.Size({list(shapes.first[1])})\n"
+             f"# ... the last of the {shapes.batches} batches:\nx.shape  # torch.Size({list(shapes.last[0])})\n"
+             f"y.shape  # torch.Size({list(shapes.last[1])})", language="python")
         explain("dataset.shapes_same" if shapes.first == shapes.last else "dataset.shapes_last",
                 batch=shapes.first[1][0], last=shapes.last[1][0])
         explain("dataset.workers")
@@ -134,7 +134,7 @@ with scaling:
     with s3:
         new_bs = url_choice(st.select_slider, t("dataset.new_batch"), SCALING_BATCHES, key="ds_new_bs", default=256)
     new_lr = scaled_lr(float(base_lr), base_bs, new_bs)
-    st.code(f"new_lr = {base_lr:g} × {new_bs} / {base_bs} = {new_lr:g}", language=None)
+    code(f"new_lr = {base_lr:g} × {new_bs} / {base_bs} = {new_lr:g}", language=None)
     base = COURSE_RUN.but(seed=int(seed))  # the seed above: these runs go through the training queue, on Start
     runs = [Run(t("dataset.run_base", batch=base_bs, lr=f"{base_lr:g}"), base.but(batch_size=base_bs, lr=float(base_lr)),
                 THIRD),

@@ -13,7 +13,7 @@ from lab import cache, figures
 from lab.views.image_tensor import STAGE_COLORS, augmented_figure, channels_figure, histograms, value_grid
 from lab.runs import CORRECT, MISTAKE, Run, finished, results, watch
 from lab.snippets.image_tensor import image_script
-from lab.ui import code_panel, explain, lab_error, t, url_choice
+from lab.ui import code, code_panel, explain, lab_error, t, url_choice
 
 STAGES = ("raw", "unit", "normalized")
 BINS = 25
@@ -97,9 +97,9 @@ def augmentation() -> None:
     aug_seed = int(a4.number_input(t("image_tensor.seed"), 0, 99, 0, key="it_aug_seed", bind="query-params"))
     aug = cache.augmented(data.source, index, 8, float(degrees), float(shift), float(zoom_), aug_seed)
     figures.show(augmented_figure(aug), static=True)
-    st.code(f"transform = v2.RandomAffine(degrees={degrees}, translate=({shift:g}, {shift:g}), "
-            f"scale=({1 - zoom_:g}, {1 + zoom_:g}))\ntorch.manual_seed({aug_seed})\n"
-            f"copies = [transform(x) for _ in range(8)]  # x: the digit after ToTensor, [1, 28, 28]", language="python")
+    code(f"transform = v2.RandomAffine(degrees={degrees}, translate=({shift:g}, {shift:g}), "
+         f"scale=({1 - zoom_:g}, {1 + zoom_:g}))\ntorch.manual_seed({aug_seed})\n"
+         f"copies = [transform(x) for _ in range(8)]  # x: the digit after ToTensor, [1, 28, 28]", language="python")
 
 
 def why_normalize() -> None:
@@ -162,10 +162,10 @@ col = cols[1].slider(t("image_tensor.col"), 0, max(w - 1, 1), min(6, w - 1), key
 hwc_px, chw_px = pixel_both_ways(rgb, row, col)
 chw = to_tensor(rgb)
 with cols[2]:
-    st.code(f"np.array(picture).shape  = {tuple(rgb.shape)}   # [H, W, C]\n"
-            f"ToTensor()(picture).shape = {tuple(chw.shape)}   # [C, H, W]\n"
-            f"array[{row}, {col}, :]  = {hwc_px.tolist()}\n"
-            f"tensor[:, {row}, {col}] = {[round(v, 4) for v in chw_px.tolist()]}", language="python")
+    code(f"np.array(picture).shape  = {tuple(rgb.shape)}   # [H, W, C]\n"
+         f"ToTensor()(picture).shape = {tuple(chw.shape)}   # [C, H, W]\n"
+         f"array[{row}, {col}, :]  = {hwc_px.tolist()}\n"
+         f"tensor[:, {row}, {col}] = {[round(v, 4) for v in chw_px.tolist()]}", language="python")
 figures.show(channels_figure(preview(chw), h, w, row, col), key="it_channels")
 explain("image_tensor.layout_explain")
 

@@ -9,7 +9,7 @@ from core.errors import LabError
 from core.model_building import FEATURE_MAPS, MAX_BATCH, NeuralNetwork, conv_params
 from lab import cache
 from lab.snippets.model_building import modules_script
-from lab.ui import code_panel, explain, lab_error, t, url_choice
+from lab.ui import code, code_panel, explain, lab_error, t, url_choice
 
 st.title(t("build.title"))
 explain("build.intro")
@@ -20,10 +20,10 @@ printed, params, total, pred, cf, rt = cache.module_anatomy(seed, n)
 
 # 1. the main picture: the class, what print(model) shows of it, and its parameters
 source, built = st.columns([1, 1])
-source.code(inspect.getsource(NeuralNetwork), language="python", wrap_lines=True)
+code(inspect.getsource(NeuralNetwork), source, language="python", wrap_lines=True)
 with built:
     st.markdown(f"**{t('build.print_header')}**")
-    st.code(printed, language=None, wrap_lines=True)
+    code(printed, language=None, wrap_lines=True)
     st.metric(t("build.total"), f"{total:,}")
 st.dataframe([{t("build.col_name"): r.name, t("build.col_shape"): str(list(r.shape)), t("build.col_count"): r.count}
               for r in params], hide_index=True, width="stretch")
@@ -35,9 +35,9 @@ forward, call, conv, share_tab, flat, state = st.tabs([t("build.forward_header")
                                                        t("build.flatten_header"), t("build.state_header")])
 with forward:
     explain("build.forward_explain")
-    st.code(f"X = torch.rand({n}, 28, 28)\nlogits = model(X)                        # {list(pred.logits.shape)}\n"
-            f"pred_probab = nn.Softmax(dim=1)(logits)   # {list(pred.probs.shape)}\n"
-            f"y_pred = pred_probab.argmax(1)           # {pred.predicted.tolist()}", language="python")
+    code(f"X = torch.rand({n}, 28, 28)\nlogits = model(X)                        # {list(pred.logits.shape)}\n"
+         f"pred_probab = nn.Softmax(dim=1)(logits)   # {list(pred.probs.shape)}\n"
+         f"y_pred = pred_probab.argmax(1)           # {pred.predicted.tolist()}", language="python")
     st.dataframe([{"X": f"X[{i}]", **{str(k): round(float(p), 4) for k, p in enumerate(row)},
                    t("build.col_sum"): round(float(s), 6), "argmax": int(c)}
                   for i, (row, s, c) in enumerate(zip(pred.probs, pred.row_sums, pred.predicted))],
@@ -65,10 +65,10 @@ with conv:
         lab_error(exc)
         cc = None
     if cc is not None:
-        st.code(f"conv = nn.Conv2d({in_ch}, {out_ch}, kernel_size={kernel}, groups={groups}, bias={bias})\n"
-                f"conv.weight.shape  # {list(cc.weight_shape)}\n"
-                f"weight: {out_ch} × ({in_ch} / {groups}) × {kernel} × {kernel} = {cc.weight:,}\n"
-                f"bias:   {cc.bias}\ntotal:  {cc.total:,}", language=None)
+        code(f"conv = nn.Conv2d({in_ch}, {out_ch}, kernel_size={kernel}, groups={groups}, bias={bias})\n"
+             f"conv.weight.shape  # {list(cc.weight_shape)}\n"
+             f"weight: {out_ch} × ({in_ch} / {groups}) × {kernel} × {kernel} = {cc.weight:,}\n"
+             f"bias:   {cc.bias}\ntotal:  {cc.total:,}", language=None)
         st.metric(t("build.conv_total"), f"{cc.total:,}")
     explain("build.groups_explain")
 
@@ -92,10 +92,10 @@ with flat:
     fd = cache.flattened(fmap, batch)
     c, h, w = FEATURE_MAPS[fmap]
     features = fd.flatten_shape[1]
-    st.code(f"x = torch.randn({batch}, {c}, {h}, {w})\nx.view(1, -1).shape                # {list(fd.view_shape)}\n"
-            f"nn.Flatten()(x).shape              # {list(fd.flatten_shape)}\n"
-            f"nn.Linear({features}, 10)(nn.Flatten()(x)).shape  # {list(fd.linear_out)}\n"
-            f"nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())(x).shape  # {list(fd.gap_shape)}", language="python")
+    code(f"x = torch.randn({batch}, {c}, {h}, {w})\nx.view(1, -1).shape                # {list(fd.view_shape)}\n"
+         f"nn.Flatten()(x).shape              # {list(fd.flatten_shape)}\n"
+         f"nn.Linear({features}, 10)(nn.Flatten()(x)).shape  # {list(fd.linear_out)}\n"
+         f"nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())(x).shape  # {list(fd.gap_shape)}", language="python")
     if batch > 1:
         st.warning(t("build.view_warning", batch=batch, shape=str(list(fd.view_shape))), icon=":material/warning:")
     else:

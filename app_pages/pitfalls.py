@@ -11,7 +11,7 @@ from lab.views.pitfalls import lines
 from lab.nav import page_for
 from lab.runs import CORRECT, MISTAKE, Run, finished, results, watch
 from lab.snippets.pitfalls import diff_lines, pitfall_script
-from lab.ui import code_panel, explain, t, url_choice
+from lab.ui import code, code_panel, explain, t, url_choice
 
 PROBE_STEPS, PROBE_BATCH = 20, 64  # the three bug probes: a few batches of LeNet-5
 ORDER_STEPS, ORDER_BATCH = 40, 32  # call order: long enough for the loss to fall visibly
@@ -56,9 +56,9 @@ explain(f"pitfalls.why_{name}")
 right, wrong = st.columns(2)
 good_lines, bad_lines = diff_lines(name, correct, order, k)
 right.markdown(f":green[**{t('pitfalls.correct')}**]")
-right.code(good_lines, language="python", wrap_lines=True)
+code(good_lines, right, language="python", wrap_lines=True)
 wrong.markdown(f":red[**{t('pitfalls.chosen' if name == 'call_order' else 'pitfalls.mistaken')}**]")
-wrong.code(bad_lines, language="python", wrap_lines=True)
+code(bad_lines, wrong, language="python", wrap_lines=True)
 
 done = False
 if mistaken is not None:

@@ -7,7 +7,7 @@ from core.errors import LabError
 from core.train_eval import MODES, repeat_forward, running_stats
 from lab import cache
 from lab.snippets.train_eval import modes_script
-from lab.ui import code_panel, explain, lab_error, t, url_choice
+from lab.ui import code, code_panel, explain, lab_error, t, url_choice
 from lab.views import train_eval as view
 
 BATCH, STATS_BATCH, EVAL_STEPS = 16, 32, 5
@@ -62,7 +62,7 @@ k2.metric(t("train_eval.time_no_grad"), f"{s.seconds_no_grad * 1000:.2f} ms",
 k3.metric(t("train_eval.saved_grad", n=s.saved_tensors_grad), f"{s.saved_bytes_grad / 1e6:.2f} MB")
 k4.metric(t("train_eval.saved_no_grad"), f"{s.saved_bytes_no_grad / 1e6:.2f} MB")
 st.caption(t("train_eval.measured_note", batch=batch))
-st.code("model.eval()  # dropout off, batch norm uses its running statistics\nwith torch.no_grad():  # record no graph\n"
-        "    for images, labels in test_loader:\n        outputs = model(images)", language="python")
+code("model.eval()  # dropout off, batch norm uses its running statistics\nwith torch.no_grad():  # record no graph\n"
+     "    for images, labels in test_loader:\n        outputs = model(images)", language="python")
 
 code_panel(modes_script(data.source, dropout, momentum, repeats, seed, steps, STATS_BATCH, EVAL_STEPS, batch))

@@ -178,6 +178,12 @@ def _as_user(params: dict) -> dict:
     return {k: user(v) if isinstance(v, str) else v for k, v in params.items()}
 
 
+def code(text: str, where=None, language: str | None = "python", **kwargs) -> None:
+    """A short code block on the page (not the full panel): its comments in the UI language, like code_panel's."""
+    shown = translate_comments(text, lang()) if language == "python" else text
+    (where or st).code(shown, language=language, **kwargs)
+
+
 # ---- a link's values: screened before any widget, and what was replaced said in the user's language -----------------
 # A link is typed by anyone. screen_link() runs in app.py before any bound widget (after st.navigation, so the rerun it
 # may ask for keeps the page): a value its control cannot take (lab.links judges it against the control as the page

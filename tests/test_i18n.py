@@ -45,12 +45,14 @@ def test_normalize_language(code, expected):
 
 
 def test_every_code_comment_entry_is_a_comment_the_panels_write(cats):
-    """[code] holds the code panels' comments (lab.snippets translates them): each English entry is written, literally
-    (apart from its {placeholders}), in a builder under lab/snippets/, so no translation outlives its comment."""
+    """[code] holds the comments of the code panels and of the pages' short code blocks (lab.snippets translates
+    them): each English entry is written, literally (apart from its {placeholders}), in a builder under lab/snippets/
+    or in a page, so no translation outlives its comment."""
     import re
     from pathlib import Path
 
-    sources = "".join(p.read_text() for p in (Path(__file__).parents[1] / "lab" / "snippets").glob("*.py"))
+    root = Path(__file__).parents[1]
+    sources = "".join(p.read_text() for p in [*(root / "lab" / "snippets").glob("*.py"), *(root / "app_pages").glob("*.py")])
     stale = [k for k, v in cats["en"].items() if k.startswith("code.")
              and not all(part in sources for part in re.split(r"\{\w+\}", v) if part.strip())]
     assert stale == []

@@ -21,6 +21,7 @@ import torch
 import lab.snippets
 from core.data import to_model_input
 from core.lenet import LeNetConfig, build_lenet, count_parameters, layer_table
+from core.pitfalls import PITFALLS
 from lab.snippets import comments, translate_comments
 import test_snippets_autograd
 import test_snippets_model_building
@@ -33,7 +34,7 @@ FRAGMENTS = {"training.data_code", "training.model_code", "training.optimizer_co
 LANG = "en"  # the UI language the panels are shown in (test_snippet_reproduces_core runs each case in both)
 HAN = re.compile(r"[\u4e00-\u9fff]")
 CODE_WORDS = {"uint8", "float32", "float", "ToTensor", "Normalize", "PIL", "NumPy", "PyTorch", "logits", "probs", "mean",
-              "std", "True", "False", "grad", "softmax", "kh", "kw"}
+              "std", "True", "False", "grad", "softmax", "kh", "kw", "torch", "Size"}
 
 
 def run(code: str):
@@ -296,3 +297,28 @@ def test_the_page_shows_the_panel_with_comments_in_its_language(lang):
     (panel,) = [c.value for c in at.code if "F.conv2d" in c.value]
     assert ("# 用一个层做同样的计算" in panel) == (lang == "zh")
     assert ("# the same with a layer" in panel) == (lang == "en")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", ["dataset", "train_eval", "image_tensor", "model_building", "autograd"])
+def test_the_pages_short_code_blocks_have_chinese_comments(page):
+    """Issue 15 item 10: not only the code panel: every Python block a page shows (lab.ui.code) speaks Chinese."""
+    from conftest import run_app
+
+    at = run_app("zh", page=f"app_pages/{page}.py")
+    blocks = [c.value for c in at.code if c.language == "python"]
+    assert blocks
+    for block in blocks:
+        assert_chinese_comments(block)
+
+
+@pytest.mark.parametrize("name", [*PITFALLS, "call_order", "accumulation"])
+def test_each_pitfall_s_side_by_side_lines_translate(name):
+    """The pitfalls page's 'correct' and 'mistaken' lines (shown through lab.ui.code), for every pitfall, in Chinese."""
+    from core.training import TrainConfig
+    from lab.snippets.pitfalls import diff_lines
+
+    for lines in diff_lines(name, TrainConfig(), "bzs", 4):
+        shown = translate_comments(lines, "zh")
+        assert_chinese_comments(shown)
+        assert code_tokens(shown) == code_tokens(lines)
