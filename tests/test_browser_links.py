@@ -24,6 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
+SCREENS = [(size, lang) for size in ((1366, 768), (1920, 1080)) for lang in ("en", "zh")]  # a laptop, a projector
+
+
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory):
     """A fresh server (nothing cached, nothing in session) whose checkpoints go to a temporary folder."""
@@ -130,17 +133,23 @@ def active_page(tab) -> str:
 
 
 @pytest.mark.slow
-def test_every_url_path_of_the_navigation_opens_its_page(srv, page):
-    """Issue 15 item 11: /home said "Page not found"; every url_path (and / itself) opens its own page."""
-    for path, spec in [("", PAGES[0]), *((s.url_path, s) for s in PAGES)]:
-        page.goto(f"{srv.url}/{path}?lang=en")
-        wait_for_app(page, timeout=180_000)  # the dataset page still trains a model in the page on a fresh server
-        assert_no_exception(page)
-        assert "Page not found" not in page.inner_text("body"), path
-        assert active_page(page) == translated("en", spec.title), path
-        want = "/" if spec.url_path == HOME else f"/{spec.url_path}"
-        assert page.url.split("?")[0] == srv.url + want, (path, page.url)
-    assert "lang=en" in page.url
+@pytest.mark.parametrize("size, lang", SCREENS, ids=lambda v: "x".join(map(str, v)) if isinstance(v, tuple) else v)
+def test_every_url_path_of_the_navigation_opens_its_page(srv, browser, size, lang):
+    """Issue 15 item 11: /home said "Page not found"; every url_path (and / itself) opens its own page, on a laptop
+    and on a projector, in both languages."""
+    page = browser.new_context(viewport={"width": size[0], "height": size[1]}).new_page()
+    try:
+        for path, spec in [("", PAGES[0]), *((s.url_path, s) for s in PAGES)]:
+            page.goto(f"{srv.url}/{path}?lang={lang}")
+            wait_for_app(page, timeout=180_000)
+            assert_no_exception(page)
+            assert "Page not found" not in page.inner_text("body"), path
+            assert active_page(page) == translated(lang, spec.title), path
+            want = "/" if spec.url_path == HOME else f"/{spec.url_path}"
+            assert page.url.split("?")[0] == srv.url + want, (path, page.url)
+        assert f"lang={lang}" in page.url
+    finally:
+        page.context.close()
 
 
 HOSTILE = {"image": "![t](http://host/track.png)", "link": "[Log in again](http://host/phish)",
@@ -242,16 +251,17 @@ def test_presenter_mode_makes_tick_labels_and_cell_numbers_one_and_a_half_times_
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("size, lang", SCREENS, ids=lambda v: "x".join(map(str, v)) if isinstance(v, tuple) else v)
 @pytest.mark.parametrize("url_path", ["pooling", "convolution", "home"])
-def test_presenter_mode_grows_a_real_page_s_chart_text(srv, browser, url_path):
+def test_presenter_mode_grows_a_real_page_s_chart_text(srv, browser, url_path, size, lang):
     spec = next(s for s in PAGES if s.url_path == url_path)
     view = ROOT / "lab" / "views" / Path(spec.path).name
     source = (ROOT / spec.path).read_text() + (view.read_text() if view.exists() else "")
     if "figures.show" not in source and "from lab.figures import" not in source:
         pytest.skip(f"{spec.path} still draws with st.plotly_chart, not lab.figures.show")
-    tab = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
+    tab = browser.new_context(viewport={"width": size[0], "height": size[1]}).new_page()
     try:
-        assert_presenter_grows(tab, f"{srv.url}/{'' if url_path == HOME else url_path}?lang=zh")
+        assert_presenter_grows(tab, f"{srv.url}/{'' if url_path == HOME else url_path}?lang={lang}")
     finally:
         tab.context.close()
 
