@@ -14,6 +14,9 @@ from lab.ui import t
 MARGIN = dict(l=10, r=10, t=40, b=10)
 STAGE_COLORS = ("#7f7f7f", "#4c78a8", "#f58518")  # stored 0-255, ToTensor, Normalize
 GREY = [[0.0, "#000000"], [1.0, "#ffffff"]]  # spelled out: plotly.js has no "gray" (these dicts are not validated)
+# each channel from white (0) to its own colour (1), all three the same way round (plotly.js's "Reds" ran light to
+# red but its "Greens" and "Blues" dark to light, so a bright green or blue pixel looked pale)
+CHANNELS = tuple([[0.0, "#ffffff"], [1.0, colour]] for colour in ("rgb(215,0,0)", "rgb(0,150,0)", "rgb(0,0,215)"))
 WINDOW = "#f58518"  # the zoomed region's frame
 HIDDEN = dict(visible=False, showgrid=False, zeroline=False, fixedrange=True)
 
@@ -109,7 +112,7 @@ def channels_figure(small: torch.Tensor, h: int, w: int, row: int, col: int) -> 
                                  annotations=[]), 0.03
     width = (1 - 3 * gap) / 4
     data.append(dict(type="image", z=(small.permute(1, 2, 0) * 255).round().byte().tolist(), xaxis="x", yaxis="y"))
-    for c, scale in enumerate(("Reds", "Greens", "Blues")):  # plotly.js's own scale names
+    for c, scale in enumerate(CHANNELS):
         data.append(dict(type="heatmap", z=_array(small[c]), colorscale=scale, zmin=0, zmax=1, showscale=False,
                          xaxis=f"x{c + 2}", yaxis=f"y{c + 2}"))
     for i in range(4):

@@ -23,6 +23,9 @@ MAP_LAYERS = ("input", "conv1", "act1", "pool1", "conv2", "act2", "pool2")
 VECTOR_LAYERS = ("fc1", "act3", "fc2", "act4")
 CLASSES = [str(d) for d in range(10)]
 GRAY = [[0.0, "#000000"], [1.0, "#ffffff"]]  # the digit as it is: black paper, white ink
+# counts: light for few, dark blue for many (spelled out: these dicts reach plotly.js unvalidated, and plotly.js's own
+# "Blues" runs the other way, which drew the confusion matrix's diagonal of correct answers almost white)
+COUNTS = [[0.0, "#f7fbff"], [0.5, "#6baed6"], [1.0, "#08306b"]]
 PICTURE_AXIS = dict(showticklabels=False, showgrid=False, zeroline=False, ticks="")  # pictures hide their axes
 
 
@@ -41,7 +44,7 @@ def layer_title(name: str, view: JobView) -> str:
 
 def confusion_figure(cm: torch.Tensor) -> dict:
     """Counts of (true digit, answer), the diagonal the correct ones, every class labelled on both axes."""
-    heat = dict(type="heatmap", z=cm.tolist(), x=CLASSES, y=CLASSES, colorscale="Blues", texttemplate="%{z}",
+    heat = dict(type="heatmap", z=cm.tolist(), x=CLASSES, y=CLASSES, colorscale=COUNTS, texttemplate="%{z}",
                 showscale=False, hovertemplate=t("inspect.cm_hover") + "<extra></extra>")
     return dict(data=[heat], layout=dict(
         height=520, margin=dict(l=10, r=10, t=60, b=10),
