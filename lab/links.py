@@ -141,6 +141,19 @@ def _helper_keys(root: Path) -> tuple[tuple[str, bool, str], ...]:
     return tuple(keys)
 
 
+def page_controls(name: str, root: Path = ROOT) -> tuple[tuple[str, bool, str | None], ...]:
+    """(key or pattern, is a pattern, label's translation key or None) of every URL-bound control written in
+    app_pages/<name>.py or lab/views/<name>.py, in the order they are written: a page's settings."""
+    files = (f"app_pages/{name}.py", f"lab/views/{name}.py")
+    found = [(p.where, p.key, p.pattern, p.label) for p in bound_params(root)]
+    found += [(where, key, pattern, None) for key, pattern, where in helper_keys(root)]
+    place = lambda where: (files.index(where.rsplit(":", 1)[0]), int(where.rsplit(":", 1)[1]))  # noqa: E731
+    mine = sorted((place(where), key, pattern, label) for where, key, pattern, label in found
+                  if where.rsplit(":", 1)[0] in files)
+    seen: set[str] = set()
+    return tuple((key, pattern, label) for _, key, pattern, label in mine if not (key in seen or seen.add(key)))
+
+
 def lookup(key: str, params: tuple[Param, ...] | None = None) -> Param | None:
     """The control bound to ?key= (an exact key first, then a pattern); None for keys of lab.ui's own widgets."""
     params = bound_params() if params is None else params

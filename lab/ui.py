@@ -6,9 +6,11 @@ from __future__ import annotations
 import math
 import re
 import time
+import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator, Sequence, TypeVar
+from pathlib import Path
+from typing import Callable, Iterator, Sequence, TypeVar
 
 import numpy as np
 import streamlit as st
@@ -18,6 +20,7 @@ from streamlit.errors import StreamlitAPIException
 from core.i18n import LANGUAGES, normalize_language, translate
 from lab import links
 from lab.cache import catalogs
+from lab.nav import PageSpec, page_for
 from lab.snippets import translate_comments
 
 LANGUAGE_NAMES = {"zh": "简体中文", "en": "English"}
@@ -146,11 +149,50 @@ def explain(key: str, **fmt: object) -> None:
         st.markdown(text)
 
 
-def code_panel(code: str) -> None:
+def code_panel(code: str, settings: Sequence[tuple[str, object]] | None = None) -> None:
     """The 'PyTorch code' expander with a runnable script reproducing what is on screen (its comments in the UI
-    language: lab.snippets)."""
+    language: lab.snippets), and its download as a Jupyter notebook holding `settings` (default: the page's controls
+    bound to the URL, as they are now)."""
+    shown = translate_comments(code, lang())
+    spec = current_page()
+    name = Path(spec.path).stem if spec else "lenet_lab"
     with st.expander(t("app.code_panel"), icon=":material/code:"):
-        st.code(translate_comments(code, lang()), language="python")
+        st.code(shown, language="python")
+        st.download_button(t("notebook.download"), notebook_maker(shown, lang(), t(spec.title) if spec else "LeNet Lab",
+                                                                  page_settings(name) if settings is None else settings),
+                           file_name=f"{name}.ipynb", mime="application/x-ipynb+json", on_click="ignore",
+                           key=f"notebook_{zlib.crc32(shown.encode())}", help=t("notebook.download_help"),
+                           icon=":material/download:")
+
+
+def notebook_maker(shown: str, language: str, title: str, settings: Sequence[tuple[str, object]]
+                   ) -> Callable[[], bytes]:
+    """The notebook download's data: a function Streamlit calls only when the button is clicked (on a thread of its
+    own, where st.* does nothing), so a rerun on every slider move costs nothing. Everything it needs is taken now."""
+    cats = catalogs()
+    settings = tuple((str(name), str(value)) for name, value in settings)
+
+    def make() -> bytes:
+        from core.notebook import build_notebook, notebook_bytes  # nbformat is imported on the first click only
+
+        return notebook_bytes(build_notebook(shown, cats[language], title, settings, cats["en"]))
+
+    return make
+
+
+def current_page() -> PageSpec | None:
+    """The page running now (link_notes records its url path), None outside the app's navigation."""
+    return page_for(st.session_state.get("_link_notes", ("",))[0])
+
+
+def page_settings(name: str) -> list[tuple[str, str]]:
+    """The page's controls bound to the URL and their values now: (label (URL name), value), for the notebook."""
+    ss, rows = st.session_state, []
+    for key, pattern, label in links.page_controls(name):
+        for k in sorted(k for k in ss if re.fullmatch(key, k)) if pattern else [key] if key in ss else []:
+            value = " ".join(str(ss[k]).split()).replace("`", "'").replace("|", "/")  # one table cell
+            rows.append((f"{t(label)} ({k})" if label and not pattern else k, value[:80]))
+    return rows
 
 
 def error(key: str, **fmt: object) -> None:

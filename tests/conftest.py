@@ -2,11 +2,13 @@
 Chromium for browser tests, and which tests are slow (pytest -m "not slow" is the fast lane)."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
 import sys
 from pathlib import Path
+from typing import Iterator
 
 import hypothesis
 import pytest
@@ -138,6 +140,27 @@ def shown_in(at, lang: str) -> str:
 def code_panel_in(at, lang: str) -> None:
     """Assert the page has its 'PyTorch code' panel, titled in `lang`."""
     assert any(e.label == ("PyTorch 代码" if lang == "zh" else "PyTorch code") for e in at.expander)
+
+
+@contextlib.contextmanager
+def notebook_downloads() -> Iterator[list[dict]]:
+    """Record every download button pages draw while AppTest runs them (its label, file name and `data`: for a code
+    panel, the function that builds the notebook on a click). AppTest cannot click a download; this hands the test
+    what the click would get."""
+    import streamlit as st
+
+    made: list[dict] = []
+    real = st.download_button
+
+    def spy(label, data, *args, **kwargs):
+        made.append({"label": label, "data": data, "file_name": kwargs.get("file_name"), "help": kwargs.get("help")})
+        return real(label, data, *args, **kwargs)
+
+    st.download_button = spy
+    try:
+        yield made
+    finally:
+        st.download_button = real
 
 
 def translated(lang: str, key: str, **fmt: object) -> str:
