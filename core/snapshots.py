@@ -1,6 +1,7 @@
 """Watch it learn: small snapshots of a model as it trains (conv1 filters, one digit's conv1 maps and probabilities)."""
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
 import torch
@@ -99,3 +100,22 @@ def unpack(packed: dict[str, torch.Tensor]) -> tuple[Snapshot, ...]:
         raise LabError("snap.damaged")
     return tuple(Snapshot(int(e), int(b), f, m, float(lo), float(hi), p)
                  for (e, b), (lo, hi), f, m, p in zip(when, rng, filters, maps, probs))
+
+
+def to_bytes(snap: Snapshot) -> bytes:
+    """One snapshot as bytes (torch.save of pack), to cross a process boundary to something that has no torch."""
+    out = io.BytesIO()
+    torch.save(pack([snap]), out)
+    return out.getvalue()
+
+
+def from_bytes(data: bytes) -> Snapshot:
+    """The snapshot back from to_bytes (weights-only loading); LabError("snap.damaged") for anything else."""
+    try:
+        packed = torch.load(io.BytesIO(data), weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - whatever torch raises on bad bytes
+        raise LabError("snap.damaged") from exc
+    snaps = unpack(packed)
+    if len(snaps) != 1:
+        raise LabError("snap.damaged")
+    return snaps[0]

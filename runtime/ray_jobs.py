@@ -23,6 +23,7 @@ import torch
 from core.checkpoint import run_key
 from core.errors import LabError
 from core.lenet import build_lenet
+from core.snapshots import from_bytes
 from core.training import DoneRecord, EpochRecord, TrainConfig
 from runtime.checkpoints import CheckpointStore
 from runtime.jobs import MAX_FINISHED_IN_MEMORY, RESTARTABLE, DataSource, Job, JobManager, JobView
@@ -197,7 +198,8 @@ class RayJobManager(JobManager):
             job = self.jobs.get(config)
         if job is not None and job.status == "done":
             return job.view()
-        have = (job.run, len(job.losses), len(job.epochs)) if isinstance(job, RemoteJob) else (0, 0, 0)
+        have = (job.run, len(job.losses), len(job.epochs), len(job.snapshots)) if isinstance(job, RemoteJob) \
+            else (0, 0, 0, 0)
         try:
             snap = self.call("snapshot", key, *have)
         except LabError:
@@ -284,8 +286,14 @@ class RayJobManager(JobManager):
         lacks is appended (two sessions may ask at once); a new attempt of the run starts them afresh."""
         with job.lock:
             if snap["run"] != job.run:
-                job.losses, job.epochs, job.done = [], [], None
+                job.losses, job.epochs, job.snapshots, job.done = [], [], [], None
             epochs = [EpochRecord(*fields) for fields in snap["epochs"]]
+            snaps, start = snap.get("snaps", []), snap.get("snaps_from", 0)
+            if start <= len(job.snapshots) < start + len(snaps):  # decoded only once, only the ones this copy lacks
+                try:
+                    job.snapshots += [from_bytes(b) for b in snaps[len(job.snapshots) - start:]]
+                except LabError as exc:
+                    job.snapshot_problem = exc  # the curves still show; the replay says why it is missing
             for mine, new, start in ((job.losses, snap["losses"], snap["losses_from"]),
                                      (job.epochs, epochs, snap["epochs_from"])):
                 if start <= len(mine):

@@ -43,6 +43,7 @@ class Entry:
     status: str = "queued"
     losses: list[float] = field(default_factory=list)
     epochs: list[tuple] = field(default_factory=list)  # EpochRecord's fields
+    snaps: list[bytes] = field(default_factory=list, repr=False)  # core.snapshots, each as the bytes of torch.save(pack)
     batches_per_epoch: int = 0
     steps_done: int = 0
     started: float = 0.0  # wall clock of the first record
@@ -58,13 +59,15 @@ class Entry:
     error: str | None = None  # raw text, for server logs only
     ref: object = field(default=None, repr=False)  # the running task's ObjectRef
 
-    def snapshot(self, position: int, losses_from: int = 0, epochs_from: int = 0, curves: bool = True) -> dict:
-        """Plain data for a replica: everything but the model, and the curves from where the replica is."""
+    def snapshot(self, position: int, losses_from: int = 0, epochs_from: int = 0, curves: bool = True,
+                 snaps_from: int = 0) -> dict:
+        """Plain data for a replica: everything but the model, and the curves and snapshots from where it is."""
         end = self.finished or time.time()
         return {"key": self.key, "config": self.config, "run": self.run, "status": self.status,
                 "position": position, "losses": self.losses[losses_from:] if curves else [],
                 "losses_from": losses_from if curves else 0, "epochs": self.epochs[epochs_from:],
-                "epochs_from": epochs_from,
+                "epochs_from": epochs_from, "snaps": self.snaps[snaps_from:] if curves else [],
+                "snaps_from": snaps_from if curves else 0,
                 "batches_per_epoch": self.batches_per_epoch, "steps_done": self.steps_done,
                 "elapsed": self.seconds if self.seconds is not None else (end - self.started if self.started else 0.0),
                 "requests": self.requests, "done": self.done, "model": self.state is not None, "saved": self.saved,
@@ -97,14 +100,15 @@ class JobTable:
         self._schedule()
         return self._snapshot(entry)
 
-    async def snapshot(self, key: str, run: int = 0, losses_from: int = 0, epochs_from: int = 0) -> dict | None:
+    async def snapshot(self, key: str, run: int = 0, losses_from: int = 0, epochs_from: int = 0,
+                       snaps_from: int = 0) -> dict | None:
         """A run's state; curves from the given positions when the replica already has that run's beginning."""
         entry = self.entries.get(key)
         if entry is None:
             return None
         if entry.run != run:
-            losses_from = epochs_from = 0
-        return self._snapshot(entry, losses_from, epochs_from)
+            losses_from = epochs_from = snaps_from = 0
+        return self._snapshot(entry, losses_from, epochs_from, snaps_from=snaps_from)
 
     async def active(self) -> list[dict]:
         """Every queued or running run, in submission order, without batch losses (epochs are few)."""
@@ -140,18 +144,21 @@ class JobTable:
             return True
         if not entry.started:
             entry.started = time.time()
-        for rec in records:  # ("batch", loss, batches per epoch, step) or ("epoch", *EpochRecord's fields)
+        for rec in records:  # ("batch", loss, batches per epoch, step), ("snap", bytes) or ("epoch", *EpochRecord's fields)
             if rec[0] == "batch":
                 entry.losses.append(rec[1])
                 entry.batches_per_epoch, entry.steps_done = rec[2], rec[3]
+            elif rec[0] == "snap":
+                entry.snaps.append(rec[1])
             else:
                 entry.epochs.append(rec[1:])
         return False
 
     # -- inside -------------------------------------------------------------------------------------------------
-    def _snapshot(self, entry: Entry, losses_from: int = 0, epochs_from: int = 0, curves: bool = True) -> dict:
+    def _snapshot(self, entry: Entry, losses_from: int = 0, epochs_from: int = 0, curves: bool = True,
+                  snaps_from: int = 0) -> dict:
         position = self.queue.index(entry.key) + 1 if entry.key in self.queue else 0
-        return entry.snapshot(position, losses_from, epochs_from, curves)
+        return entry.snapshot(position, losses_from, epochs_from, curves, snaps_from)
 
     def _schedule(self) -> None:
         """Start queued runs while there are free slots."""
@@ -231,6 +238,7 @@ def train_run(table, key: str, run: int, fields: dict, fingerprint: str, folder:
     import torch
 
     from core.device import resolve_device
+    from core.snapshots import Snapshot, to_bytes
     from core.training import BatchRecord, DoneRecord, EpochRecord, TrainConfig, train
     from runtime.workers import failure_of
 
@@ -241,7 +249,7 @@ def train_run(table, key: str, run: int, fields: dict, fingerprint: str, folder:
             pass
         _NICE[0] = True
     torch.set_num_threads(threads)
-    losses, epochs, pending, stop, batches = [], [], [], [False], 0
+    losses, epochs, snaps, pending, stop, batches = [], [], [], [], [False], 0
     flushed, started = time.monotonic(), time.perf_counter()
 
     def flush() -> None:
@@ -251,12 +259,11 @@ def train_run(table, key: str, run: int, fields: dict, fingerprint: str, folder:
     try:
         config = TrainConfig(**fields)
         data = _digits(config.dataset, mnist_dir, fingerprint)
-        # Snapshots (core.snapshots) do not travel through the job table yet: a Ray run has curves but no replay.
-        for rec in train(config, data, should_stop=lambda: stop[0], device=resolve_device(device), snapshots=False):
+        for rec in train(config, data, should_stop=lambda: stop[0], device=resolve_device(device)):
             if isinstance(rec, DoneRecord):
                 flush()
                 seconds = time.perf_counter() - started
-                saved, problem = _save(folder, config, fingerprint, rec, epochs, losses, batches, seconds)
+                saved, problem = _save(folder, config, fingerprint, rec, epochs, losses, batches, seconds, snaps)
                 state = io.BytesIO()
                 torch.save(rec.model.state_dict(), state)
                 return ("done", rec.reason, rec.epochs_run, rec.best_epoch, rec.diverged_step, state.getvalue(),
@@ -268,7 +275,10 @@ def train_run(table, key: str, run: int, fields: dict, fingerprint: str, folder:
             elif isinstance(rec, EpochRecord):
                 pending.append(("epoch",) + astuple(rec))
                 epochs.append(rec)
-            if isinstance(rec, EpochRecord) or time.monotonic() - flushed > SEND_EVERY:
+            elif isinstance(rec, Snapshot):  # a few KB: the table keeps the bytes, it never imports torch
+                pending.append(("snap", to_bytes(rec)))
+                snaps.append(rec)
+            if isinstance(rec, (EpochRecord, Snapshot)) or time.monotonic() - flushed > SEND_EVERY:
                 flush()
                 flushed = time.monotonic()
     except Exception as exc:  # reported to the pages as a translation code; never a traceback
@@ -279,7 +289,7 @@ def train_run(table, key: str, run: int, fields: dict, fingerprint: str, folder:
 
 
 def _save(folder: str, config, fingerprint: str, done, epochs: list, losses: list, batches: int,
-          seconds: float) -> tuple[bool, Problem | None]:
+          seconds: float, snaps: list = ()) -> tuple[bool, Problem | None]:
     """Save a finished run as runtime.jobs does (never raises): (saved, problem as (code, params, detail))."""
     from core.checkpoint import REASONS, Checkpoint
     from runtime.checkpoints import CheckpointStore
@@ -289,7 +299,7 @@ def _save(folder: str, config, fingerprint: str, done, epochs: list, losses: lis
     store = CheckpointStore(folder)
     try:
         ckpt = Checkpoint(config, done.model, tuple(epochs), tuple(losses), batches, done.reason, done.epochs_run,
-                          done.best_epoch, done.diverged_step, seconds)
+                          done.best_epoch, done.diverged_step, seconds, snapshots=tuple(snaps))
         if store.save(ckpt, fingerprint):
             return True, None
         problem = store.warning

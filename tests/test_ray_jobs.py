@@ -8,9 +8,11 @@ import time
 
 import psutil
 import pytest
+import torch
 
 from core.data import load_digits
 from core.errors import LabError
+from core.snapshots import Snapshot
 from core.training import BatchRecord, TrainConfig, train
 from runtime.checkpoints import CheckpointStore
 
@@ -72,8 +74,13 @@ def test_identical_settings_from_two_replicas_train_once(replicas, digits):
     view_a, view_b = wait(a, cfg), wait(b, cfg)
     assert started(a) - before == 1
     assert view_a.status == view_b.status == "done" and view_b.done.reason == "finished" and view_b.saved
-    here = [r.loss for r in train(cfg, digits) if isinstance(r, BatchRecord)]
+    records = list(train(cfg, digits))
+    here = [r.loss for r in records if isinstance(r, BatchRecord)]
     assert list(view_b.losses) == pytest.approx(here, rel=1e-5) and len(view_a.losses) == len(here)
+    snaps = [r for r in records if isinstance(r, Snapshot)]  # watch it learn: the snapshots travel through the table
+    for view in (view_a, view_b):
+        assert [(s.epoch, s.batch) for s in view.snapshots] == [(s.epoch, s.batch) for s in snaps] and snaps
+        torch.testing.assert_close(view.snapshots[-1].probs.float(), snaps[-1].probs.float(), atol=2e-3, rtol=0)
     assert not view_b.done.model.training and view_b.elapsed > 0
     assert [p.name for p in folder.glob("lenet-*.pt")] == [f"lenet-{a.key(cfg)}.pt"]
     assert [v.key for v in b.trained([b.fingerprint(digits)])] == [a.key(cfg)]
@@ -154,6 +161,7 @@ def test_a_lost_table_is_made_again_and_saved_runs_still_show(replicas):
     assert b.view(saved).usable  # this replica keeps what it saw finish
     view = a.view(saved)  # the other one never saw it: the new table does not know it, the shared folder does
     assert view.usable and view.from_disk and a.warning is None
+    assert view.snapshots and view.snapshots[0].epoch == 0  # the task saved them with the run: a replay after a restart
     fresh = TrainConfig(epochs=1, train_size=128, seed=99)
     b.submit(fresh)
     assert wait(a, fresh).status == "done"

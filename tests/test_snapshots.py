@@ -8,7 +8,8 @@ import torch
 from core.data import load_digits, to_model_input
 from core.errors import LabError
 from core.lenet import LeNetConfig, apply_preset, build_lenet
-from core.snapshots import SNAPSHOT_LABEL, first_epoch_batches, pack, pick_digit, take_snapshot, unpack
+from core.snapshots import (SNAPSHOT_LABEL, first_epoch_batches, from_bytes, pack, pick_digit, take_snapshot,
+                            to_bytes, unpack)
 
 
 @pytest.fixture(scope="module")
@@ -23,9 +24,7 @@ def x(digits):
 
 
 def saved_size(obj) -> int:
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    return len(buf.getvalue())
+    return len(saved_of(obj))
 
 
 def test_pick_digit_is_a_typical_seven_and_always_the_same(digits):
@@ -107,3 +106,22 @@ def test_damaged_packs_are_refused(bad):
     with pytest.raises(LabError) as info:
         unpack(bad)
     assert info.value.code == "snap.damaged"
+
+
+def test_a_snapshot_crosses_a_process_boundary_as_bytes_and_bad_bytes_are_refused(x):
+    """What a Ray training task sends to the job table (which has no torch) and a replica decodes."""
+    snap = take_snapshot(build_lenet(LeNetConfig(), seed=2), x, 1, 4)
+    back = from_bytes(to_bytes(snap))
+    assert (back.epoch, back.batch, back.low, back.high) == (snap.epoch, snap.batch, snap.low, snap.high)
+    for a, b in ((back.filters, snap.filters), (back.maps, snap.maps), (back.probs, snap.probs)):
+        assert torch.equal(a, b)
+    for bad in (b"", b"not a snapshot", to_bytes(snap)[:-20], saved_of({"when": torch.zeros(2, 2)})):
+        with pytest.raises(LabError) as info:
+            from_bytes(bad)
+        assert info.value.code == "snap.damaged"
+
+
+def saved_of(obj) -> bytes:
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
