@@ -21,6 +21,9 @@ SMALL = 12  # grids up to this size show their numbers
 PADDING = "rgba(70, 130, 230, 0.35)"  # shading over the zero border added by padding
 
 
+SIGNED = "RdBu_r"  # plotly.py's name: negative blue, zero white, positive red, as on the home page and the training page
+
+
 @cache
 def colours(name: str) -> list:
     """A colour scale by its plotly.py name as explicit stops. Figures reach plotly.js unvalidated, and plotly.js
@@ -43,7 +46,7 @@ def figure(title: str, height: int, h: int, w: int, pad: int = 0) -> dict:
         yaxis=dict(axis, range=[h + pad - 0.5, -pad - 0.5], scaleanchor="x", constrain="domain"))}
 
 
-def heat(z: torch.Tensor | np.ndarray | list, colorscale: str = "RdBu", zmin: float | None = None,
+def heat(z: torch.Tensor | np.ndarray | list, colorscale: str = SIGNED, zmin: float | None = None,
          zmax: float | None = None, zmid: float | None = None, digits: int = 2, numbers: bool = True) -> dict:
     """A heatmap trace; small grids get their numbers written in and thin gaps between cells."""
     rows = z.tolist() if hasattr(z, "tolist") else z
@@ -59,7 +62,7 @@ def heat(z: torch.Tensor | np.ndarray | list, colorscale: str = "RdBu", zmin: fl
     return trace
 
 
-def grid_figure(z: torch.Tensor | np.ndarray, title: str = "", colorscale: str = "RdBu", zmid: float | None = 0.0,
+def grid_figure(z: torch.Tensor | np.ndarray, title: str = "", colorscale: str = SIGNED, zmid: float | None = 0.0,
                 digits: int = 2, height: int = 220, zrange: tuple[float, float] | None = None) -> dict:
     """A small annotated heatmap (row 0 at the top)."""
     z = np.asarray(z, dtype=float)
@@ -297,7 +300,7 @@ def conv_stepper(trace, h: int, w: int, first: int, last: int, at: int, digits: 
         channel_sum(prod[ch * kh * kw:(ch + 1) * kh * kw], kw, float(trace.steps[k].channel_sums[ch]), digits)
         for ch in range(c)] for k, prod in zip(shown, numbers(products, digits))}
     state = dict(zip(shown, zip(numbers(windows, digits), inks(windows, "gray", lo, hi), numbers(products, digits),
-                                inks(products, "RdBu", -pmax, pmax))))
+                                inks(products, SIGNED, -pmax, pmax))))
 
     # the grids' layout, in cells: window, kernel, products side by side, a row per channel, the sum beside them
     # (or under them when it would not fit), the output cell's line on top
@@ -343,7 +346,7 @@ def conv_stepper(trace, h: int, w: int, first: int, last: int, at: int, digits: 
     subplot_title(lay, t("conv.output_short"), (0.52, 1), 1.0)
     values = rounded(trace.output, digits)
     top = max((abs(v) for r in values for v in r if math.isfinite(v)), default=1.0) or 1.0
-    data.append(cells(values, ax_out, "RdBu", digits, -top, top))
+    data.append(cells(values, ax_out, SIGNED, digits, -top, top))
 
     # the small grids: one subplot in cell units, square cells, row 0 at the top
     ax_g = grid_axes(lay, 3, (0, 1), (0, 1 - top_h / plot_h), (0, width_u), (height_u, 0))
@@ -364,7 +367,7 @@ def conv_stepper(trace, h: int, w: int, first: int, last: int, at: int, digits: 
         text_x.append(0.0 if below else 3 * kw + 2 * g + 0.4)
         text_y.append(row_top + kh + 0.3 + text_h / 2 if below else row_top + kh / 2)
     kernel_x, prod_x = [x + kw + g for x in xs], [x + 2 * (kw + g) for x in xs]  # the same cells, next columns
-    data.append(dict(squares(kernel_x, ys, numbers(trace.kernel.flatten(), digits), ax_g, "RdBu", -kmax, kmax,
+    data.append(dict(squares(kernel_x, ys, numbers(trace.kernel.flatten(), digits), ax_g, SIGNED, -kmax, kmax,
                              digits, px), name="kernels"))
 
     # what moves, styled here (the names are what tests find in the browser); step_values says where it is at a step
@@ -378,7 +381,7 @@ def conv_stepper(trace, h: int, w: int, first: int, last: int, at: int, digits: 
     movers += [dict(mask(([], []), ax_out, HIDDEN if small else FAINT), name="to_come"),
                dict(line(([], []), ax_out, CELL), name="cell"),
                dict(squares(xs, ys, [], ax_g, "gray", lo, hi, digits, px), name="windows"),
-               dict(squares(prod_x, ys, [], ax_g, "RdBu", -pmax, pmax, digits, px), name="products"),
+               dict(squares(prod_x, ys, [], ax_g, SIGNED, -pmax, pmax, digits, px), name="products"),
                dict(words("", ax_g, width_u / 2, "middle center", 16), y=[line_u / 2], name="cell_line"),
                dict(type="scatter", x=text_x, y=text_y, mode="text", text=[], hoverinfo="skip", xaxis=ax_g[0],
                     yaxis=ax_g[1], textposition="middle right", textfont=dict(size=14, color=INK), name="sums")]

@@ -4,8 +4,8 @@ from __future__ import annotations
 import torch
 
 from lab.ui import fmt, t
-from lab.views.conv import (CELL, CTRL_H, FAINT, HIDDEN, SMALL, TITLE_H, TOP_H, WINDOW, box, cells, clickable, controls,
-                            grid_axes, line, mask, number, rest_mask, rounded, set_height, subplot_title, text_scale,
+from lab.views.conv import (CELL, CTRL_H, FAINT, HIDDEN, SIGNED, SMALL, TITLE_H, TOP_H, WINDOW, box, cells, clickable,
+                            controls, grid_axes, line, mask, number, rest_mask, rounded, set_height, subplot_title, text_scale,
                             words, written_sum)
 
 
@@ -43,13 +43,13 @@ def pool_stepper(x: torch.Tensor, mx, av, first: int, last: int, at: int, digits
         lay["shapes"].append(dict(type="rect", xref=ax_in[0], yref=ax_in[1], x0=-pad - 0.5, x1=w + pad - 0.5,
                                   y0=-pad - 0.5, y1=h + pad - 0.5, fillcolor="#c8c8c8", line=dict(width=0),
                                   layer="below"))
-    data.append(cells(rounded(x, digits), ax_in, "RdBu", digits, zmid=0.0))
+    data.append(cells(rounded(x, digits), ax_in, SIGNED, digits, zmid=0.0))
     outs = []
     for n, (trace, kind, dom) in enumerate(((mx, "max", (0.34, 0.66)), (av, "avg", (0.68, 1.0)))):
         ax = grid_axes(lay, 2 + n, dom, y_top, (-0.5, w_out - 0.5), (h_out - 0.5, -0.5))
         subplot_title(lay, t(f"pool.out_{kind}"), dom, 1.0)
         top = max(float(trace.output.abs().max()), 1e-12)
-        data.append(cells(rounded(trace.output, digits), ax, "RdBu", digits, -top, top))
+        data.append(cells(rounded(trace.output, digits), ax, SIGNED, digits, -top, top))
         outs.append(ax)
     ax_lines = [grid_axes(lay, 4 + n, (0, 1), (1 - (top_h + (n + 1) * line_h) / plot_h,
                                                1 - (top_h + n * line_h) / plot_h)) for n in range(2)]
