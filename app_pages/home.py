@@ -6,6 +6,7 @@ from core.data import to_model_input
 from core.lenet import count_parameters, layer_table
 from lab import cache, figures
 from lab.nav import page_for
+from lab.runs import run_name
 from lab.snippets.home import home_script
 from lab.ui import code_panel, explain, t
 from lab.views import home as view
@@ -44,7 +45,7 @@ def pipeline() -> None:
         spec = page_for(path)
         if spec is not None:
             st.switch_page(spec.path, query_params=query)
-    who = (t("home.model_trained", label=shown.label, acc=f"{cache.held_accuracy(best[1]):.1%}") if best
+    who = (t("home.model_trained", label=run_name(best[1].config), acc=f"{cache.held_accuracy(best[1]):.1%}") if best
            else t("home.untrained_note"))
     note.caption(who + " " + t("home.prediction", pred=int(outs["fc3"][0].argmax()), label=label))
     traces, placed = cache.pipeline_traces(run_key, index, view.pipeline_traces)
