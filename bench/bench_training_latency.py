@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from bench.browser_load import RerunClock, wait_reruns  # noqa: E402
-from bench.training_ui import progress_texts, start_training  # noqa: E402
+from bench.training_ui import start_training  # noqa: E402
 from support import server_and_browser, wait_for_app  # noqa: E402
 
 SLIDER_PAGES = ("convolution", "pooling", "activations", "softmax", "optimizers", "home")  # the first one built

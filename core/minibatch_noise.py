@@ -39,11 +39,6 @@ class BatchPath:
         """Passes over the data that cost amounts to."""
         return self.examples_seen / self.n_data
 
-    @property
-    def steps(self) -> int:
-        """Number of recorded steps n."""
-        return len(self.positions) - 1
-
 
 def digit_features(images: Tensor, labels: Tensor, classes: tuple[int, int]) -> tuple[Tensor, Tensor]:
     """Two standardised features of each digit of two classes, amount of ink and width; targets 0 (first) / 1."""

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import copy
-import math
 from dataclasses import dataclass
 
 import torch
@@ -143,11 +142,6 @@ def repeated_test(model: LeNet5, images: torch.Tensor, labels: torch.Tensor, nor
     x = to_model_input(images, normalize)
     scores = {mode: tuple(evaluate(mine, x, labels, eval_mode=mode)[1] for _ in range(repeats)) for mode in (True, False)}
     return RepeatedTest(scores[True], scores[False])
-
-
-def relative_change(correct: float, mistaken: float) -> float:
-    """(mistaken - correct) / correct; inf when the correct value is 0."""
-    return (mistaken - correct) / correct if correct else math.inf
 
 
 def _flat_grad(params: list[torch.Tensor]) -> torch.Tensor | None:

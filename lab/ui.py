@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import re
-import time
 import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -492,96 +491,3 @@ def position(key_row: str, key_col: str, h: int, w: int, labels: tuple[str, str]
     col = c2.slider(labels[1], 0, max(w - 1, 1), min(default[1], w - 1), key=key_col, bind="query-params",
                     disabled=disabled or w == 1)
     return min(row, h - 1), min(col, w - 1)
-
-
-def clicked_cell(key: str) -> tuple[int, int] | None:
-    """The (row, col) of the point last clicked on chart `key`, if any."""
-    state = st.session_state.get(key)
-    points = getattr(getattr(state, "selection", None), "points", None) or []
-    if not points:
-        return None
-    p = points[0]
-    return int(round(float(p["y"]))), int(round(float(p["x"])))
-
-
-# ---- Play ------------------------------------------------------------------------------------------------------------
-# Two Play controls: a toggle that walks a window over the cells of a map (convolution), and a button that runs a
-# step slider to its end (optimizers).
-#
-# Cell Play. While it plays, the window's cell lives in `<prefix>_cursor`, plain session state that only the server
-# writes, and the (disabled) sliders just show it. Reading the cell back from the sliders instead made the window
-# jump back and forth: timer reruns arrive with the browser's slider values, which can lag a step behind.
-
-def cell_play_toggle(prefix: str, label: str, help: str, where=st) -> bool:
-    """The Play toggle of the cell sliders <prefix>_row / <prefix>_col (not in the URL: playing is a moment)."""
-    return where.toggle(label, key=f"{prefix}_play", help=help, on_change=on_play, args=(prefix,))
-
-
-def on_play(prefix: str) -> None:
-    """The play toggle changed: starting plays on from the cell on show; stopping hands the cell back to the sliders."""
-    ss = st.session_state
-    if ss.get(f"{prefix}_play"):
-        ss[f"{prefix}_cursor"] = (ss.get(f"{prefix}_row", 0), ss.get(f"{prefix}_col", 0))
-        ss[f"{prefix}_tick"] = time.monotonic()
-    else:
-        ss[f"{prefix}_sync"] = True
-
-
-def play_step(prefix: str, h: int, w: int, seconds: float) -> None:
-    """One timer tick: the cursor moves one cell on (row-major); after the last cell play stops (a full rerun)."""
-    ss = st.session_state
-    row, col = ss.get(f"{prefix}_cursor", (0, 0))
-    row, col = min(row, h - 1), min(col, w - 1)
-    if time.monotonic() - ss.get(f"{prefix}_tick", 0.0) >= 0.8 * seconds:  # not a rerun something else caused
-        ss[f"{prefix}_tick"] = time.monotonic()
-        n = row * w + col + 1
-        if n >= h * w:
-            ss[f"{prefix}_play"], ss[f"{prefix}_sync"] = False, True
-            st.rerun()
-        row, col = divmod(n, w)
-    ss[f"{prefix}_cursor"] = (row, col)
-    ss[f"{prefix}_row"], ss[f"{prefix}_col"] = row, col
-
-
-def sync_position(prefix: str) -> None:
-    """After play stops, the sliders start from the cell it reached."""
-    ss = st.session_state
-    if ss.pop(f"{prefix}_sync", False) and f"{prefix}_cursor" in ss:
-        ss[f"{prefix}_row"], ss[f"{prefix}_col"] = ss[f"{prefix}_cursor"]
-
-
-
-# Step Play. A button toggles <prefix>_playing; while it is on, a fragment that redraws every tick calls
-# play_tick before drawing the slider <prefix>_at, and play_end after; the step reaching the last one stops it.
-
-def step_play_button(prefix: str, last: int, play: str, pause: str) -> bool:
-    """Play / Pause for the step slider <prefix>_at (0..last); pressing Play at the end starts again from 0."""
-    ss = st.session_state
-    if f"{prefix}_playing" not in ss:
-        ss[f"{prefix}_playing"] = False
-    playing = ss[f"{prefix}_playing"]
-
-    def toggle() -> None:
-        ss[f"{prefix}_playing"] = not ss[f"{prefix}_playing"]
-        if ss[f"{prefix}_playing"] and ss.get(f"{prefix}_at", last) >= last:
-            ss[f"{prefix}_at"] = 0
-
-    st.button(pause if playing else play, icon=":material/pause:" if playing else ":material/play_arrow:",
-              on_click=toggle, key=f"{prefix}_play")
-    return playing
-
-
-def play_tick(prefix: str, last: int, stride: int) -> None:
-    """While playing, move <prefix>_at `stride` steps on; in any case keep it within 0..last."""
-    ss = st.session_state
-    if ss[f"{prefix}_playing"]:
-        ss[f"{prefix}_at"] = min(int(ss.get(f"{prefix}_at", 0)) + stride, last)
-    if ss.get(f"{prefix}_at", 0) > last:
-        ss[f"{prefix}_at"] = last
-
-
-def play_end(prefix: str, at: int, last: int) -> None:
-    """After drawing step `at`: playing and at the last step, stop (one full rerun shows the Play button again)."""
-    if st.session_state[f"{prefix}_playing"] and at >= last:
-        st.session_state[f"{prefix}_playing"] = False
-        st.rerun()

@@ -359,8 +359,3 @@ def _tex(x: float, digits: int = 4) -> str:
 def _pair(v: torch.Tensor) -> str:
     """(x, y) with 4 significant digits."""
     return f"({v[0].item():.4g}, {v[1].item():.4g})"
-
-
-def fixed_pair(v: torch.Tensor) -> str:
-    """(x, y) with 4 decimals, never "-0.0000"."""
-    return "(" + ", ".join(f"{c:.4f}".replace("-0.0000", "0.0000") for c in v.tolist()) + ")"
