@@ -5,9 +5,7 @@ Median and best of several repeats, in milliseconds. The machine is shared with 
 """
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Callable
 
@@ -15,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
+from bench.bench_conv import timed  # noqa: E402
 from core.activations import deep_stack, evaluate, feature_map, lenet_dead_fraction, stack_gradients  # noqa: E402
 from core.data import load_digits, to_model_input  # noqa: E402
 from core.lenet import LeNetConfig, build_lenet  # noqa: E402
@@ -22,17 +21,6 @@ from core.losses import (batch_cross_entropy, cross_entropy_breakdown, double_so
                          parse_logits)
 
 BATCH = [[1.2, 0.8, 2.1, 0.5], [0.2, 2.5, 0.3, 1.0], [1.5, 0.2, 0.3, 3.1]]
-
-
-def timed(fn: Callable[[], object], repeats: int) -> tuple[float, float]:
-    """(best, median) milliseconds of fn over repeats, after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - started) * 1000)
-    return min(times), statistics.median(times)
 
 
 def run(repeats: int = 7) -> dict[str, float]:
