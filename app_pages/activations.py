@@ -8,8 +8,9 @@ from core.data import to_model_input
 from core.errors import LabError
 from core.lenet import LeNetConfig
 from lab import cache, figures
+from lab.runs import run_name
 from lab.snippets.activations import stack_code, values_code
-from lab.ui import code_panel, explain, lab_error, lang, t, url_choice, url_multiselect
+from lab.ui import code_panel, explain, keep_within, lab_error, lang, t, url_choice, url_multiselect
 from lab.views import activations as view
 
 STACK_ACTS = ("relu", "tanh", "sigmoid")
@@ -92,8 +93,10 @@ def lenet_sections() -> None:
     c1, c2, c3 = st.columns(3)
     clean = [k for k in trained if "mistake=" not in k]  # runs from the pitfalls lab are broken on purpose
     default = next((k for k in clean if trained[k].config.activation == "relu"), next(iter(clean), "untrained"))
+    names = cache.trained_configs()
     source = url_choice(c1.selectbox, t("act.model"), ["untrained", *trained], key="act_model", default=default,
-                        format_func=lambda k: t("act.untrained") if k == "untrained" else k)
+                        format_func=lambda k: t("act.untrained") if k == "untrained" else
+                        run_name(names[k]) if k in names else k)
     model = trained.get(source) or cache.untrained_lenet()
     fmap_act = url_choice(c2.selectbox, t("act.fmap_act"), list(NAMES), key="act_fmap", default="relu",
                           format_func=lambda n: t(f"act.name_{n}"))
@@ -101,8 +104,11 @@ def lenet_sections() -> None:
     if source == "untrained":
         st.caption(t("act.untrained_note"))
     digit = to_model_input(data.test_images[index:index + 1])  # (1, 1, 28, 28)
-    channel = st.slider(t("act.channel"), 1, 6, 1, key="act_channel", bind="query-params")
-    pre, post = feature_map(model, digit, fmap_act, **params.get(fmap_act, {}))  # (6, 28, 28) each
+    pre, post = feature_map(model, digit, fmap_act, **params.get(fmap_act, {}))  # (C1, H, W) each: C1 = 6 in LeNet-5
+    maps = pre.shape[0]  # a designed network may have 2 or 16 conv1 channels
+    keep_within("act_channel", maps)
+    channel = min(int(st.slider(t("act.channel"), 1, max(maps, 2), 1, key="act_channel", bind="query-params",
+                                disabled=maps == 1)), maps)
     key = (lang(), source, data.source, fmap_act, slope, index, channel)
     figures.show(cache.view_figure("activations.feature_map", key,
                                    lambda: view.feature_map_figure(pre, post, channel, fmap_act)))

@@ -7,6 +7,7 @@ from core.conv import KERNELS, NOTES_CLAIMED_TOP_LEFT, NOTES_IMAGE, background, 
 from core.data import normalize, to_unit
 from core.errors import LabError
 from lab import cache, ui
+from lab.runs import run_name
 from lab.snippets.conv import conv_script, image_code
 from lab.ui import code_panel, explain, fmt, lab_error, t, url_choice
 from lab.views import conv as view
@@ -109,11 +110,17 @@ with ctl:
             kernel2d = ui.url_grid(t("conv.kgrid_help"), "conv_kgrid", KERNELS["vertical"], int(kh), int(kw))
     elif kname == "lenet":
         k1, k2 = st.columns(2)
-        label = url_choice(k1.selectbox, t("conv.model"), list(trained), key="conv_model")
-        f = k2.slider(t("conv.filter"), 1, 6, 1, key="conv_filter", bind="query-params")
+        names = cache.trained_configs() if trained_models else {}
+        label = url_choice(k1.selectbox, t("conv.model"), list(trained), key="conv_model",
+                           format_func=lambda k: run_name(names[k]) if k in names else k)
         conv1 = trained[label].conv1
+        filters = conv1.out_channels  # 6 in the classic LeNet-5; a designed one may have 2 or 16
+        ui.keep_within("conv_filter", filters)
+        f = min(int(k2.slider(t("conv.filter"), 1, max(filters, 2), 1, key="conv_filter", bind="query-params",
+                              disabled=filters == 1)), filters)
         kernel2d, bias = conv1.weight[f - 1, 0].detach(), float(conv1.bias[f - 1].detach())
-        st.caption(t("conv.lenet_note", label=label))
+        st.caption(t("conv.lenet_note", label=run_name(names[label]) if label in names else label,
+                     pad=int(conv1.padding[0])))
     else:
         kernel2d = KERNELS[kname]
     if per_channel:

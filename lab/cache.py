@@ -31,7 +31,7 @@ from core.train_eval import Savings, measure_no_grad
 from core.lenet import LeNet5, LeNetConfig, build_lenet
 from core.training import TrainConfig, run_to_end
 from runtime.checkpoints import CheckpointStore
-from runtime.jobs import JobManager, labelled_models
+from runtime.jobs import JobManager, labelled, labelled_models
 from runtime.settings import SETTINGS, Settings
 from runtime.workers import WorkerPool
 
@@ -117,6 +117,11 @@ def trained_models(limit: int = 8) -> dict[str, LeNet5]:
     A run still training is never included: only runs whose worker has finished (finished or early-stopped).
     """
     return labelled_models(manager().trained(fingerprints(), limit))
+
+
+def trained_configs(limit: int = 8) -> dict[str, TrainConfig]:
+    """Label -> configuration of the runs trained_models() lists: for naming them in the user's language (run_name)."""
+    return {label: view.config for label, view in labelled(manager().trained(fingerprints(), limit)).items()}
 
 
 def dataset(name: str) -> Digits:

@@ -403,6 +403,14 @@ def url_multiselect(label: str, options: list[str], key: str, default: list[str]
     return value
 
 
+def keep_within(key: str, high: int) -> None:
+    """Before a URL-bound slider whose upper end depends on the data (a network's channels): a value kept from a bigger
+    one, or asked by a link, is brought down to `high`, where Streamlit would raise."""
+    value = st.session_state.get(key)
+    if isinstance(value, (int, float)) and value > high:
+        st.session_state[key] = high
+
+
 def url_number_refused(key: str, low: float, high: float) -> None:
     """Judge a link's number for the number box bound to ?key= against limits known only here (call it just before
     the widget). The note goes with the others on top of the page (link_notes); lab.links usually judged it already."""

@@ -476,10 +476,15 @@ def stop_all(timeout: float = 5.0) -> None:
 atexit.register(stop_all)
 
 
-def labelled_models(views: Iterable[JobView]) -> dict[str, LeNet5]:
-    """Run label -> trained model of finished runs (JobManager.trained); a label taken twice gets its key's start."""
-    out: dict[str, LeNet5] = {}
+def labelled(views: Iterable[JobView]) -> dict[str, JobView]:
+    """Run label -> finished run (JobManager.trained); a label taken twice gets its key's start."""
+    out: dict[str, JobView] = {}
     for view in views:
         label = view.config.run_label
-        out[label if label not in out else f"{label} #{view.key[:4]}"] = view.done.model
+        out[label if label not in out else f"{label} #{view.key[:4]}"] = view
     return out
+
+
+def labelled_models(views: Iterable[JobView]) -> dict[str, LeNet5]:
+    """Run label -> trained model of finished runs (the labels of `labelled`)."""
+    return {label: view.done.model for label, view in labelled(views).items()}

@@ -134,3 +134,21 @@ def test_prelu_shows_its_learned_slope_and_gradient(lang):
     assert not at.exception
     _, grad = prelu_alpha_grad(torch.linspace(-4.0, 4.0, 401), init=0.2)
     assert any(f"**{grad:.4g}**" in i.value and "PReLU" in i.value for i in at.info)
+
+
+def test_a_tiny_network_s_feature_maps_offer_its_two_channels(monkeypatch):
+    """A run of the 'tiny' design (2 conv1 channels) on the feature-map section: a link asking for channel 6 shows
+    channel 2 instead of failing, and the run is named in the page's language."""
+    from core.lenet import LeNetConfig, apply_preset, build_lenet
+    from core.training import TrainConfig
+
+    config = TrainConfig(activation="relu", conv1_channels=apply_preset(LeNetConfig(), "tiny").conv1_channels,
+                         conv2_channels=apply_preset(LeNetConfig(), "tiny").conv2_channels, epochs=3)
+    model = build_lenet(config.lenet, seed=4).eval()
+    monkeypatch.setattr(cache, "trained_models", lambda: {config.run_label: model})
+    monkeypatch.setattr(cache, "trained_configs", lambda: {config.run_label: config})
+    at = run_app("zh", PAGE, params={"act_model": config.run_label, "act_channel": 6})
+    assert not at.exception, at.exception
+    assert at.slider(key="act_channel").max == 2 and at.slider(key="act_channel").value == 2
+    options = at.selectbox(key="act_model").options  # as the page formats them
+    assert any("3 轮" in o for o in options) and config.run_label not in options, options

@@ -336,3 +336,27 @@ def test_presenter_mode_draws_the_step_through_larger():
         assert size(big_fig, name) >= 1.5 * size(plain_fig, name)
     assert big_fig["layout"]["height"] > plain_fig["layout"]["height"]  # taller rows for the larger text
     assert len(big_fig["frames"]) == len(plain_fig["frames"])
+
+
+@pytest.mark.parametrize("preset, asked", [("tiny", 6), ("wide", 16)])
+def test_a_designed_network_offers_each_of_its_own_conv1_channels(monkeypatch, preset, asked):
+    """A run of the training lab's 'tiny' (2 channels) or 'wide' (16) design: the filter slider runs over its own
+    channels, and a link asking for one it lacks shows its last instead of failing; its name is the translated one."""
+    from core.lenet import LeNetConfig, apply_preset
+    from core.training import TrainConfig
+
+    config = TrainConfig(**{k: v for k, v in vars(apply_preset(LeNetConfig(), preset)).items()
+                            if k in TrainConfig.__dataclass_fields__}, epochs=3)
+    model = build_lenet(config.lenet, seed=3).eval()
+    monkeypatch.setattr(cache, "trained_models", lambda: {config.run_label: model})
+    monkeypatch.setattr(cache, "trained_configs", lambda: {config.run_label: config})
+    at = run_app("zh", PAGE, params={"conv_src": "digit", "conv_kernel": "lenet", "conv_filter": asked,
+                                      "conv_pad": model.conv1.padding[0], "conv_norm": True})
+    assert not at.exception
+    channels = model.conv1.out_channels
+    assert at.slider(key="conv_filter").max == channels
+    assert config.run_label not in page_text(at) and "3 轮" in page_text(at)  # named in Chinese
+    x = normalize(to_unit(cache.digits().test_images[0]))[None, None]
+    with torch.no_grad():
+        want = model.conv1(x)[0, min(asked, channels) - 1]
+    torch.testing.assert_close(torch.tensor(output_z(stepper(at))), want, rtol=0, atol=5e-4)

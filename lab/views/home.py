@@ -184,9 +184,6 @@ def shown_of(model: torch.nn.Module, label: str | None, normalize: bool) -> Show
                  conv1.bias.detach().tolist())
 
 
-LENET_FILTERS = 6  # the convolution page's "learned filter" slider runs 1..6
-
-
 def deep_link(layer: str, channel: int, index: int, shown: Shown, logits: list[float], label: int
               ) -> tuple[str, dict[str, str]]:
     """(url_path, query) of the page that explains a clicked channel, opened on this digit and, where that page can
@@ -195,7 +192,7 @@ def deep_link(layer: str, channel: int, index: int, shown: Shown, logits: list[f
     digit = {"conv_src": "digit", "conv_digit": str(index)}
     if layer == "conv1":
         query = {**digit, "conv_norm": str(shown.normalize).lower(), "conv_pad": str(shown.padding)}
-        if shown.label is not None and channel < LENET_FILTERS:
+        if shown.label is not None:  # the convolution page offers every conv1 channel of the run
             return "convolution", {**query, "conv_kernel": "lenet", "conv_model": shown.label,
                                    "conv_filter": str(channel + 1)}
         kernel = shown.kernel[channel]
@@ -207,7 +204,7 @@ def deep_link(layer: str, channel: int, index: int, shown: Shown, logits: list[f
         return ("convolution", digit) if layer == "conv2" else ("activations", {"act_digit": str(index)})
     if layer == "act1":
         query = {"act_model": shown.label or "untrained", "act_digit": str(index), "act_fmap": shown.activation}
-        return "activations", {**query, **({"act_channel": str(channel + 1)} if channel < LENET_FILTERS else {})}
+        return "activations", {**query, "act_channel": str(channel + 1)}
     if layer in ("pool1", "pool2"):
         return "pooling", {"pool_src": "fmap", "pool_digit": str(index)}
     if layer == "input":
