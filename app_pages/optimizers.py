@@ -4,23 +4,13 @@ import hashlib
 import streamlit as st
 
 from core.errors import LabError
-from core.optim_paths import OPTIMIZERS, SURFACES, resolve_hyperparams
+from core.minibatch_noise import BATCHES, DEFAULT_BATCH, DEFAULT_LR, NOISE_STEPS, PAIRS
+from core.optim_paths import OPTIMIZERS, PRESETS, SURFACES, resolve_hyperparams
 from lab import cache, figures
 from lab.snippets.optimizers import path_script
 from lab.ui import code_panel, explain, lab_error, lang, t, url_choice
 from lab.views import optimizers as view
 
-# preset -> (surface, start or None for the surface's own, steps, racers [(optimizer, lr)])
-PRESETS: dict[str, tuple[str, tuple[float, float] | None, int, tuple[tuple[str, float], ...]]] = {
-    "valley": ("rosenbrock", (-1.5, 2.0), 500, (("sgd", 1e-3), ("momentum", 1e-3), ("adam", 0.05))),
-    "bowl": ("bowl", None, 100, (("sgd", 0.45), ("momentum", 0.1), ("adam", 0.3))),
-    "too_big": ("bowl", None, 100, (("sgd", 0.1), ("sgd", 0.45), ("sgd", 0.55))),  # stable only for lr < 2/4
-    "saddle": ("saddle", None, 300, (("sgd", 0.01), ("momentum", 0.01), ("adam", 0.05))),
-    "himmelblau": ("himmelblau", None, 300, (("sgd", 0.005), ("nesterov", 0.002), ("rmsprop", 0.05))),
-}
-PAIRS = {"1-7": (1, 7), "4-9": (4, 9), "0-6": (0, 6), "3-8": (3, 8), "0-1": (0, 1)}  # 0-1 is almost separable
-BATCHES = [1, 2, 4, 8, 16, 32, 64, 128, 256]
-NOISE_STEPS = 150
 STEPS = {"momentum": 0.01, "alpha": 0.01, "beta1": 0.01, "beta2": 0.001, "eps": 1e-8, "weight_decay": 0.01}
 EXTRA = {"momentum": "momentum", "nesterov": "momentum", "adam": "beta1", "adamw": "beta1", "rmsprop": "alpha"}
 STEP_KEYS = ("opt_step", "opt_at")  # a link's step: ?opt_step=40 (?opt_at= from older links)
@@ -147,8 +137,8 @@ def noise_section() -> None:
     pair = url_choice(n1.selectbox, t("optim.pair"), list(PAIRS), key="opt_pair")
     noise_opt = url_choice(n2.selectbox, t("optim.noise_opt"), ["sgd", "momentum", "adam"], key="opt_nopt",
                            format_func=lambda o: t(f"optim.opt_{o}"))
-    batch = url_choice(n3.select_slider, t("optim.batch"), BATCHES, key="opt_batch", default=4)
-    blr = n4.slider(t("optim.lr"), 0.01, 2.0, 0.5, 0.01, key="opt_blr", bind="query-params")
+    batch = url_choice(n3.select_slider, t("optim.batch"), BATCHES, key="opt_batch", default=DEFAULT_BATCH)
+    blr = n4.slider(t("optim.lr"), 0.01, 2.0, DEFAULT_LR, 0.01, key="opt_blr", bind="query-params")
     args = (PAIRS[pair], int(batch), float(blr), NOISE_STEPS, 0, noise_opt)
     try:
         small, full, grid = cache.minibatch_paths(*args)

@@ -4,7 +4,8 @@ gradient accumulation) measured on the spot. Every probe follows the page's acti
 import pandas as pd
 import streamlit as st
 
-from core.pitfalls import BASE, ORDERS, PITFALLS, PROBES, pitfall_pair, softmax_loss_floor
+from core.pitfalls import (BASE, ORDERS, PITFALLS, PROBE_BATCH, PROBE_STEPS, PROBES, pitfall_pair, probe_config_of,
+                           softmax_loss_floor)
 from core.training import USUAL_LR
 from lab import cache
 from lab.views.pitfalls import lines
@@ -13,7 +14,6 @@ from lab.runs import CORRECT, MISTAKE, Run, finished, results, watch
 from lab.snippets.pitfalls import diff_lines, pitfall_script
 from lab.ui import code, code_panel, explain, t, url_choice
 
-PROBE_STEPS, PROBE_BATCH = 20, 64  # the three bug probes: a few batches of LeNet-5
 ORDER_STEPS, ORDER_BATCH = 40, 32  # call order: long enough for the loss to fall visibly
 MICRO, UPDATES = 16, 3  # accumulation: small-batch size, and updates of each loop compared
 
@@ -75,7 +75,7 @@ if mistaken is not None:
 
 st.subheader(t("pitfalls.probe_header"))
 data = cache.digits()
-probe_config = base.but(dropout=0.0)
+probe_config = probe_config_of(base)
 if name == "call_order":
     st.caption(t("pitfalls.probe_setup", steps=ORDER_STEPS, batch=ORDER_BATCH, **setting))
     good, chosen = cache.order_runs(data.source, probe_config, order, ORDER_STEPS, ORDER_BATCH)

@@ -4,14 +4,13 @@ import streamlit as st
 
 from core.data import to_model_input
 from core.errors import LabError
-from core.train_eval import MODES, repeat_forward, running_stats
+from core.train_eval import MODES, NO_GRAD_BATCH, NO_GRAD_BATCHES, repeat_forward, running_stats
 from lab import cache
 from lab.snippets.train_eval import modes_script
 from lab.ui import code, code_panel, explain, lab_error, t, url_choice
 from lab.views import train_eval as view
 
 BATCH, STATS_BATCH, EVAL_STEPS = 16, 32, 5
-NO_GRAD_BATCHES = (1, 16, 64, 256, 1000)
 
 
 st.title(t("train_eval.title"))
@@ -51,7 +50,7 @@ st.subheader(t("train_eval.no_grad_header"))
 explain("train_eval.no_grad_explain")
 n1, n2 = st.columns([3, 1], vertical_alignment="bottom")
 with n1:
-    batch = url_choice(st.select_slider, t("train_eval.no_grad_batch"), NO_GRAD_BATCHES, key="te_bs", default=256)
+    batch = url_choice(st.select_slider, t("train_eval.no_grad_batch"), NO_GRAD_BATCHES, key="te_bs", default=NO_GRAD_BATCH)
 if n2.button(t("train_eval.measure_again"), icon=":material/timer:", key="te_measure"):
     st.session_state["te_attempt"] = st.session_state.get("te_attempt", 0) + 1
 s = cache.no_grad_savings(data.source, batch, st.session_state.get("te_attempt", 0))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import statistics
 import sys
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
@@ -29,15 +30,20 @@ def slider_page() -> str:
     return next(p for p in SLIDER_PAGES if p in built)
 
 
-def measure(tab, clock: RerunClock, moves: int) -> list[float]:
-    """Move the page's first slider `moves` times (right, left, ...) and return each rerun's latency."""
+def measure(tab, clock: RerunClock, moves: int, cpu: Callable[[], float] | None = None,
+            costs: list[float] | None = None) -> list[float]:
+    """Move the page's first slider `moves` times (right, left, ...) and return each rerun's latency; with `cpu` (a
+    reading of the server's CPU seconds), each move's CPU from the press to 150 ms after its rerun is added to `costs`."""
     slider = tab.locator("[data-testid='stSlider'] input[type='range']").first
     base = len(clock.latencies())
     for i in range(moves):
+        before = cpu() if cpu else 0.0
         slider.focus()
         slider.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
         wait_reruns(tab, [clock], [base + i + 1], timeout=30)
         tab.wait_for_timeout(150)
+        if cpu and costs is not None:
+            costs.append(cpu() - before)
     got = clock.latencies()[base:]
     if len(got) < moves:
         raise RuntimeError(f"only {len(got)} of {moves} slider moves produced a rerun")

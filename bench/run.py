@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.run            # everything (about 10-15 minutes)
     .venv/bin/python -m bench.run --quick    # skip the 20-session browser load test and the upload memory test
+    .venv/bin/python -m bench.run --only server_cpu,cold_start --out /tmp/b.md   # some sections only
     .venv/bin/python -m bench.run --class    # only the scale-out: HAProxy with 1 and 2 replicas, local pool vs Ray
 """
 from __future__ import annotations
@@ -23,6 +24,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 import torch  # noqa: E402
 
 Rows = list[tuple[str, str, str]]  # (section, measure, value)
+HEAVY = ("load", "uploads")  # the sections --quick skips
 
 
 def machine() -> str:
@@ -130,6 +132,101 @@ def browser_reruns(moves: int = 6) -> Rows:
     return rows
 
 
+def cpu_seconds(proc) -> float:
+    """The server process's CPU so far (user + system, all its threads; not its training processes)."""
+    t = proc.cpu_times()
+    return t.user + t.system
+
+
+def settle(proc, quiet: float = 0.03, window: float = 1.0, timeout: float = 180.0) -> float:
+    """Wait until the server spends under `quiet` CPU seconds in a `window`-second window (its start-up and warm-up
+    done); the seconds waited."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        before = cpu_seconds(proc)
+        time.sleep(window)
+        if cpu_seconds(proc) - before < quiet:
+            break
+    return time.perf_counter() - started
+
+
+def server_cpu(blocks: int = 3, block: int = 4) -> Rows:
+    """Server CPU per slider move on every page, as a multiple of a bare page's (bench/bare_app.py: one slider, one
+    28x28 Plotly heatmap) measured in the same run; the first session of a fresh server; and each page's first visit (a
+    new session) once that first session's warm-up has settled. Headless Chromium; the CPU is the streamlit process's
+    (psutil: all its threads, not its training processes)."""
+    import statistics
+
+    import psutil
+
+    from bench.bench_training_latency import measure
+    from bench.browser_load import RerunClock
+    from lab.nav import PAGES
+    from support import server_and_browser, wait_for_app
+
+    slider = "[data-testid='stSlider'] input[type='range']"
+
+    def open_tab(browser, url: str):
+        tab = browser.new_page(viewport={"width": 1300, "height": 900})
+        clock = RerunClock()
+        clock.attach(tab)
+        tab.goto(url)
+        wait_for_app(tab, timeout=120_000)
+        try:  # a page's sliders can arrive after its first text settles
+            tab.wait_for_selector(slider, timeout=5_000)
+        except Exception:
+            pass
+        return tab, clock
+
+    def per_move(tab, clock, proc) -> float | None:
+        """The median over `blocks` of a block's CPU / its moves (psutil counts CPU in 10 ms ticks, about a move)."""
+        if not tab.locator(slider).count():
+            return None
+        costs: list[float] = []
+        for _ in range(blocks):
+            before = cpu_seconds(proc)
+            measure(tab, clock, block)
+            costs.append((cpu_seconds(proc) - before) / block)
+        return statistics.median(costs)
+
+    rows: Rows = []
+    with server_and_browser(app=ROOT / "bench" / "bare_app.py") as (srv, browser, _):
+        proc = psutil.Process(srv.proc.pid)
+        settle(proc)
+        tab, clock = open_tab(browser, srv.url)
+        per_move(tab, clock, proc)  # the first moves pay one-off costs (imports, first figure)
+        bare = per_move(tab, clock, proc)
+    rows.append(("server CPU", "bare page (1 slider, 28x28 heatmap): per slider move", f"{bare * 1000:.1f} ms"))
+
+    started = time.perf_counter()
+    ratios: list[float] = []
+    with server_and_browser() as (srv, browser, _):
+        proc = psutil.Process(srv.proc.pid)
+        settle(proc)
+        before = cpu_seconds(proc)
+        tab, _ = open_tab(browser, srv.url)  # the first session imports torch and starts the warm-up (lab/cache.py)
+        rows.append(("server CPU", "first session of a fresh server (home)", f"{cpu_seconds(proc) - before:.2f} s"))
+        settle(proc)
+        rows.append(("server CPU", "start, first session and warm-up until settled",
+                     f"{time.perf_counter() - started:.1f} s wall, {cpu_seconds(proc):.1f} s CPU"))
+        tab.close()
+        for spec in PAGES:
+            before = cpu_seconds(proc)
+            tab, clock = open_tab(browser, f"{srv.url}/{'' if spec.url_path == 'home' else spec.url_path}")
+            first = cpu_seconds(proc) - before
+            move = per_move(tab, clock, proc)
+            tab.close()
+            if move is None:
+                rows.append(("server CPU", spec.url_path, f"first visit {first:.2f} s; no slider"))
+                continue
+            ratios.append(move / bare)
+            rows.append(("server CPU", spec.url_path, f"first visit {first:.2f} s; slider move {move * 1000:.0f} ms "
+                                                     f"= {move / bare:.1f}x bare"))
+    rows.append(("server CPU", "slider move vs bare: median page, worst page",
+                 f"{statistics.median(ratios):.1f}x, {max(ratios):.1f}x (targets 1.5x, 3x)"))
+    return rows
+
+
 def cold_start() -> Rows:
     """Server start to the first painted page (title visible) in headless Chromium."""
     from playwright.sync_api import sync_playwright
@@ -199,6 +296,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description="LeNet Lab benchmarks")
     ap.add_argument("--quick", action="store_true", help="skip the multi-session browser load and upload tests")
     ap.add_argument("--sessions", type=int, default=20)
+    ap.add_argument("--only", default="", help="comma-separated sections to run (area, page_reruns, browser_reruns, "
+                    "server_cpu, cold_start, load, uploads), e.g. --only server_cpu,cold_start --out /tmp/b.md")
     ap.add_argument("--class", dest="scale", action="store_true",
                     help="only the scale-out measurements (bench/class_load.py), written to BENCHMARKS_CLASS.md")
     ap.add_argument("--out", default=None, help="default: BENCHMARKS.md (BENCHMARKS_CLASS.md with --class)")
@@ -206,8 +305,11 @@ def main() -> None:
     args.out = args.out or str(ROOT / ("BENCHMARKS_CLASS.md" if args.scale else "BENCHMARKS.md"))
     torch.set_num_threads(int(os.environ.get("LENET_THREADS", "0")) or min(2, os.cpu_count() or 1))
     rows: Rows = []
-    heavy = () if args.quick else (lambda: load(args.sessions), uploads)
-    steps = (area_benchmarks, page_reruns, browser_reruns, cold_start) + heavy
+    sections = {"area": area_benchmarks, "page_reruns": page_reruns, "browser_reruns": browser_reruns,
+                "server_cpu": server_cpu, "cold_start": cold_start, "load": lambda: load(args.sessions),
+                "uploads": uploads}
+    chosen = args.only.split(",") if args.only else [k for k in sections if not (args.quick and k in HEAVY)]
+    steps = tuple(sections[k] for k in chosen)
     if args.scale:
         steps = (lambda: scale_out(args.sessions),)
     for step in steps:

@@ -12,6 +12,11 @@ from core.optim_paths import make_optimizer, resolve_hyperparams
 
 Tensor = torch.Tensor
 
+PAIRS = {"1-7": (1, 7), "4-9": (4, 9), "0-6": (0, 6), "3-8": (3, 8), "0-1": (0, 1)}  # 0-1 is almost separable
+BATCHES = [1, 2, 4, 8, 16, 32, 64, 128, 256]
+NOISE_STEPS = 150
+DEFAULT_BATCH, DEFAULT_LR = 4, 0.5  # the optimizers page's noise section opens on these
+
 
 @dataclass(frozen=True, eq=False)
 class BatchPath:

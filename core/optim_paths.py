@@ -50,6 +50,21 @@ OPTIMIZERS: dict[str, tuple[str, dict[str, object], dict[str, float]]] = {
     "adam": ("Adam", {}, {"lr": 1e-2, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0}),
     "adamw": ("AdamW", {}, {"lr": 1e-2, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.01}),
 }
+# preset -> (surface, start or None for the surface's own, steps, racers [(optimizer, lr)])
+PRESETS: dict[str, tuple[str, tuple[float, float] | None, int, tuple[tuple[str, float], ...]]] = {
+    "valley": ("rosenbrock", (-1.5, 2.0), 500, (("sgd", 1e-3), ("momentum", 1e-3), ("adam", 0.05))),
+    "bowl": ("bowl", None, 100, (("sgd", 0.45), ("momentum", 0.1), ("adam", 0.3))),
+    "too_big": ("bowl", None, 100, (("sgd", 0.1), ("sgd", 0.45), ("sgd", 0.55))),  # stable only for lr < 2/4
+    "saddle": ("saddle", None, 300, (("sgd", 0.01), ("momentum", 0.01), ("adam", 0.05))),
+    "himmelblau": ("himmelblau", None, 300, (("sgd", 0.005), ("nesterov", 0.002), ("rmsprop", 0.05))),
+}
+
+
+def default_runs(preset: str) -> tuple[tuple[str, tuple[tuple[str, float], ...]], ...]:
+    """A preset's racers with every other setting at its default, as the optimizers page keys its race on them."""
+    return tuple((name, tuple(sorted({**OPTIMIZERS[name][2], "lr": lr}.items()))) for name, lr in PRESETS[preset][3])
+
+
 STATE_KEYS = ("momentum_buffer", "square_avg", "sum", "exp_avg", "exp_avg_sq")  # torch's names in optimizer.state[p]
 MAX_STEPS = 5000
 FAR = 10.0  # "far outside the plotted region": further than FAR half-widths from its centre

@@ -17,9 +17,15 @@ PROBES = ("call_order", "accumulation")  # measured on the spot, no pair of back
 # The three calls of a training step in every order: z = zero_grad(), b = backward(), s = step(); correct ones first.
 ORDERS = ("zbs", "bsz", "szb", "zsb", "bzs", "sbz")
 NO_EVAL_DROPOUT = 0.5  # forgetting eval() only matters with dropout: the pair gets some if the base has none
+PROBE_STEPS, PROBE_BATCH = 20, 64  # the three bug probes: a few batches of LeNet-5
 # The course's setup: tanh + SGD(lr=0.01, momentum=0.9); small enough that a pair trains in a few seconds.
 BASE = TrainConfig(activation="tanh", optimizer="sgd", lr=0.01, momentum=0.9, batch_size=64, epochs=3,
                    train_size=2000)
+
+
+def probe_config_of(base: TrainConfig) -> TrainConfig:
+    """The setting the probes of one training step use: the page's, without dropout."""
+    return base.but(dropout=0.0)
 
 
 def pitfall_pair(name: str, base: TrainConfig = BASE) -> tuple[TrainConfig, TrainConfig]:

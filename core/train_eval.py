@@ -12,6 +12,9 @@ from core.seeding import seeded
 
 MODES = ("train", "eval")
 
+NO_GRAD_BATCHES = (1, 16, 64, 256, 1000)  # the no_grad measurement's batch sizes
+NO_GRAD_BATCH = 256  # the one it opens on
+
 
 class ModeNet(nn.Module):
     """A small digit classifier with the two layers that act differently in train() and eval(): BatchNorm and Dropout."""

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import gc
+import logging
+import os
 import threading
 from contextlib import contextmanager
 from dataclasses import replace
@@ -72,6 +74,23 @@ def _warm_up() -> None:
 
     gc.collect()
     gc.freeze()
+    if settings().warm_pages:
+        _warm_pages()
+
+
+def _warm_pages() -> None:
+    """Compute every costly page's default-settings results, one page after the other, at the lowest priority (this
+    thread only: Linux gives each thread its own nice value), so that a student's first visit finds them cached and
+    the pages asked for meanwhile are not slowed much. A warm-up that fails is logged; the page computes it then."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except (AttributeError, OSError):  # not Linux: same priority, still one page at a time
+        pass
+    for warm in WARM_UPS:
+        try:
+            warm()
+        except Exception:  # noqa: BLE001  a warm-up is an optimisation: the page will compute (and report) it
+            logging.getLogger(__name__).warning("warm-up %s failed", warm.__name__, exc_info=True)
 
 
 @st.cache_resource(show_spinner=False)
@@ -462,3 +481,37 @@ def warm_model_building() -> None:
     module_anatomy(0, 4)
     sharing()
     flattened("lenet", 1)
+
+
+# ---- optimizers, train_eval, pitfalls: their defaults -----------------------------------------------------------------
+
+def warm_optimizers() -> None:
+    """The optimizers page's defaults: the first preset's race and the mini-batch noise section."""
+    from core.minibatch_noise import DEFAULT_BATCH, DEFAULT_LR, NOISE_STEPS, PAIRS
+    from core.optim_paths import PRESETS, SURFACES, default_runs
+
+    preset = next(iter(PRESETS))
+    surface, start, steps, _ = PRESETS[preset]
+    race_paths(surface, default_runs(preset), tuple(start or SURFACES[surface].start), steps)
+    minibatch_paths(next(iter(PAIRS.values())), DEFAULT_BATCH, DEFAULT_LR, NOISE_STEPS, 0, "sgd")
+
+
+def warm_train_eval() -> None:
+    """The train() vs eval() page's default no_grad measurement."""
+    from core.train_eval import NO_GRAD_BATCH
+
+    no_grad_savings(digits().source, NO_GRAD_BATCH, 0)
+
+
+def warm_pitfalls() -> None:
+    """The pitfalls page's first pitfall's probe with the page's default setting."""
+    from core.pitfalls import BASE, PITFALLS, PROBE_BATCH, PROBE_STEPS, probe_config_of
+    from core.training import USUAL_LR
+
+    base = BASE.but(lr=USUAL_LR[BASE.optimizer], seed=0)
+    pitfall_probe(PITFALLS[0], digits().source, probe_config_of(base), PROBE_STEPS, PROBE_BATCH)
+
+
+# The background warm-up's order: the pages a class opens first, then by cost.
+WARM_UPS: tuple[Callable[[], None], ...] = (warm_home, warm_image_tensor, warm_model_building, warm_optimizers,
+                                            warm_train_eval, warm_pitfalls, warm_dataset)

@@ -25,6 +25,7 @@ class Settings:
     device: str = "auto"  # LENET_DEVICE: where training runs: "auto" (a GPU when there is one), "cpu", "cuda[:N]"
     job_backend: str = "local"  # LENET_JOB_BACKEND: "local" (a process pool here) or "ray" (tasks on a Ray cluster)
     ray_address: str = "local"  # LENET_RAY_ADDRESS: "local" starts a small Ray here; an address joins that cluster
+    warm_pages: bool = True  # LENET_WARM_PAGES=0: no background computing of the pages' defaults at start (tests)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, cores: int | None = None,
@@ -70,7 +71,8 @@ class Settings:
                    train_threads=count("LENET_TRAIN_THREADS", 0) or max(1, threads // max_jobs),
                    device=word("LENET_DEVICE", r"auto|cpu|cuda(:\d+)?", "auto"),
                    job_backend=word("LENET_JOB_BACKEND", r"local|ray", "local"),
-                   ray_address=env.get("LENET_RAY_ADDRESS", "").strip() or "local")
+                   ray_address=env.get("LENET_RAY_ADDRESS", "").strip() or "local",
+                   warm_pages=env.get("LENET_WARM_PAGES", "1").strip() != "0")
 
 
 SETTINGS = Settings.from_env()  # read once, when the server starts

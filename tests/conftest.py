@@ -19,6 +19,9 @@ import torch
 # on a shared two-core machine are slower, not faster). Set before runtime.settings reads it; a value set outside wins.
 # The servers the browser tests start inherit it too.
 os.environ.setdefault("LENET_THREADS", "1")
+# No background warm-up of the pages in the test process (it would race the tests' own cache checks and could still
+# be in torch at exit) nor in the servers it starts; tests/test_warm_pages.py calls the warm-ups itself.
+os.environ.setdefault("LENET_WARM_PAGES", "0")
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))

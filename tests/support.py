@@ -27,12 +27,12 @@ def free_port() -> int:
 
 
 class Server:
-    """A `streamlit run app.py` on a free loopback port, stopped at the end."""
+    """A `streamlit run app.py` (or another script) on a free loopback port, stopped at the end."""
 
-    def __init__(self, env: dict[str, str] | None = None) -> None:
+    def __init__(self, env: dict[str, str] | None = None, app: Path = APP) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(self.port),
+        cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(self.port),
                "--server.address", "127.0.0.1", "--server.headless", "true"]
         self.log = tempfile.NamedTemporaryFile(prefix="lenet-server-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
@@ -119,13 +119,13 @@ def crashing_save(real_save, keep_bytes: int, error: Exception):
 
 
 @contextmanager
-def server_and_browser(env: dict[str, str] | None = None) -> Iterator[tuple[Server, object, Path]]:
+def server_and_browser(env: dict[str, str] | None = None, app: Path = APP) -> Iterator[tuple[Server, object, Path]]:
     """A fresh server saving checkpoints into a temporary folder, and headless Chromium: (server, browser, folder).
     Both are stopped, and the folder removed, at the end (benchmarks and screenshot scripts)."""
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as folder:
-        srv = Server(env={"LENET_CACHE_DIR": folder, **(env or {})})
+        srv = Server(env={"LENET_CACHE_DIR": folder, **(env or {})}, app=app)
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
