@@ -14,6 +14,8 @@ MODES = ("train", "eval")
 
 NO_GRAD_BATCHES = (1, 16, 64, 256, 1000)  # the no_grad measurement's batch sizes
 NO_GRAD_BATCH = 256  # the one it opens on
+MODES_BATCH, STATS_BATCH, EVAL_STEPS = 16, 32, 5  # digits per call, per running-statistics batch; eval() calls after
+DEFAULT_DROPOUT, DEFAULT_MOMENTUM, DEFAULT_REPEATS, DEFAULT_STEPS = 0.5, 0.1, 5, 20  # what the page opens on
 
 
 class ModeNet(nn.Module):

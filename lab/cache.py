@@ -286,6 +286,27 @@ def run_curves(state: tuple, language: str, batches: bool, floor: float | None, 
 
 # ---- train_eval ------------------------------------------------------------------------------------------------------
 
+@st.cache_resource(show_spinner=False, max_entries=128)
+def mode_runs(source: str, batch: int, repeats: int, dropout: float, momentum: float, seed: int) -> dict:
+    """mode -> core.train_eval.ModeRun: the first `batch` test digits through a seeded model `repeats` times in each
+    mode (LabError for impossible settings is raised, not cached). Never mutate."""
+    from core.train_eval import MODES, repeat_forward
+
+    x = to_model_input(digits().test_images[:batch])  # (batch, 1, 28, 28)
+    return {mode: repeat_forward(x, mode, repeats, dropout, momentum, seed) for mode in MODES}
+
+
+@st.cache_resource(show_spinner=False, max_entries=128)
+def stats_trace(source: str, batch: int, steps: int, eval_steps: int, momentum: float, seed: int):
+    """Batch norm's running statistics over `steps` training batches of `batch` digits, then `eval_steps` in eval
+    mode (core.train_eval.running_stats). Never mutate."""
+    from core.train_eval import running_stats
+
+    images = digits().train_images
+    return running_stats([to_model_input(images[i * batch:(i + 1) * batch]) for i in range(steps)], eval_steps,
+                         momentum, seed)
+
+
 @st.cache_data(show_spinner=False, ttl=120, max_entries=32)
 def no_grad_savings(source: str, batch: int, attempt: int) -> Savings:
     """A fresh measurement per batch size and press of 'measure again' (kept two minutes so reruns stay fast)."""
@@ -497,10 +518,15 @@ def warm_optimizers() -> None:
 
 
 def warm_train_eval() -> None:
-    """The train() vs eval() page's default no_grad measurement."""
-    from core.train_eval import NO_GRAD_BATCH
+    """The train() vs eval() page's defaults: both modes' repeated calls, the running statistics, the no_grad
+    measurement."""
+    from core.train_eval import (DEFAULT_DROPOUT, DEFAULT_MOMENTUM, DEFAULT_REPEATS, DEFAULT_STEPS, EVAL_STEPS,
+                                 MODES_BATCH, NO_GRAD_BATCH, STATS_BATCH)
 
-    no_grad_savings(digits().source, NO_GRAD_BATCH, 0)
+    source = digits().source
+    mode_runs(source, MODES_BATCH, DEFAULT_REPEATS, DEFAULT_DROPOUT, DEFAULT_MOMENTUM, 0)
+    stats_trace(source, STATS_BATCH, DEFAULT_STEPS, EVAL_STEPS, DEFAULT_MOMENTUM, 0)
+    no_grad_savings(source, NO_GRAD_BATCH, 0)
 
 
 def warm_pitfalls() -> None:
