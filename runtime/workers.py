@@ -123,12 +123,17 @@ def rebuilt(code: str, params: Mapping[str, object], detail: str) -> LabError:
     return LabError(code, detail, **params)
 
 
+def _lower_priority(pid: int) -> None:
+    """Training is background work: the server's page reruns get the cores first when both want them (0: this one)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, max(NICENESS, os.getpriority(os.PRIO_PROCESS, pid)))  # never raised
+    except (AttributeError, OSError, TypeError):  # not on this system, or the process has already gone
+        pass
+
+
 def _serve(inbox, outbox, cancel, threads: int, device: str = "auto") -> None:
     """Child process: train whatever arrives, stream the records back. Datasets are kept by fingerprint."""
-    try:
-        os.nice(NICENESS)  # background work: the server's page reruns get the cores first when both want them
-    except (AttributeError, OSError):
-        pass
+    _lower_priority(0)  # (the parent already did, as soon as it started us; absolute, so never twice)
     torch.set_num_threads(threads)
     torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)  # the first optimizer imports torch._dynamo
     datasets: dict[str, Digits] = {}
@@ -199,6 +204,7 @@ class WorkerPool:
         process = CTX.Process(target=_serve, args=(inbox, outbox, cancel, self.threads, self.device), daemon=True,
                               name="lenet-train")
         _start(process)
+        _lower_priority(process.pid)  # at once: its start-up (importing torch, ~2 s of CPU) must not slow the first page
         worker = Worker(process, inbox, outbox, cancel)
         with self.lock:
             self.workers.append(worker)

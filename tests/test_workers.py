@@ -121,3 +121,17 @@ def test_messages_are_frozen_dataclasses_that_survive_the_queue():
         failed.code = "train.failed"
     err = rebuilt(failed.code, failed.params, failed.detail)  # the code is a variable: the registry checks it
     assert (err.code, err.params, str(err)) == ("train.bad_lr", {"lr": -1.0}, "LabError: train.bad_lr")
+
+
+def test_training_processes_run_at_a_lower_priority_from_their_first_moment(pool):
+    """The parent lowers a worker's priority as soon as it starts (its torch import must not slow the first page),
+    to the same absolute niceness the worker sets itself: never lowered twice."""
+    import os
+
+    import psutil
+
+    from runtime.workers import NICENESS
+
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    for worker in pool.workers:
+        assert psutil.Process(worker.process.pid).nice() == max(mine, NICENESS)
