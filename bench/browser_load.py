@@ -209,9 +209,29 @@ def problems(result: dict[str, object], thread_margin: int = THREAD_MARGIN) -> l
     return out
 
 
+def nice_browsers(server: int) -> int:
+    """Lower the whole client side of this test to nice 19 - the Chromium processes, Playwright's driver (every
+    websocket frame of every tab passes through it) and this process - leaving the server and its trainings alone:
+    in a class the browsers run on the students' laptops, so here they stand in for them. Conservative: a client
+    slowed down notices a finished rerun later, never sooner. Returns how many processes were lowered (renderers start
+    with their tabs: call it after opening them)."""
+    spared = {server, *(c.pid for c in psutil.Process(server).children(recursive=True))}
+    found = 0
+    for proc in [psutil.Process(), *psutil.Process().children(recursive=True)]:
+        try:
+            if proc.pid not in spared:
+                proc.nice(19)
+                found += 1
+        except psutil.Error:  # ended meanwhile
+            pass
+    return found
+
+
 def run(sessions: int = 20, rounds: int = 5, trainings: int = 2, close_cycles: int = 20,
-        budget: float = 900.0) -> dict[str, object]:
-    """The load test; returns the numbers for BENCHMARKS.md (check them with problems()). Bounded by `budget` s."""
+        budget: float = 900.0, laptops: bool = False) -> dict[str, object]:
+    """The load test; returns the numbers for BENCHMARKS.md (check them with problems()). Bounded by `budget` s.
+    laptops: the browsers run at nice 19, standing in for the students' own machines (nice_browsers); else they
+    compete with the server for its cores, as if the whole class browsed on the server itself (the worst case)."""
     from playwright.sync_api import sync_playwright
 
     cache_dir = tempfile.mkdtemp(prefix="lenet-load-")  # no checkpoints of earlier runs: every run really trains
@@ -231,6 +251,8 @@ def run(sessions: int = 20, rounds: int = 5, trainings: int = 2, close_cycles: i
             # The trainings start once every session is loaded, so that they run during the slider rounds.
             train_tabs = start_trainings(browser, srv.url, trainings) if trainings else []
             at_start = wait_states(train_tabs, ("running",), timeout=30) if train_tabs else []
+            result["browsers"] = f"nice 19, standing in for laptops ({nice_browsers(proc.pid)} processes)" if laptops \
+                else "on the server's cores"
             result["trainings"] = trainings
             result["trainings_running_at_start"] = at_start.count("running")
             measure_started = time.perf_counter()
@@ -291,8 +313,9 @@ def main() -> None:
     ap.add_argument("--trainings", type=int, default=2)
     ap.add_argument("--close-cycles", type=int, default=20)
     ap.add_argument("--budget", type=float, default=900.0, help="seconds the whole test may take (about)")
+    ap.add_argument("--laptops", action="store_true", help="browsers at nice 19, standing in for students' laptops")
     args = ap.parse_args()
-    result = run(args.sessions, args.rounds, args.trainings, args.close_cycles, args.budget)
+    result = run(args.sessions, args.rounds, args.trainings, args.close_cycles, args.budget, args.laptops)
     for k, v in result.items():
         print(f"{k:32s} {v:.3f}" if isinstance(v, float) else f"{k:32s} {v}")
     found = problems(result)
