@@ -235,7 +235,8 @@ def watch_it_learn(runs: list[Run], views: list) -> None:
     digit_col, slider_col = st.columns([1.3, 6], vertical_alignment="center")
     data = digits_of(runs[0].config.dataset)
     i = pick_digit(data.test_images, data.test_labels)
-    digit_col.image(data.test_images[i].numpy(), width=56, caption=t("training.snap_digit", index=i))
+    digit_col.image(data.test_images[i].numpy(), width=56)
+    digit_col.caption(t("training.snap_digit", index=i))  # under the column, not the 56 px picture: one line
     if last:
         at = slider_col.select_slider(t("training.snap_slider"), list(range(len(moments))), key="tr_snap",
                                       format_func=lambda k: view.moment_text(moments[k], batches))

