@@ -22,7 +22,7 @@ import lab.snippets
 from core.data import to_model_input
 from core.lenet import LeNetConfig, build_lenet, count_parameters, layer_table
 from core.pitfalls import PITFALLS
-from lab.snippets import comments, translate_comments
+from lab.snippets import comments, docstrings, translate_comments
 import test_snippets_autograd
 import test_snippets_model_building
 from test_snippets_autograd import case_vjp_script
@@ -60,7 +60,10 @@ def assert_chinese_comments(code: str) -> None:
 
 
 def code_tokens(code: str) -> list[tuple[int, str]]:
-    return [(tok.type, tok.string) for tok in tokenize.generate_tokens(io.StringIO(code).readline)
+    """The script's tokens but its comments and the text of its one-line docstrings (both shown translated)."""
+    docs = {tok.start for tok in docstrings(code)}
+    return [(tok.type, '"""doc"""' if tok.start in docs else tok.string)
+            for tok in tokenize.generate_tokens(io.StringIO(code).readline)
             if tok.type not in (tokenize.COMMENT, tokenize.NL)]
 
 
@@ -310,6 +313,7 @@ def test_the_pages_short_code_blocks_have_chinese_comments(page):
     assert blocks
     for block in blocks:
         assert_chinese_comments(block)
+        assert "The course's network" not in block and "Logits (N, 10) for" not in block  # docstrings too
 
 
 @pytest.mark.parametrize("name", [*PITFALLS, "call_order", "accumulation"])

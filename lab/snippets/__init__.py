@@ -2,7 +2,7 @@
 
 Their comments are shown in the UI language: the builders write English comments, the [code] section of the
 catalogs gives each its translation (with {placeholders} for what a builder fills in), and only the comment tokens
-change, so the script that runs is the same token for token (tests/test_snippets.py runs every panel in both
+(and one-line docstrings, e.g. of a class shown with inspect.getsource) change, so the script that runs is the same token for token (tests/test_snippets.py runs every panel in both
 languages). A comment no catalog entry matches stays as written: shapes and code such as `# (N, 10)` need no
 translation, and a prose comment left in English fails the Chinese-comments test.
 """
@@ -59,4 +59,20 @@ def translate_comments(code: str, lang: str) -> str:
         translated = translate_comment(text, lang)
         if translated is not None:
             lines[row - 1] = lines[row - 1][:col] + "# " + translated
+    for tok in docstrings(code):  # one-line docstrings too (a class shown with inspect.getsource)
+        (row, col), (_, end) = tok.start, tok.end
+        translated = translate_comment(tok.string[3:-3].strip(), lang)
+        if translated is not None:
+            lines[row - 1] = lines[row - 1][:col] + '"""' + translated + '"""' + lines[row - 1][end:]
     return "\n".join(lines)
+
+
+def docstrings(code: str) -> list[tokenize.TokenInfo]:
+    """One-line triple-quoted strings standing alone on their line (docstrings), none when the code does not tokenize."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return []
+    lines = code.split("\n")
+    return [tok for tok in tokens if tok.type == tokenize.STRING and tok.string.startswith('"""')
+            and tok.start[0] == tok.end[0] and lines[tok.start[0] - 1].strip() == tok.string]
