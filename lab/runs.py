@@ -42,7 +42,8 @@ def field_text(name: str, value: object) -> str:
     """One setting of a run in the user's language: "ReLU", "lr=0.01", "4 epochs", "种子 3"..."""
     if name in NAMED_VALUES:
         return t(f"{NAMED_VALUES[name]}{str(value).lower() if isinstance(value, bool) else value}")
-    return t(f"training.label_{name}", value=f"{value:g}" if isinstance(value, float) else value)
+    one = "_one" if name == "epochs" and value == 1 else ""  # "1 epoch", not "1 epochs"
+    return t(f"training.label_{name}{one}", value=f"{value:g}" if isinstance(value, float) else value)
 
 
 def run_name(config: TrainConfig, fields: Sequence[str] | None = None) -> str:

@@ -129,8 +129,8 @@ def test_trained_pipeline_names_the_best_run(lang):
     assert not at.exception, at.exception
     caption = " ".join(c.value for c in at.caption)
     # the run named as the other pages list it, in the page's language (not the language-neutral run_label)
-    named = {"en": ("300 training digits", "1 epochs"), "zh": ("300 个训练数字", "1 轮")}[lang]
-    assert all(part in caption for part in named) and CFG.run_label not in caption, caption
+    named = {"en": ("300 training digits", "1 epoch"), "zh": ("300 个训练数字", "1 轮")}[lang]
+    assert all(part in caption for part in named) and CFG.run_label not in caption and "1 epochs" not in caption, caption
     with torch.no_grad():
         outs = done.done.model.forward_all(to_model_input(load_digits().test_images[3:4]))
     np.testing.assert_allclose(maps(pipeline(at), "conv1")[5], outs["conv1"][0, 5].numpy(), atol=1e-5)
