@@ -33,6 +33,8 @@ ARGS = {"slider": ("label", "min_value", "max_value", "value", "step"),  # Strea
 KINDS = {"toggle": "bool", "checkbox": "bool", "text_input": "text", "text_area": "text"}
 HELPERS = {"url_choice": 3, "url_option": 2, "url_multiselect": 2, "url_grid": 1}  # lab.ui's own URL widgets (judging
 # their own keys) and where their key sits among the positional arguments
+HELPER_LABELS = {"url_choice": 1, "url_option": 0, "url_multiselect": 0, "url_grid": 0}  # and their label: t("...") or,
+# for url_option, the catalog key itself
 MAX_CHARS = {"int": 24, "float": 40, "text": 500}  # longer than any value the control can take
 HUGE = 2.0 ** 53  # past this a float no longer holds every whole number; no control here goes near it
 
@@ -124,6 +126,31 @@ def _bound_params(root: Path) -> tuple[Param, ...]:
     return tuple(found.values())
 
 
+def helper_labels(root: Path = ROOT) -> dict[str, str]:
+    """Key -> label's translation key of lab.ui's own URL widgets whose call names both literally (for a page's
+    settings: "Activation (tr_act)" rather than "tr_act")."""
+    with _READING:
+        return _helper_labels(root)
+
+
+@functools.lru_cache(maxsize=1)
+def _helper_labels(root: Path) -> dict[str, str]:
+    labels = {}
+    for path in _sources(root):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            name = getattr(node, "func", None)
+            name = getattr(name, "id", None) or getattr(name, "attr", None)
+            if isinstance(node, ast.Call) and name in HELPERS:
+                at = HELPERS[name]
+                key, pattern = _key(next((k.value for k in node.keywords if k.arg == "key"),
+                                         node.args[at] if len(node.args) > at else None))
+                arg = node.args[HELPER_LABELS[name]] if len(node.args) > HELPER_LABELS[name] else None
+                label = arg.value if name == "url_option" and isinstance(arg, ast.Constant) else _label(arg)
+                if key is not None and not pattern and isinstance(label, str):
+                    labels[key] = label
+    return labels
+
+
 @functools.lru_cache(maxsize=1)
 def _helper_keys(root: Path) -> tuple[tuple[str, bool, str], ...]:
     keys = []
@@ -146,7 +173,8 @@ def page_controls(name: str, root: Path = ROOT) -> tuple[tuple[str, bool, str | 
     app_pages/<name>.py or lab/views/<name>.py, in the order they are written: a page's settings."""
     files = (f"app_pages/{name}.py", f"lab/views/{name}.py")
     found = [(p.where, p.key, p.pattern, p.label) for p in bound_params(root)]
-    found += [(where, key, pattern, None) for key, pattern, where in helper_keys(root)]
+    labels = helper_labels(root)
+    found += [(where, key, pattern, labels.get(key)) for key, pattern, where in helper_keys(root)]
     place = lambda where: (files.index(where.rsplit(":", 1)[0]), int(where.rsplit(":", 1)[1]))  # noqa: E731
     mine = sorted((place(where), key, pattern, label) for where, key, pattern, label in found
                   if where.rsplit(":", 1)[0] in files)

@@ -116,3 +116,13 @@ def test_inspect_page_notebook_reads_the_saved_run():
     assert re.search(r"torch\.load", code)  # the saved checkpoint, not a retrained run
     printed = numbers(run_notebook(nb).outputs[-1])
     assert printed and printed == pytest.approx(numbers(str(plain_run(code))), rel=1e-5, abs=1e-5)
+
+
+def test_settings_of_lab_ui_widgets_are_named_by_their_labels():
+    """A notebook's settings table names url_choice / url_option / url_multiselect controls by their translated
+    label too (it showed only the URL key, e.g. tr_act)."""
+    from lab import links
+
+    controls = {key: label for key, _, label in links.page_controls("training")}
+    assert controls["tr_act"] == "training.activation" and controls["tr_opt"] == "training.optimizer"
+    assert {key: label for key, _, label in links.page_controls("activations")}["act_set"] == "act.choose"
