@@ -180,7 +180,7 @@ def _manager(cache_dir: str, max_jobs: int, train_threads: int, device: str, bac
         return RayJobManager(dataset, CheckpointStore(cache_dir), ray_address, max_jobs, train_threads, device,
                              settings().mnist_dir)
     return JobManager(data=dataset, max_parallel=max_jobs, store=CheckpointStore(cache_dir),
-                      pool=WorkerPool(max_jobs, train_threads, device))
+                      pool=WorkerPool(max_jobs, train_threads, device, eager=settings().eager_workers))
 
 
 @st.cache_data(show_spinner=False, max_entries=128)

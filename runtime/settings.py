@@ -26,6 +26,8 @@ class Settings:
     job_backend: str = "local"  # LENET_JOB_BACKEND: "local" (a process pool here) or "ray" (tasks on a Ray cluster)
     ray_address: str = "local"  # LENET_RAY_ADDRESS: "local" starts a small Ray here; an address joins that cluster
     warm_pages: bool = True  # LENET_WARM_PAGES=0: no background computing of the pages' defaults at start (tests)
+    eager_workers: bool = True  # LENET_EAGER_WORKERS=0: training processes start with the first run, not the server
+    # (tests: most modules never train, and each pair of processes costs ~5 s of CPU importing torch)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, cores: int | None = None,
@@ -72,7 +74,8 @@ class Settings:
                    device=word("LENET_DEVICE", r"auto|cpu|cuda(:\d+)?", "auto"),
                    job_backend=word("LENET_JOB_BACKEND", r"local|ray", "local"),
                    ray_address=env.get("LENET_RAY_ADDRESS", "").strip() or "local",
-                   warm_pages=env.get("LENET_WARM_PAGES", "1").strip() != "0")
+                   warm_pages=env.get("LENET_WARM_PAGES", "1").strip() != "0",
+                   eager_workers=env.get("LENET_EAGER_WORKERS", "1").strip() != "0")
 
 
 SETTINGS = Settings.from_env()  # read once, when the server starts

@@ -190,13 +190,15 @@ class Worker:
 class WorkerPool:
     """A fixed number of training processes; a run takes one, trains, and gives it back."""
 
-    def __init__(self, size: int, threads: int, device: str = "auto") -> None:
+    def __init__(self, size: int, threads: int, device: str = "auto", eager: bool = True) -> None:
+        """eager: start every process now (a server: they take seconds to import torch); else each on demand."""
         self.size, self.threads, self.device = max(1, size), max(1, threads), device
         self.free: queue.Queue[Worker] = queue.Queue()
         self.workers: list[Worker] = []
         self.lock = threading.Lock()
         self.closed = False
-        for _ in range(self.size):
+        self.started = self.size if eager else 0  # processes started or being started (at most size)
+        for _ in range(self.started):
             self.free.put(self._spawn())
 
     def _spawn(self) -> Worker:
@@ -213,6 +215,11 @@ class WorkerPool:
     def acquire(self) -> Worker | None:
         """A free training process (blocks while all are busy: that is the queue); None once shut down."""
         while not self.closed:
+            with self.lock:  # a pool that is not eager starts a process when none is free and it has fewer than size
+                grow = self.free.empty() and self.started < self.size
+                self.started += grow
+            if grow:
+                return self._spawn()
             try:
                 return self.free.get(timeout=POLL)
             except queue.Empty:
@@ -226,7 +233,7 @@ class WorkerPool:
         if not worker.process.is_alive():
             with self.lock:
                 self.workers.remove(worker)
-            worker = self._spawn()
+            worker = self._spawn()  # in its place: `started` is unchanged
         self.free.put(worker)
 
     def run(self, worker: Worker, job_id: int, config: TrainConfig, fingerprint: str, data: Digits,

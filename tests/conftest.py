@@ -22,6 +22,7 @@ os.environ.setdefault("LENET_THREADS", "1")
 # No background warm-up of the pages in the test process (it would race the tests' own cache checks and could still
 # be in torch at exit) nor in the servers it starts; tests/test_warm_pages.py calls the warm-ups itself.
 os.environ.setdefault("LENET_WARM_PAGES", "0")
+os.environ.setdefault("LENET_EAGER_WORKERS", "0")  # training processes start with a module's first run, if it has one
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))

@@ -135,3 +135,24 @@ def test_training_processes_run_at_a_lower_priority_from_their_first_moment(pool
     mine = os.getpriority(os.PRIO_PROCESS, 0)
     for worker in pool.workers:
         assert psutil.Process(worker.process.pid).nice() == max(mine, NICENESS)
+
+
+def test_a_lazy_pool_starts_its_processes_with_the_runs_that_need_them():
+    """LENET_EAGER_WORKERS=0 (the tests): no process until a run asks for one, never more than the pool's size."""
+    import threading
+
+    lazy = WorkerPool(2, threads=1, eager=False)
+    try:
+        assert lazy.workers == []
+        first, second = lazy.acquire(), lazy.acquire()
+        assert first is not second and len(lazy.workers) == 2
+        got = []
+        waiter = threading.Thread(target=lambda: got.append(lazy.acquire()), daemon=True)
+        waiter.start()
+        waiter.join(0.5)
+        assert waiter.is_alive() and len(lazy.workers) == 2  # a third run waits for one of the two
+        lazy.release(first)
+        waiter.join(10)
+        assert got == [first]
+    finally:
+        lazy.shutdown()
