@@ -2,8 +2,8 @@
 import streamlit as st
 
 from core.errors import LabError
-from core.losses import (MAX_CLASSES, ce_vs_mse, batch_cross_entropy, cross_entropy_breakdown, double_softmax, label_formats,
-                         naive_cross_entropy, naive_softmax, parse_logits, softmax_breakdown, torch_reference_batch, torch_reference_loss)
+from core.losses import (MAX_CLASSES, cross_entropy_breakdown, double_softmax, naive_cross_entropy, naive_softmax,
+                         parse_logits, softmax_breakdown, torch_reference_loss)
 from lab import cache, figures
 from lab.snippets.losses import batch_code, cross_entropy_code
 from lab.ui import code_panel, explain, lab_error, lang, t
@@ -72,14 +72,14 @@ st.fragment(view.quiz_box)()
 # the course's batch
 st.subheader(t("sm.batch"))
 explain("sm.batch_intro")
-batch = batch_cross_entropy(BATCH, BATCH_LABELS)
+batch, reference, formats = cache.course_batch(tuple(map(tuple, BATCH)), tuple(BATCH_LABELS))
 st.dataframe([{t("sm.col_row"): i, t("sm.col_logits"): view.listed(batch.logits[i]), t("sm.col_label"): int(batch.labels[i]),
                t("sm.col_probs"): view.listed(batch.probs[i]), t("sm.col_loss"): f"{batch.per_sample[i]:.4f}",
                t("sm.col_grad"): view.listed(batch.grad[i])}
               for i in range(len(BATCH))], hide_index=True, width="stretch")
 b1, b2 = st.columns(2)
 b1.metric(t("sm.batch_mean"), f"{batch.mean:.4f}")
-b2.metric(t("sm.batch_torch"), f"{torch_reference_batch(BATCH, BATCH_LABELS):.4f}")
+b2.metric(t("sm.batch_torch"), f"{reference:.4f}")
 code_panel(batch_code(BATCH, BATCH_LABELS))
 
 # pitfalls, measured live
@@ -112,14 +112,14 @@ with tab2:
     st.caption(t("sm.overflow_note"))
 with tab3:
     explain("sm.pit_onehot_intro")
-    f = label_formats(BATCH, BATCH_LABELS)
+    f = formats
     st.markdown(t("sm.onehot_result", idx=f"{f.with_indices:.4f}", hot=f"{f.with_one_hot_float:.4f}"))
     if f.one_hot_long_error:
         st.code(f"RuntimeError: {f.one_hot_long_error}", language=None)
 with tab4:
     explain("sm.pit_mse_intro")
     logits, target = (ce.softmax.logits, ce.target) if ce else (parse_logits(EXAMPLES["course"]), 0)
-    sweep = ce_vs_mse(logits, target)
+    sweep = cache.loss_sweep(tuple(float(v) for v in logits.flatten().tolist()), target)
     figures.show(cache.view_figure("losses.mse", (lang(), tuple(logits.tolist()), target),
                                    lambda: view.mse_figure(sweep, float(logits[target]), target)))
     wrong = 0  # the left end of the sweep: the true class's logit at -10, the model confidently wrong

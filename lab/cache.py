@@ -284,6 +284,28 @@ def run_curves(state: tuple, language: str, batches: bool, floor: float | None, 
     return _build()
 
 
+# ---- losses (softmax and cross-entropy) -------------------------------------------------------------------------------
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def course_batch(logits: tuple[tuple[float, ...], ...], labels: tuple[int, ...]) -> tuple:
+    """The softmax page's fixed batch: (core.losses.batch_cross_entropy, nn.CrossEntropyLoss's own mean, the three
+    label formats): the same for every session and every move (about a third of the page's rerun when recomputed).
+    Never mutate."""
+    from core.losses import batch_cross_entropy, label_formats, torch_reference_batch
+
+    rows, ys = [list(r) for r in logits], list(labels)
+    return batch_cross_entropy(rows, ys), torch_reference_batch(rows, ys), label_formats(rows, ys)
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def loss_sweep(logits: tuple[float, ...], target: int):
+    """Cross-entropy vs MSE as the true logit sweeps (core.losses.ce_vs_mse): it does not depend on the temperature,
+    the slider a class moves most. Never mutate."""
+    from core.losses import ce_vs_mse
+
+    return ce_vs_mse(list(logits), target)
+
+
 # ---- train_eval ------------------------------------------------------------------------------------------------------
 
 @st.cache_resource(show_spinner=False, max_entries=128)
