@@ -3,7 +3,8 @@ prevents them), a real feature map, dead ReLUs."""
 import streamlit as st
 import torch
 
-from core.activations import NAMES, evaluate, feature_map, init_for, prelu_alpha_grad, saturated_ranges
+from core.activations import (NAMES, STACK_ACTS, STACK_DEPTH, STACK_INITS, evaluate, feature_map, init_for,
+                              prelu_alpha_grad, saturated_ranges)
 from core.data import to_model_input
 from core.errors import LabError
 from core.lenet import LeNetConfig
@@ -13,8 +14,6 @@ from lab.snippets.activations import stack_code, values_code
 from lab.ui import code_panel, explain, keep_within, lab_error, lang, t, url_choice, url_multiselect
 from lab.views import activations as view
 
-STACK_ACTS = ("relu", "tanh", "sigmoid")
-INIT_CHOICES = ("matched", "default", "xavier", "kaiming")  # the first: each activation with the init that suits it
 
 st.title(t("act.title"))
 explain("act.intro")
@@ -65,9 +64,9 @@ def vanishing() -> None:
     """3. Vanishing gradients in real deep stacks: by default each activation with its matching initialisation."""
     st.subheader(t("act.vanish"))
     explain("act.vanish_intro")
-    init = url_choice(st.segmented_control, t("act.init"), list(INIT_CHOICES), key="act_init",
+    init = url_choice(st.segmented_control, t("act.init"), list(STACK_INITS), key="act_init",
                       format_func=lambda k: t(f"act.init_{k}"))
-    depth = st.columns([1, 2])[0].slider(t("act.depth"), 2, 30, 12, key="act_depth", bind="query-params")
+    depth = st.columns([1, 2])[0].slider(t("act.depth"), 2, 30, STACK_DEPTH, key="act_depth", bind="query-params")
     results = {n: cache.stack_gradients(n, depth, init) for n in STACK_ACTS}  # 64 test digits, seed 0
     ratios = {n: view.ratio_text(r.weight_grad_norm[0] / r.weight_grad_norm[-1]) for n, r in results.items()}
     story = "matched" if init == "matched" else "default" if init == "default" else "shared"

@@ -118,6 +118,9 @@ class StackGradients:
 
 INITS: tuple[str, ...] = ("matched", "default", "xavier", "kaiming", "scaled")
 RELU_LIKE = ("relu", "leaky_relu", "prelu", "elu", "gelu", "silu")  # zero (or nearly) for negative inputs
+STACK_ACTS = ("relu", "tanh", "sigmoid")  # the activations page's deep stacks, side by side
+STACK_INITS = ("matched", "default", "xavier", "kaiming")  # matched: each activation with the init that suits it
+STACK_DEPTH = 12  # the page opens on 12 layers
 
 
 def init_for(name: str, init: str) -> str:

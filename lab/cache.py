@@ -560,6 +560,17 @@ def warm_pitfalls() -> None:
     pitfall_probe(PITFALLS[0], digits().source, probe_config_of(base), PROBE_STEPS, PROBE_BATCH)
 
 
+def warm_activations() -> None:
+    """The activations page's defaults: the three deep stacks with matching initialisations, and the dead ReLUs of
+    the untrained ReLU LeNet (what it shows before any run has finished)."""
+    from core.activations import STACK_ACTS, STACK_DEPTH, STACK_INITS
+
+    for name in STACK_ACTS:
+        stack_gradients(name, STACK_DEPTH, STACK_INITS[0])
+    relu = untrained_lenet(LeNetConfig(activation="relu"))
+    dead_units(f"untrained relu@{id(relu)}", 0.0, relu)
+
+
 # The background warm-up's order: the pages a class opens first, then by cost.
 WARM_UPS: tuple[Callable[[], None], ...] = (warm_home, warm_image_tensor, warm_model_building, warm_optimizers,
-                                            warm_train_eval, warm_pitfalls, warm_dataset)
+                                            warm_activations, warm_train_eval, warm_pitfalls, warm_dataset)

@@ -10,7 +10,8 @@ pytestmark = pytest.mark.usefixtures("fresh_manager", "app_started")
 
 DRAWN = {"view_figure", "pipeline_traces", "run_curves"}  # figure caches: drawn by the first visit
 PAGES = {"home": None, "image_tensor": "app_pages/image_tensor.py", "model_building": "app_pages/model_building.py",
-         "optimizers": "app_pages/optimizers.py", "train_eval": "app_pages/train_eval.py",
+         "optimizers": "app_pages/optimizers.py", "activations": "app_pages/activations.py",
+         "train_eval": "app_pages/train_eval.py",
          "pitfalls": "app_pages/pitfalls.py"}
 SLOW = {"dataset": "app_pages/dataset.py"}  # trains a one-epoch model
 
