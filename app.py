@@ -32,3 +32,4 @@ if data.fallback_reason:
 st.sidebar.caption(ui.t(f"data.source_{data.source}", train=len(data.train_labels), test=len(data.test_labels)))
 with ui.link_notes(nav.url_path or HOME, asked):  # what the link asked for and could not have, on top of the page
     nav.run()
+cache.page_drawn()  # the first page is out: the background warm-up of the other pages may start
