@@ -130,12 +130,19 @@ def helper_labels(root: Path = ROOT) -> dict[str, str]:
     """Key -> label's translation key of lab.ui's own URL widgets whose call names both literally (for a page's
     settings: "Activation (tr_act)" rather than "tr_act")."""
     with _READING:
-        return _helper_labels(root)
+        return {key: label for key, pattern, _, label in _helper_calls(root) if not pattern and label is not None}
 
 
 @functools.lru_cache(maxsize=1)
-def _helper_labels(root: Path) -> dict[str, str]:
-    labels = {}
+def _helper_keys(root: Path) -> tuple[tuple[str, bool, str], ...]:
+    return tuple((key, pattern, where) for key, pattern, where, _ in _helper_calls(root))
+
+
+@functools.lru_cache(maxsize=1)
+def _helper_calls(root: Path) -> tuple[tuple[str, bool, str, str | None], ...]:
+    """(key or pattern, is a pattern, file:line, label's translation key or None) of every call of lab.ui's own URL
+    widgets in the sources (one walk for helper_keys and helper_labels)."""
+    calls = []
     for path in _sources(root):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             name = getattr(node, "func", None)
@@ -146,26 +153,10 @@ def _helper_labels(root: Path) -> dict[str, str]:
                                          node.args[at] if len(node.args) > at else None))
                 arg = node.args[HELPER_LABELS[name]] if len(node.args) > HELPER_LABELS[name] else None
                 label = arg.value if name == "url_option" and isinstance(arg, ast.Constant) else _label(arg)
-                if key is not None and not pattern and isinstance(label, str):
-                    labels[key] = label
-    return labels
-
-
-@functools.lru_cache(maxsize=1)
-def _helper_keys(root: Path) -> tuple[tuple[str, bool, str], ...]:
-    keys = []
-    for path in _sources(root):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            name = getattr(node, "func", None)
-            name = getattr(name, "id", None) or getattr(name, "attr", None)
-            if isinstance(node, ast.Call) and name in HELPERS:
-                at = HELPERS[name]
-                node_key = next((k.value for k in node.keywords if k.arg == "key"),
-                                node.args[at] if len(node.args) > at else None)
-                key, pattern = _key(node_key)
                 if key is not None:
-                    keys.append((key, pattern, f"{path.relative_to(root)}:{node.lineno}"))
-    return tuple(keys)
+                    calls.append((key, pattern, f"{path.relative_to(root)}:{node.lineno}",
+                                  label if isinstance(label, str) else None))
+    return tuple(calls)
 
 
 def page_controls(name: str, root: Path = ROOT) -> tuple[tuple[str, bool, str | None], ...]:
