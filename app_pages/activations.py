@@ -121,7 +121,7 @@ def lenet_sections() -> None:
     explain("act.dead_intro")
     relu_model = model if model.config.activation == "relu" else cache.untrained_lenet(LeNetConfig(activation="relu"))
     shift = st.slider(t("act.shift"), -2.0, 1.0, 0.0, 0.1, key="act_shift", bind="query-params", help=t("act.shift_help"))
-    dead = cache.dead_units(f"{source if relu_model is model else 'untrained relu'}@{id(relu_model)}", shift, relu_model)
+    dead = cache.dead_units(source if relu_model is model else "untrained relu", shift, relu_model)
     st.caption(t("act.dead_model", model=source) if relu_model is model and source != "untrained"
                else t("act.dead_untrained"))
     figures.show(cache.view_figure("activations.dead", (lang(), tuple(dead.items())), lambda: view.dead_figure(dead)))

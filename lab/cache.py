@@ -204,9 +204,15 @@ def stack_gradients(name: str, depth: int, init: str, batch: int = 64) -> StackG
     return measure_stack(deep_stack(name, depth, init=init), x, data.test_labels[:batch])
 
 
+def dead_units(name: str, bias_shift: float, model: LeNet5) -> dict[str, float]:
+    """The activations page's dead-ReLU shares of a model by its name (a run's label, or "untrained relu") and the
+    shift; the model object's id is part of the key, so a run trained again under the same label is measured anew."""
+    return _dead_units(f"{name}@{id(model)}", bias_shift, model)
+
+
 @st.cache_data(show_spinner=False, max_entries=256)
-def dead_units(model_key: str, bias_shift: float, _model: LeNet5, batch: int = 256) -> dict[str, float]:
-    """The activations page's dead-ReLU shares on the first `batch` test digits, keyed on a model key and the shift."""
+def _dead_units(model_key: str, bias_shift: float, _model: LeNet5, batch: int = 256) -> dict[str, float]:
+    """dead_units on the first `batch` test digits, keyed on the model key and the shift."""
     from core.activations import lenet_dead_fraction
 
     return lenet_dead_fraction(_model, to_model_input(digits().test_images[:batch]), bias_shift=bias_shift)
@@ -581,7 +587,7 @@ def warm_activations() -> None:
     for name in STACK_ACTS:
         stack_gradients(name, STACK_DEPTH, STACK_INITS[0])
     relu = untrained_lenet(LeNetConfig(activation="relu"))
-    dead_units(f"untrained relu@{id(relu)}", 0.0, relu)
+    dead_units("untrained relu", 0.0, relu)
 
 
 # The background warm-up's order: the pages a class opens first, then by cost.
