@@ -8,12 +8,20 @@ labels, legends, annotations, the numbers written inside heatmap cells) so a bac
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import plotly.graph_objects as go
 import streamlit as st
+import torch
 
 from lab.ui import presenting
+
+def browser_numbers(values: torch.Tensor | Sequence[float], digits: int = 5) -> list[float]:
+    """Numbers as a figure dict sends them to the browser: a tensor (flattened) or a sequence, rounded to `digits`
+    decimals (far below a pixel on any chart here, and fewer bytes on every rerun)."""
+    seq = values.flatten().tolist() if isinstance(values, torch.Tensor) else values
+    return [round(float(v), digits) for v in seq]
+
 
 PRESENTER_SCALE = 1.6  # presenter mode: chart text this much larger (a 1920 projector read from the back row)
 BASE_FONT = 12  # Plotly's default font size: what un-sized text inherits

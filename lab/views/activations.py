@@ -5,24 +5,21 @@ from __future__ import annotations
 import torch
 
 from core.activations import NAMES, ActivationValues, StackGradients
+from lab.figures import browser_numbers
 from lab.ui import t
 
 COLORS = dict(zip(NAMES, ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#eeca3b", "#b279a2", "#9d755d"]))
 
-
-def _r(values: torch.Tensor, digits: int = 5) -> list[float]:
-    """A tensor's values as a list rounded for the browser."""
-    return [round(v, digits) for v in values.flatten().tolist()]
 
 
 def functions_figure(curves: list[tuple[str, ActivationValues, list[tuple[float, float]]]]) -> dict:
     """f(x) solid and f'(x) dotted for each (name, values, saturated ranges), the saturated ranges shaded."""
     data, shapes = [], []
     for name, v, bands in curves:
-        label, x = t(f"act.name_{name}"), _r(v.x, 4)
-        data.append({"type": "scatter", "x": x, "y": _r(v.y), "name": f"{label}  f(x)", "mode": "lines",
+        label, x = t(f"act.name_{name}"), browser_numbers(v.x, 4)
+        data.append({"type": "scatter", "x": x, "y": browser_numbers(v.y), "name": f"{label}  f(x)", "mode": "lines",
                      "line": {"color": COLORS[name]}})
-        data.append({"type": "scatter", "x": x, "y": _r(v.dy), "name": f"{label}  f'(x)", "mode": "lines",
+        data.append({"type": "scatter", "x": x, "y": browser_numbers(v.dy), "name": f"{label}  f'(x)", "mode": "lines",
                      "line": {"color": COLORS[name], "dash": "dot"}})
         shapes += [{"type": "rect", "xref": "x", "yref": "paper", "x0": lo, "x1": hi, "y0": 0, "y1": 1,
                     "fillcolor": COLORS[name], "opacity": 0.08, "line": {"width": 0}, "layer": "below"}
@@ -40,12 +37,12 @@ def feature_map_figure(pre: torch.Tensor, post: torch.Tensor, channel: int, act:
     widths = ((0.0, 0.2), (0.25, 0.45), (0.62, 1.0))
     data = []
     for i, z in enumerate((pre[channel - 1], post[channel - 1]), start=1):
-        data.append({"type": "heatmap", "z": [_r(row, 4) for row in z], "colorscale": "RdBu", "zmin": -reach,
+        data.append({"type": "heatmap", "z": [browser_numbers(row, 4) for row in z], "colorscale": "RdBu", "zmin": -reach,
                      "zmax": reach, "showscale": i == 2, "xaxis": f"x{i if i > 1 else ''}",
                      "yaxis": f"y{i if i > 1 else ''}",
                      "colorbar": {"x": 0.46, "xanchor": "left", "thickness": 10, "len": 0.9}})
     for name, values, color in ((t("act.before"), pre, "#4c78a8"), (t("act.after_short"), post, "#f58518")):
-        data.append({"type": "histogram", "x": _r(values, 4), "name": name, "opacity": 0.6, "nbinsx": 60,
+        data.append({"type": "histogram", "x": browser_numbers(values, 4), "name": name, "opacity": 0.6, "nbinsx": 60,
                      "marker": {"color": color}, "xaxis": "x3", "yaxis": "y3"})
     picture = {"showticklabels": False, "showgrid": False, "zeroline": False, "ticks": ""}
     layout = {"barmode": "overlay", "height": 300, "margin": {"l": 10, "r": 10, "t": 40, "b": 10},

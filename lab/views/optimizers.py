@@ -14,6 +14,7 @@ from PIL import Image
 from core.minibatch_noise import BatchPath
 from core.optim_paths import SURFACES, OptimPath, simplify, surface_grid
 from core.optimizers import first_step
+from lab.figures import browser_numbers
 from lab.ui import t
 
 FLOOR = 1e-16  # losses below this are 0 to float64 rounding; a log axis cannot show 0
@@ -31,11 +32,6 @@ MAP = (0.0, 0.5)  # the map's share of the width (its colour bar just right of i
 RIGHT = (0.7, 1.0)  # the loss curves and the numbers at the step
 
 
-def _r(values, digits: int = 4) -> list[float]:
-    """Numbers rounded for the browser (4 decimals is far below a pixel on any map here)."""
-    return [round(v, digits) for v in (values.tolist() if isinstance(values, torch.Tensor) else values)]
-
-
 def _sig(values, digits: int = 5) -> list[float]:
     """Numbers to `digits` significant digits (losses span many decades)."""
     return [float(f"{v:.{digits}g}") for v in (values.tolist() if isinstance(values, torch.Tensor) else values)]
@@ -43,7 +39,7 @@ def _sig(values, digits: int = 5) -> list[float]:
 
 def contour_trace(xs: torch.Tensor, ys: torch.Tensor, z: torch.Tensor, colorbar: dict) -> dict:
     """A log-spaced contour map of a loss surface (the valleys stay visible), with its colour scale."""
-    return {"type": "contour", "x": _r(xs), "y": _r(ys), "z": [_r(row, 3) for row in torch.log10(z + 1e-3).tolist()],
+    return {"type": "contour", "x": browser_numbers(xs, 4), "y": browser_numbers(ys, 4), "z": [browser_numbers(row, 3) for row in torch.log10(z + 1e-3).tolist()],
             "ncontours": 30, "colorscale": "Greys", "reversescale": True, "hoverinfo": "skip",
             "contours": {"coloring": "heatmap", "showlines": True}, "line": {"width": 0.5}, "showscale": True,
             "colorbar": {"thickness": 10, "title": {"text": t("optim.colour_axis"), "side": "right"}, **colorbar}}
@@ -122,7 +118,7 @@ def race_figure(surface: str, start: tuple[float, float], paths: list[OptimPath]
     at = min(max(at, 0), steps)
     span = (surf.x_range[1] - surf.x_range[0], surf.y_range[1] - surf.y_range[0])
     kept = [_kept(p, span) for p in paths]
-    xy = [(_r(p.positions[:, 0]), _r(p.positions[:, 1])) for p in paths]  # rounded once, sliced per frame
+    xy = [(browser_numbers(p.positions[:, 0], 4), browser_numbers(p.positions[:, 1], 4)) for p in paths]  # rounded once, sliced per frame
     heads = [p.positions.tolist() for p in paths]
     losses = [_sig(p.losses.clamp_min(FLOOR)) for p in paths]
     lrs = [p.hyperparams["lr"] for p in paths]
@@ -248,9 +244,9 @@ def noise_map(small: BatchPath, full: BatchPath, grid: tuple[torch.Tensor, torch
     data = [contour_trace(*grid, colorbar={})]
     for path, name, color, dash in ((full, full_name, "#333333", "dash"), (small, small_name, COLORS[0], None)):
         pos = path.positions
-        data.append({"type": "scatter", "x": _r(pos[:, 0]), "y": _r(pos[:, 1]), "mode": "lines+markers", "name": name,
+        data.append({"type": "scatter", "x": browser_numbers(pos[:, 0], 4), "y": browser_numbers(pos[:, 1], 4), "mode": "lines+markers", "name": name,
                      "line": {"color": color, "width": 2, "dash": dash}, "marker": {"size": 4}})
-        data.append({"type": "scatter", "x": _r(pos[-1:, 0]), "y": _r(pos[-1:, 1]), "mode": "markers",
+        data.append({"type": "scatter", "x": browser_numbers(pos[-1:, 0], 4), "y": browser_numbers(pos[-1:, 1], 4), "mode": "markers",
                      "showlegend": False, "hoverinfo": "skip",
                      "marker": {"size": 13, "color": color, "line": {"color": "white", "width": 2}}})
     return {"data": data, "layout": {

@@ -3,16 +3,12 @@ statistics moving during forward passes. Plain figure dicts (lab.figures.show dr
 from __future__ import annotations
 
 from core.train_eval import MODES, ModeRun, StatsTrace
+from lab.figures import browser_numbers
 from lab.ui import t
 
 CALL_COLORS = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6", "#9d755d", "#bab0ac", "#eeca3b")
 CHANNEL_COLORS = ("#4c78a8", "#f58518", "#54a24b", "#e45756")
 GAP = 0.05  # between the two panels, as a share of the width
-
-
-def _r(values, digits: int = 5) -> list[float]:
-    """A tensor's values as a short list of floats (what the browser receives)."""
-    return [round(float(v), digits) for v in values]
 
 
 def modes_figure(runs: dict[str, ModeRun]) -> dict:
@@ -24,7 +20,7 @@ def modes_figure(runs: dict[str, ModeRun]) -> dict:
         axis = "" if col == 1 else str(col)
         left = (col - 1) * (width + GAP)
         for k, logits in enumerate(runs[mode].logits):
-            data.append(dict(type="scatter", x=list(range(10)), y=_r(logits), mode="lines+markers",
+            data.append(dict(type="scatter", x=list(range(10)), y=browser_numbers(logits), mode="lines+markers",
                              name=t("train_eval.call", k=k + 1), line=dict(color=CALL_COLORS[k]), legendgroup=str(k),
                              showlegend=col == 1, xaxis=f"x{axis}", yaxis=f"y{axis}"))
         layout[f"xaxis{axis}"] = dict(domain=[left, left + width], anchor=f"y{axis}", dtick=1,
@@ -44,9 +40,9 @@ def running_stats_figure(trace: StatsTrace, steps: int, eval_steps: int) -> dict
     calls = list(range(len(trace.running_mean)))
     for c in range(4):
         color = CHANNEL_COLORS[c]
-        data.append(dict(type="scatter", x=calls, y=_r(trace.running_mean[:, c]), mode="lines", line=dict(color=color),
+        data.append(dict(type="scatter", x=calls, y=browser_numbers(trace.running_mean[:, c]), mode="lines", line=dict(color=color),
                          name=t("train_eval.running", c=c)))
-        data.append(dict(type="scatter", x=list(range(1, steps + 1)), y=_r(trace.batch_mean[:, c]), mode="markers",
+        data.append(dict(type="scatter", x=list(range(1, steps + 1)), y=browser_numbers(trace.batch_mean[:, c]), mode="markers",
                          marker=dict(color=color, size=5, opacity=0.5), name=t("train_eval.batch_mean", c=c)))
     layout = dict(height=360, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=-0.25),
                   xaxis=dict(title=dict(text=t("train_eval.calls_axis"))),
